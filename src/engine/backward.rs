@@ -1,0 +1,387 @@
+//! Reverse mode: one loop down the tape, one `match` with every op's local derivative.
+
+use std::fmt;
+
+use super::tape::{self, Op, Tape};
+use super::value::{Value, sigmoid};
+
+/// Nodes the root depends on, found while walking down the tape.
+///
+/// A node is marked when a node above it that is itself marked names it as a
+/// child; since children always sit below their parents, one downward pass
+/// marks exactly the nodes reachable from the root.
+struct Marks<'a> {
+    bits: &'a mut [u64],
+}
+
+impl Marks<'_> {
+    #[inline(always)]
+    fn test_and_set(&mut self, i: usize) -> bool {
+        let (w, bit) = (i >> 6, 1u64 << (i & 63));
+        let was = self.bits[w] & bit != 0;
+        self.bits[w] |= bit;
+        was
+    }
+
+    /// The highest marked index `<= i`, skipping empty words whole.
+    #[inline(always)]
+    fn prev_marked(&self, mut i: usize) -> Option<usize> {
+        if self.bits[i >> 6] & (1 << (i & 63)) != 0 {
+            return Some(i); // the common case: the node just below is marked
+        }
+        loop {
+            let w = i >> 6;
+            let below = self.bits[w] << (63 - (i & 63)); // bits 0..=i, moved to the top
+            if below != 0 {
+                return Some(i - below.leading_zeros() as usize);
+            }
+            if w == 0 {
+                return None;
+            }
+            i = (w << 6) - 1;
+        }
+    }
+}
+
+fn reset_marks(marks: &mut Vec<u64>, n: usize) {
+    marks.clear();
+    marks.resize(n.div_ceil(64), 0);
+}
+
+/// The gradient store of one backward pass.
+///
+/// The first contribution a reachable interior node receives *replaces* its
+/// gradient and later ones add to it, so an interior node ends up holding
+/// d(root)/d(node) of this pass; leaves (inputs, parameters) always add,
+/// which is micrograd's and PyTorch's accumulation.
+struct Grads<'a> {
+    grad: &'a mut [f64],
+    marks: Marks<'a>,
+    op: &'a [Op],
+}
+
+impl Grads<'_> {
+    #[inline(always)]
+    fn add(&mut self, child: u32, x: f64) {
+        let c = child as usize;
+        if self.marks.test_and_set(c) || self.op[c] == Op::Leaf {
+            self.grad[c] += x;
+        } else {
+            self.grad[c] = x;
+        }
+    }
+}
+
+impl Tape {
+    pub(crate) fn backward(&mut self, root: usize) {
+        self.grow_grad();
+        let n = root + 1;
+        reset_marks(&mut self.marks, n);
+        let Tape {
+            data,
+            grad,
+            op,
+            args,
+            consts,
+            kids,
+            marks,
+            ..
+        } = self;
+        // Plain slices, so that the loop keeps their pointers in registers.
+        let (data, op, args) = (&data[..n], &op[..n], &args[..n]);
+        let (consts, kids): (&[f64], &[u32]) = (consts, kids);
+        let mut g = Grads {
+            grad: &mut grad[..n],
+            marks: Marks { bits: marks },
+            op,
+        };
+        g.add(root as u32, 1.0);
+
+        let mut next = Some(root);
+        while let Some(i) = next {
+            let gi = g.grad[i];
+            let out = data[i];
+            let [a, b] = args[i];
+            let (ai, bi) = (a as usize, b as usize);
+            match op[i] {
+                Op::Leaf => {}
+                // d(a+b)/da = 1, d(a+b)/db = 1
+                Op::Add => {
+                    g.add(a, gi);
+                    g.add(b, gi);
+                }
+                // d(a-b)/da = 1, d(a-b)/db = -1
+                Op::Sub => {
+                    g.add(a, gi);
+                    g.add(b, -gi);
+                }
+                // d(ab)/da = b, d(ab)/db = a
+                Op::Mul => {
+                    g.add(a, gi * data[bi]);
+                    g.add(b, gi * data[ai]);
+                }
+                // d(a/b)/da = 1/b, d(a/b)/db = -a/b² = -(a/b)/b
+                Op::Div => {
+                    let y = data[bi];
+                    g.add(a, gi / y);
+                    g.add(b, -gi * (out / y));
+                }
+                // d(-a)/da = -1
+                Op::Neg => g.add(a, -gi),
+                // d(a+c)/da = 1, d(a-c)/da = 1
+                Op::AddC | Op::SubC => g.add(a, gi),
+                // d(a·c)/da = c
+                Op::MulC => g.add(a, gi * consts[bi]),
+                // d(a/c)/da = 1/c
+                Op::DivC => g.add(a, gi / consts[bi]),
+                // d(c-a)/da = -1
+                Op::RSubC => g.add(a, -gi),
+                // d(c/a)/da = -c/a² = -(c/a)/a
+                Op::RDivC => g.add(a, -gi * (out / data[ai])),
+                // d(a^p)/da = p·a^(p-1); 0 when p = 0, as in PyTorch
+                Op::PowC => {
+                    let p = consts[bi];
+                    let d = if p == 0.0 {
+                        0.0
+                    } else {
+                        gi * p * data[ai].powf(p - 1.0)
+                    };
+                    g.add(a, d);
+                }
+                // d(a^b)/da = b·a^(b-1), d(a^b)/db = a^b·ln a; 0 where a = 0 and b >= 0
+                Op::Pow => {
+                    let (x, p) = (data[ai], data[bi]);
+                    let da = if p == 0.0 {
+                        0.0
+                    } else {
+                        gi * p * x.powf(p - 1.0)
+                    };
+                    let db = if x == 0.0 && p >= 0.0 {
+                        0.0
+                    } else {
+                        gi * out * x.ln()
+                    };
+                    g.add(a, da);
+                    g.add(b, db);
+                }
+                // d(e^a)/da = e^a
+                Op::Exp => g.add(a, gi * out),
+                // d(ln a)/da = 1/a
+                Op::Ln => g.add(a, gi / data[ai]),
+                // d(tanh a)/da = 1 - tanh²a
+                Op::Tanh => g.add(a, gi * (1.0 - out * out)),
+                // d(relu a)/da = 1 if a > 0 else 0
+                Op::Relu => g.add(a, if data[ai] > 0.0 { gi } else { 0.0 }),
+                // dσ(a)/da = σ(a)(1 - σ(a))
+                Op::Sigmoid => g.add(a, gi * out * (1.0 - out)),
+                // d softplus(a)/da = σ(a)
+                Op::Softplus => g.add(a, gi * sigmoid(data[ai])),
+                // d(Σ xᵢ)/dxᵢ = 1
+                Op::Sum => {
+                    for &k in &kids[ai..ai + bi] {
+                        g.add(k, gi);
+                    }
+                }
+                // d(Σ wᵢxᵢ [+ b])/dwᵢ = xᵢ, /dxᵢ = wᵢ, /db = 1
+                Op::Dot | Op::Affine => {
+                    let (w, x) = kids[ai..ai + 2 * bi].split_at(bi);
+                    for (&wk, &xk) in w.iter().zip(x) {
+                        g.add(wk, gi * data[xk as usize]);
+                        g.add(xk, gi * data[wk as usize]);
+                    }
+                    if op[i] == Op::Affine {
+                        g.add(kids[ai + 2 * bi], gi);
+                    }
+                }
+                // d(ln Σ e^zⱼ)/dzᵢ = e^(zᵢ - out) = softmax(z)ᵢ
+                Op::LogSumExp => {
+                    for &k in &kids[ai..ai + bi] {
+                        g.add(k, gi * (data[k as usize] - out).exp());
+                    }
+                }
+            }
+            next = if i == 0 {
+                None
+            } else {
+                g.marks.prev_marked(i - 1)
+            };
+        }
+        self.note_unscoped_backward();
+    }
+
+    /// Warns once if a training loop seems to run without a scope, since then
+    /// nothing is ever freed.
+    fn note_unscoped_backward(&mut self) {
+        if !self.scopes.is_empty() || self.warned {
+            return;
+        }
+        self.unscoped_backwards = self.unscoped_backwards.saturating_add(1);
+        if self.unscoped_backwards >= 100 && self.data.len() >= 1_000_000 {
+            self.warned = true;
+            eprintln!(
+                "micrograd: warning: backward() has run {} times with no scope open and this \
+                 thread's tape holds {} nodes. Nodes are freed only when a scope ends: start \
+                 each training step with `let _step = micrograd::scope();`.",
+                self.unscoped_backwards,
+                self.data.len()
+            );
+        }
+    }
+
+    /// Marks every node `root` depends on (itself included).
+    fn mark_reachable(&mut self, root: usize) {
+        reset_marks(&mut self.marks, root + 1);
+        let mut marks = std::mem::take(&mut self.marks);
+        let mut m = Marks { bits: &mut marks };
+        m.test_and_set(root);
+        let mut next = Some(root);
+        while let Some(i) = next {
+            for &c in self.children(i) {
+                m.test_and_set(c as usize);
+            }
+            next = if i == 0 { None } else { m.prev_marked(i - 1) };
+        }
+        self.marks = marks;
+    }
+
+    fn is_marked(&self, i: usize) -> bool {
+        self.marks[i >> 6] & (1 << (i & 63)) != 0
+    }
+}
+
+/// Where a NaN or an infinity first appeared in a graph; see [`Value::find_non_finite`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct NonFinite {
+    /// The node.
+    pub value: Value,
+    /// `true` if its gradient is the non-finite number, `false` if its data is.
+    pub in_grad: bool,
+    /// Its op (`"+"`, `"ln"`, ... or `""` for a leaf).
+    pub op: String,
+    /// Its label, or `""`.
+    pub label: String,
+    /// Its data.
+    pub data: f64,
+    /// Its gradient.
+    pub grad: f64,
+    /// The data of its children, in operand order.
+    pub inputs: Vec<f64>,
+}
+
+impl fmt::Display for NonFinite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = if self.in_grad { "gradient" } else { "data" };
+        let x = if self.in_grad { self.grad } else { self.data };
+        write!(f, "node #{}", self.value.idx)?;
+        match (self.op.is_empty(), self.label.is_empty()) {
+            (true, true) => write!(f, " (a leaf)")?,
+            (true, false) => write!(f, " (leaf '{}')", self.label)?,
+            (false, true) => write!(f, " (op {})", self.op)?,
+            (false, false) => write!(f, " (op {}, '{}')", self.op, self.label)?,
+        }
+        write!(f, ": {what} is {x}")?;
+        if !self.inputs.is_empty() {
+            let ins: Vec<String> = self.inputs.iter().map(|x| x.to_string()).collect();
+            write!(f, "; its inputs are [{}]", ins.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl Value {
+    /// Computes d(self)/d(v) for every value `v` that `self` depends on and
+    /// stores it in `v.grad`.
+    ///
+    /// - Leaves (values made by [`Value::new`], e.g. parameters) *accumulate*:
+    ///   their gradient is added to, as in micrograd and PyTorch, so zero it
+    ///   between training steps ([`zero_grad`](crate::zero_grad)).
+    /// - Every other node ends up holding d(self)/d(node) of this call.
+    /// - Calling `backward` twice on the same root therefore doubles the
+    ///   leaves' gradients (like PyTorch with `retain_graph=True`) and leaves
+    ///   the interior ones as they were: it never compounds them, as
+    ///   micrograd's does.
+    ///
+    /// It walks the tape from `self` down to the first node, without recursion,
+    /// so a graph of any depth works on any stack.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let a = Value::new(3.0);
+    /// let b = a * a;          // shared operand: db/da = 2a
+    /// let c = b + b;          // shared node:    dc/da = 4a
+    /// c.backward();
+    /// assert_eq!(a.grad(), 12.0);
+    /// c.backward();           // leaves accumulate
+    /// assert_eq!(a.grad(), 24.0);
+    /// assert_eq!(b.grad(), 2.0); // interior: d c / d b of the last call
+    /// ```
+    pub fn backward(self) {
+        tape::with(|t| {
+            let i = self.live(t);
+            t.backward(i)
+        })
+    }
+
+    /// Finds where a NaN or an infinity first appeared in the graph of `self`,
+    /// like PyTorch's anomaly detection.
+    ///
+    /// Looks first for the earliest node (in creation order) whose *data* is
+    /// not finite: the op that produced the first bad number. If every data is
+    /// finite, it looks for the node whose *gradient* went non-finite first
+    /// during backward (the highest one on the tape). `None` if all are finite.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let x = Value::new(0.0).with_label("x");
+    /// let y = (x.ln() * 2.0).exp();
+    /// let bad = y.find_non_finite().unwrap();
+    /// assert_eq!(bad.op, "ln");
+    /// assert_eq!(bad.data, f64::NEG_INFINITY);
+    /// assert_eq!(bad.inputs, vec![0.0]);
+    /// assert!(bad.to_string().contains("data is -inf"));
+    /// ```
+    pub fn find_non_finite(self) -> Option<NonFinite> {
+        tape::with(|t| {
+            let root = self.live(t);
+            t.grow_grad();
+            t.mark_reachable(root);
+            let bad_data = (0..=root).find(|&i| t.is_marked(i) && !t.data[i].is_finite());
+            let found = match bad_data {
+                Some(i) => Some((i, false)),
+                None => (0..=root)
+                    .rev()
+                    .find(|&i| t.is_marked(i) && !t.grad[i].is_finite())
+                    .map(|i| (i, true)),
+            };
+            found.map(|(i, in_grad)| NonFinite {
+                value: Value::at(i as u32, t.scope_of(i as u32)),
+                in_grad,
+                op: t.op[i].symbol().to_owned(),
+                label: t.labels.get(&(i as u32)).cloned().unwrap_or_default(),
+                data: t.data[i],
+                grad: t.grad[i],
+                inputs: t.children(i).iter().map(|&c| t.data[c as usize]).collect(),
+            })
+        })
+    }
+}
+
+/// Sets the gradient of every value to 0, as `p.grad = 0.0` over
+/// `parameters()` in the seeds.
+///
+/// ```
+/// use micrograd::{Value, zero_grad};
+/// let w = [1.0, 2.0].map(Value::new);
+/// (w[0] * w[1]).backward();
+/// zero_grad(&w);
+/// assert_eq!((w[0].grad(), w[1].grad()), (0.0, 0.0));
+/// ```
+pub fn zero_grad(values: &[Value]) {
+    tape::with(|t| {
+        t.grow_grad();
+        for v in values {
+            let i = v.live(t);
+            t.grad[i] = 0.0;
+        }
+    })
+}

@@ -1,0 +1,303 @@
+//! The tape: every node of every expression on this thread, in creation order.
+//!
+//! Creation order is already a topological order (a node's children always
+//! exist before it), so `backward` is one loop from the root down to index 0:
+//! no sort, no recursion, no hash set. Nodes are stored column by column
+//! (struct of arrays) so that a node costs 25 bytes, plus 8 for a constant
+//! that its derivative needs (`x * 3.0` keeps the 3.0, `x + 3.0` keeps nothing).
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+/// What made a node, and so how its gradient flows to its children.
+///
+/// `args` means the node's two `u32` slots: children's indices for unary and
+/// binary ops, an index into `consts` for ops that keep a constant, and
+/// `(start, n)` into `kids` for ops with many children.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub(crate) enum Op {
+    Leaf,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Neg,
+    /// `a + c`; the constant is not needed by backward and is not stored.
+    AddC,
+    /// `a - c`; the constant is not stored either.
+    SubC,
+    /// `a * c`, `c` in `consts[args[1]]`.
+    MulC,
+    /// `a / c`, `c` in `consts[args[1]]`.
+    DivC,
+    /// `c - a`; `c` is not needed by backward.
+    RSubC,
+    /// `c / a`.
+    RDivC,
+    /// `a ** p`, `p` in `consts[args[1]]`.
+    PowC,
+    /// `a ** b` with a `Value` exponent.
+    Pow,
+    Exp,
+    Ln,
+    Tanh,
+    Relu,
+    Sigmoid,
+    Softplus,
+    /// `Σ kids`, `args = (start, n)`.
+    Sum,
+    /// `Σ w_i x_i`, `kids[start..start+n]` are `w`, the next `n` are `x`.
+    Dot,
+    /// `Σ w_i x_i + b`, laid out as `Dot` with `b` after the `x`s.
+    Affine,
+    /// `ln Σ exp(z_i)`, `args = (start, n)`.
+    LogSumExp,
+}
+
+impl Op {
+    /// The short name the seeds' `draw_dot` shows in an op node.
+    pub(crate) fn symbol(self) -> &'static str {
+        match self {
+            Op::Leaf => "",
+            Op::Add | Op::AddC => "+",
+            Op::Sub | Op::SubC | Op::RSubC => "-",
+            Op::Mul | Op::MulC => "*",
+            Op::Div | Op::DivC | Op::RDivC => "/",
+            Op::Neg => "neg",
+            Op::PowC | Op::Pow => "**",
+            Op::Exp => "exp",
+            Op::Ln => "ln",
+            Op::Tanh => "tanh",
+            Op::Relu => "relu",
+            Op::Sigmoid => "sigmoid",
+            Op::Softplus => "softplus",
+            Op::Sum => "sum",
+            Op::Dot => "dot",
+            Op::Affine => "affine",
+            Op::LogSumExp => "logsumexp",
+        }
+    }
+}
+
+/// One open scope: its id and the lengths of the tape's arrays when it was opened.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ScopeMark {
+    pub(crate) id: u32,
+    pub(crate) start: u32,
+    consts: usize,
+    kids: usize,
+}
+
+/// The arena. One per thread, reached through [`with`].
+pub(crate) struct Tape {
+    pub(crate) data: Vec<f64>,
+    /// Shorter than `data` until the next `backward` or `set_grad`: a node
+    /// whose gradient was never written has gradient 0.
+    pub(crate) grad: Vec<f64>,
+    pub(crate) op: Vec<Op>,
+    pub(crate) args: Vec<[u32; 2]>,
+    pub(crate) consts: Vec<f64>,
+    pub(crate) kids: Vec<u32>,
+    pub(crate) labels: BTreeMap<u32, String>,
+    /// Open scopes, innermost last.
+    pub(crate) scopes: Vec<ScopeMark>,
+    /// Id that handles made now receive: the innermost open scope's, or `ROOT`.
+    pub(crate) current: u32,
+    pub(crate) next_scope: u32,
+    /// Scratch bitset for `backward`, kept to reuse its allocation.
+    pub(crate) marks: Vec<u64>,
+    /// `backward` calls made with no scope open, for the forgotten-scope warning.
+    pub(crate) unscoped_backwards: u32,
+    pub(crate) warned: bool,
+}
+
+/// Scope id of values made while no scope is open; they live until the thread ends.
+pub(crate) const ROOT: u32 = 0;
+
+thread_local! {
+    static TAPE: RefCell<Tape> = const { RefCell::new(Tape::new()) };
+}
+
+/// Runs `f` with this thread's tape.
+#[inline]
+pub(crate) fn with<R>(f: impl FnOnce(&mut Tape) -> R) -> R {
+    TAPE.with(|t| f(&mut t.borrow_mut()))
+}
+
+/// As [`with`], or `None` while the thread is tearing its tape down.
+pub(crate) fn try_with<R>(f: impl FnOnce(&mut Tape) -> R) -> Option<R> {
+    TAPE.try_with(|t| f(&mut t.borrow_mut())).ok()
+}
+
+impl Tape {
+    const fn new() -> Self {
+        Tape {
+            data: Vec::new(),
+            grad: Vec::new(),
+            op: Vec::new(),
+            args: Vec::new(),
+            consts: Vec::new(),
+            kids: Vec::new(),
+            labels: BTreeMap::new(),
+            scopes: Vec::new(),
+            current: ROOT,
+            next_scope: 1,
+            marks: Vec::new(),
+            unscoped_backwards: 0,
+            warned: false,
+        }
+    }
+
+    /// Appends a node and returns its index.
+    #[inline]
+    pub(crate) fn push(&mut self, op: Op, data: f64, args: [u32; 2]) -> u32 {
+        let i = self.data.len();
+        if i >= u32::MAX as usize {
+            tape_full();
+        }
+        self.data.push(data);
+        self.op.push(op);
+        self.args.push(args);
+        i as u32
+    }
+
+    /// Stores a constant for a node's backward and returns its index.
+    #[inline]
+    pub(crate) fn konst(&mut self, c: f64) -> u32 {
+        let i = self.consts.len();
+        self.consts.push(c);
+        i as u32
+    }
+
+    /// Panics unless a handle made in scope `scope` still points at its node.
+    #[inline]
+    pub(crate) fn check(&self, idx: u32, scope: u32) {
+        if scope != self.current && scope != ROOT && !self.scopes.iter().any(|s| s.id == scope) {
+            stale(idx);
+        }
+    }
+
+    /// The scope a live node at `idx` belongs to: the innermost open scope
+    /// that was opened before it, else the root.
+    pub(crate) fn scope_of(&self, idx: u32) -> u32 {
+        self.scopes
+            .iter()
+            .rev()
+            .find(|s| s.start <= idx)
+            .map_or(ROOT, |s| s.id)
+    }
+
+    #[inline]
+    pub(crate) fn grad_of(&self, idx: u32) -> f64 {
+        self.grad.get(idx as usize).copied().unwrap_or(0.0)
+    }
+
+    /// Makes `grad` as long as `data`, new entries 0.
+    #[inline]
+    pub(crate) fn grow_grad(&mut self) {
+        if self.grad.len() < self.data.len() {
+            self.grad.resize(self.data.len(), 0.0);
+        }
+    }
+
+    pub(crate) fn open_scope(&mut self) -> u32 {
+        let id = self.next_scope;
+        self.next_scope = self.next_scope.checked_add(1).unwrap_or_else(|| {
+            panic!("micrograd: more than 4 billion scopes opened on one thread")
+        });
+        self.scopes.push(ScopeMark {
+            id,
+            start: self.data.len() as u32,
+            consts: self.consts.len(),
+            kids: self.kids.len(),
+        });
+        self.current = id;
+        self.unscoped_backwards = 0;
+        id
+    }
+
+    /// Ends scope `id` and every scope opened inside it, freeing their nodes.
+    /// Does nothing if `id` has already ended.
+    pub(crate) fn close_scope(&mut self, id: u32) {
+        let Some(pos) = self.scopes.iter().position(|s| s.id == id) else {
+            return;
+        };
+        let mark = self.scopes[pos];
+        self.scopes.truncate(pos);
+        self.current = self.scopes.last().map_or(ROOT, |s| s.id);
+        let n = mark.start as usize;
+        self.data.truncate(n);
+        self.op.truncate(n);
+        self.args.truncate(n);
+        self.grad.truncate(n);
+        self.consts.truncate(mark.consts);
+        self.kids.truncate(mark.kids);
+        if self.labels.range(mark.start..).next().is_some() {
+            self.labels.split_off(&mark.start);
+        }
+    }
+
+    /// Indices of node `i`'s children, in operand order.
+    pub(crate) fn children(&self, i: usize) -> &[u32] {
+        let args = &self.args[i];
+        let (a, b) = (args[0] as usize, args[1] as usize);
+        match self.op[i] {
+            Op::Leaf => &[],
+            Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Pow => args,
+            Op::Neg
+            | Op::AddC
+            | Op::SubC
+            | Op::MulC
+            | Op::DivC
+            | Op::RSubC
+            | Op::RDivC
+            | Op::PowC
+            | Op::Exp
+            | Op::Ln
+            | Op::Tanh
+            | Op::Relu
+            | Op::Sigmoid
+            | Op::Softplus => &args[..1],
+            Op::Sum | Op::LogSumExp => &self.kids[a..a + b],
+            Op::Dot => &self.kids[a..a + 2 * b],
+            Op::Affine => &self.kids[a..a + 2 * b + 1],
+        }
+    }
+
+    /// Bytes held by the tape's node storage: (in use, allocated).
+    pub(crate) fn bytes(&self) -> (usize, usize) {
+        let used = self.data.len() * 8
+            + self.grad.len().max(self.data.len()) * 8
+            + self.op.len()
+            + self.args.len() * 8
+            + self.consts.len() * 8
+            + self.kids.len() * 4;
+        let cap = self.data.capacity() * 8
+            + self.grad.capacity().max(self.data.capacity()) * 8
+            + self.op.capacity()
+            + self.args.capacity() * 8
+            + self.consts.capacity() * 8
+            + self.kids.capacity() * 4;
+        (used, cap)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn stale(idx: u32) -> ! {
+    panic!(
+        "micrograd: stale Value (node #{idx}): it was made inside a scope that has ended, \
+         so its node was freed. Keep values you need across steps (parameters) outside \
+         the scope, or read what you need (e.g. `loss.data()`) before the scope ends."
+    )
+}
+
+#[cold]
+#[inline(never)]
+fn tape_full() -> ! {
+    panic!(
+        "micrograd: the tape of this thread holds 2^32 - 1 nodes, the most it can address. \
+         Open a `micrograd::scope()` per training step so that finished steps are freed."
+    )
+}

@@ -1,0 +1,720 @@
+//! `Value`: a handle to one scalar node on this thread's tape, and its ops.
+//!
+//! Each op computes its forward value here; its local derivative is written
+//! beside it in a comment and applied in the one `match` of `backward.rs`.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+
+use super::tape::{self, Op, Tape};
+
+/// A scalar in an expression graph: its `data`, its `grad`, the op that made
+/// it and its children.
+///
+/// `Value` is a small `Copy` handle (8 bytes) into this thread's tape, so
+/// arithmetic reads as in the notebooks, with no `&` and no `.clone()`:
+///
+/// ```
+/// use micrograd::Value;
+///
+/// let x1 = Value::new(2.0).with_label("x1");
+/// let x2 = Value::new(0.0).with_label("x2");
+/// let w1 = Value::new(-3.0).with_label("w1");
+/// let w2 = Value::new(1.0).with_label("w2");
+/// let b = Value::new(6.8813735870195432).with_label("b");
+/// let n = x1*w1 + x2*w2 + b;
+/// let o = n.tanh().with_label("o");
+/// o.backward();
+/// assert!((o.data() - 0.7071067811865476).abs() < 1e-12);
+/// assert!((x1.grad() - -1.5).abs() < 1e-12);
+/// assert!((w1.grad() - 1.0).abs() < 1e-12);
+/// ```
+///
+/// Math is IEEE 754 `f64`: NaN and infinity propagate through every op and
+/// every gradient, as in PyTorch. [`Value::find_non_finite`] finds the first
+/// node where one appeared.
+///
+/// A `Value` is tied to the thread that made it (it is neither `Send` nor
+/// `Sync`); each thread has its own tape. Values made inside a
+/// [`scope`](crate::scope) are freed when the scope ends, and using one after
+/// that panics with a message saying so: it never reads another node's number.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Value {
+    pub(crate) idx: u32,
+    pub(crate) scope: u32,
+    _thread: PhantomData<*const ()>,
+}
+
+impl Value {
+    #[inline]
+    pub(crate) fn at(idx: u32, scope: u32) -> Value {
+        Value {
+            idx,
+            scope,
+            _thread: PhantomData,
+        }
+    }
+
+    /// Panics if this handle's node has been freed.
+    #[inline]
+    pub(crate) fn live(self, t: &Tape) -> usize {
+        t.check(self.idx, self.scope);
+        self.idx as usize
+    }
+
+    #[inline]
+    fn make(t: &mut Tape, op: Op, data: f64, args: [u32; 2]) -> Value {
+        let i = t.push(op, data, args);
+        Value::at(i, t.current)
+    }
+
+    /// A new leaf (an input or a parameter) holding `data`, with gradient 0.
+    ///
+    /// ```
+    /// let a = micrograd::Value::new(2.0);
+    /// assert_eq!(a.data(), 2.0);
+    /// assert_eq!(a.grad(), 0.0);
+    /// ```
+    #[inline]
+    pub fn new(data: f64) -> Value {
+        tape::with(|t| Value::make(t, Op::Leaf, data, [0, 0]))
+    }
+
+    /// The number this node holds.
+    ///
+    /// ```
+    /// let c = micrograd::Value::new(2.0) * 3.0;
+    /// assert_eq!(c.data(), 6.0);
+    /// ```
+    #[inline]
+    pub fn data(self) -> f64 {
+        tape::with(|t| t.data[self.live(t)])
+    }
+
+    /// d(root)/d(self) from the last [`backward`](Value::backward), 0 before any.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let a = Value::new(3.0);
+    /// let b = a * a;
+    /// assert_eq!(a.grad(), 0.0);
+    /// b.backward();
+    /// assert_eq!(a.grad(), 6.0);
+    /// ```
+    #[inline]
+    pub fn grad(self) -> f64 {
+        tape::with(|t| t.grad_of(self.live(t) as u32))
+    }
+
+    /// Overwrites the data, as `p.data -= lr * p.grad` does in the seeds.
+    ///
+    /// It changes this node only: nodes computed from it keep their numbers
+    /// until the expression is built again.
+    ///
+    /// ```
+    /// let p = micrograd::Value::new(1.0);
+    /// p.set_data(p.data() - 0.1 * 2.0);
+    /// assert_eq!(p.data(), 0.8);
+    /// ```
+    #[inline]
+    pub fn set_data(self, data: f64) {
+        tape::with(|t| {
+            let i = self.live(t);
+            t.data[i] = data;
+        })
+    }
+
+    /// Overwrites the gradient (`p.grad = 0.0` in the seeds).
+    ///
+    /// ```
+    /// let p = micrograd::Value::new(1.0);
+    /// p.set_grad(0.5);
+    /// assert_eq!(p.grad(), 0.5);
+    /// ```
+    pub fn set_grad(self, grad: f64) {
+        tape::with(|t| {
+            let i = self.live(t);
+            t.grow_grad();
+            t.grad[i] = grad;
+        })
+    }
+
+    /// Names this value (for [`draw_dot`](crate::draw_dot) and `Debug`) and returns it.
+    ///
+    /// ```
+    /// let x = micrograd::Value::new(2.0).with_label("x");
+    /// assert_eq!(x.label(), "x");
+    /// ```
+    pub fn with_label(self, label: &str) -> Value {
+        self.set_label(label);
+        self
+    }
+
+    /// Names this value after the fact, like `L.name = 'L'` in the seeds.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let l = Value::new(0.8) - Value::new(0.5);
+    /// l.set_label("L");
+    /// assert_eq!(l.label(), "L");
+    /// ```
+    pub fn set_label(self, label: &str) {
+        tape::with(|t| {
+            let i = self.live(t) as u32;
+            t.labels.insert(i, label.to_owned());
+        })
+    }
+
+    /// The label, or `""` if none was given.
+    ///
+    /// ```
+    /// assert_eq!(micrograd::Value::new(1.0).label(), "");
+    /// ```
+    pub fn label(self) -> String {
+        tape::with(|t| {
+            let i = self.live(t) as u32;
+            t.labels.get(&i).cloned().unwrap_or_default()
+        })
+    }
+
+    /// The op that made this value, as the seeds' graphs print it
+    /// (`"+"`, `"*"`, `"tanh"`, `"**2"`, ...), or `""` for a leaf.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let x = Value::new(3.0);
+    /// assert_eq!(x.op(), "");
+    /// assert_eq!((x * x).op(), "*");
+    /// assert_eq!(x.pow(2.0).op(), "**2");
+    /// ```
+    pub fn op(self) -> String {
+        tape::with(|t| {
+            let i = self.live(t);
+            let op = t.op[i];
+            match op {
+                Op::PowC => format!("**{}", t.consts[t.args[i][1] as usize]),
+                _ => op.symbol().to_owned(),
+            }
+        })
+    }
+
+    /// The values this one was computed from, in operand order.
+    ///
+    /// Constants (`x * 3.0`) are kept inside the node, not as children.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let a = Value::new(1.0);
+    /// let b = Value::new(2.0);
+    /// assert_eq!((a + b).children(), vec![a, b]);
+    /// assert_eq!((a * 3.0).children(), vec![a]);
+    /// ```
+    pub fn children(self) -> Vec<Value> {
+        tape::with(|t| {
+            let i = self.live(t);
+            t.children(i)
+                .iter()
+                .map(|&c| Value::at(c, t.scope_of(c)))
+                .collect()
+        })
+    }
+
+    /// Where this node sits on the tape (its creation index). Stable while it lives.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let a = Value::new(1.0);
+    /// let b = a + 1.0;
+    /// assert!(b.id() > a.id());
+    /// ```
+    pub fn id(self) -> usize {
+        tape::with(|t| self.live(t))
+    }
+
+    // ----- ops with one operand -------------------------------------------------
+
+    #[inline]
+    fn unary(self, op: Op, f: impl FnOnce(f64) -> f64) -> Value {
+        tape::with(|t| {
+            let a = self.live(t);
+            let out = f(t.data[a]);
+            Value::make(t, op, out, [a as u32, 0])
+        })
+    }
+
+    #[inline]
+    fn with_const(self, op: Op, c: f64, f: impl FnOnce(f64, f64) -> f64) -> Value {
+        tape::with(|t| {
+            let a = self.live(t);
+            let out = f(t.data[a], c);
+            let k = match op {
+                Op::MulC | Op::DivC | Op::PowC => t.konst(c),
+                _ => 0, // AddC, SubC, RSubC, RDivC: backward does not need c
+            };
+            Value::make(t, op, out, [a as u32, k])
+        })
+    }
+
+    #[inline]
+    fn binary(self, other: Value, op: Op, f: impl FnOnce(f64, f64) -> f64) -> Value {
+        tape::with(|t| {
+            let a = self.live(t);
+            let b = other.live(t);
+            let out = f(t.data[a], t.data[b]);
+            Value::make(t, op, out, [a as u32, b as u32])
+        })
+    }
+
+    /// `self ** exponent`, for an `f64`, an `i32` or a `Value` exponent.
+    ///
+    /// d/dx x^p = p·x^(p-1); with a `Value` exponent, d/dp x^p = x^p·ln x as well.
+    /// As in PyTorch, a zero exponent has gradient 0 everywhere, and the
+    /// exponent's gradient is 0 where x = 0 and p ≥ 0.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let x = Value::new(3.0);
+    /// let y = x.pow(2);
+    /// y.backward();
+    /// assert_eq!((y.data(), x.grad()), (9.0, 6.0));
+    ///
+    /// let p = Value::new(2.0);
+    /// let z = x.pow(p);
+    /// z.backward();
+    /// assert!((p.grad() - 9.0 * 3f64.ln()).abs() < 1e-12);
+    /// ```
+    pub fn pow(self, exponent: impl Exponent) -> Value {
+        exponent.raise(self)
+    }
+
+    /// e^x. d/dx = e^x, the output itself.
+    ///
+    /// ```
+    /// let y = micrograd::Value::new(0.0).exp();
+    /// assert_eq!(y.data(), 1.0);
+    /// ```
+    pub fn exp(self) -> Value {
+        self.unary(Op::Exp, f64::exp)
+    }
+
+    /// Natural log. d/dx = 1/x. ln of a negative number is NaN, of 0 is -inf.
+    ///
+    /// ```
+    /// let x = micrograd::Value::new(1.0);
+    /// let y = x.ln();
+    /// y.backward();
+    /// assert_eq!((y.data(), x.grad()), (0.0, 1.0));
+    /// ```
+    pub fn ln(self) -> Value {
+        self.unary(Op::Ln, f64::ln)
+    }
+
+    /// Hyperbolic tangent. d/dx = 1 - tanh²x.
+    ///
+    /// Uses `f64::tanh`, which is exact at ±1000 where the seeds'
+    /// `(e^2x - 1)/(e^2x + 1)` overflows to NaN.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// assert_eq!(Value::new(1000.0).tanh().data(), 1.0);
+    /// assert_eq!(Value::new(-1000.0).tanh().data(), -1.0);
+    /// ```
+    pub fn tanh(self) -> Value {
+        self.unary(Op::Tanh, f64::tanh)
+    }
+
+    /// max(x, 0). d/dx = 1 if x > 0 else 0, so relu'(0) = 0 as in PyTorch.
+    /// relu(NaN) is NaN.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let x = Value::new(0.0);
+    /// let y = x.relu();
+    /// y.backward();
+    /// assert_eq!((y.data(), x.grad()), (0.0, 0.0));
+    /// assert_eq!(Value::new(-2.0).relu().data(), 0.0);
+    /// ```
+    pub fn relu(self) -> Value {
+        self.unary(Op::Relu, |x| if x > 0.0 || x.is_nan() { x } else { 0.0 })
+    }
+
+    /// 1 / (1 + e^-x), computed without overflow for any x. d/dx = σ(x)(1 - σ(x)).
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// assert_eq!(Value::new(0.0).sigmoid().data(), 0.5);
+    /// assert_eq!(Value::new(-1000.0).sigmoid().data(), 0.0);
+    /// ```
+    pub fn sigmoid(self) -> Value {
+        self.unary(Op::Sigmoid, sigmoid)
+    }
+
+    /// ln(1 + e^x), computed without overflow. d/dx = σ(x).
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// assert!((Value::new(0.0).softplus().data() - 2f64.ln()).abs() < 1e-15);
+    /// assert_eq!(Value::new(1000.0).softplus().data(), 1000.0);
+    /// ```
+    pub fn softplus(self) -> Value {
+        self.unary(Op::Softplus, softplus)
+    }
+
+    // ----- ops with many operands, each one node -------------------------------
+
+    /// Σ values, as one node with every value a child. d/dxᵢ = 1.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let xs = [1.0, 2.0, 3.0].map(Value::new);
+    /// let s = Value::sum(xs);
+    /// assert_eq!(s.data(), 6.0);
+    /// assert_eq!(s.children().len(), 3);
+    /// ```
+    pub fn sum(values: impl IntoIterator<Item = Value>) -> Value {
+        // Collected first: the iterator may itself build nodes (`xs.map(|x| x * w)`).
+        let values: Vec<Value> = values.into_iter().collect();
+        tape::with(|t| {
+            let start = t.kids.len();
+            let mut acc = 0.0;
+            for v in values {
+                let i = v.live(t);
+                acc += t.data[i];
+                t.kids.push(i as u32);
+            }
+            let n = (t.kids.len() - start) as u32;
+            Value::make(t, Op::Sum, acc, [start as u32, n])
+        })
+    }
+
+    /// Σ wᵢ·xᵢ as one node. d/dwᵢ = xᵢ, d/dxᵢ = wᵢ.
+    ///
+    /// Panics if the slices differ in length.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let w = [1.0, 2.0].map(Value::new);
+    /// let x = [3.0, 4.0].map(Value::new);
+    /// let d = Value::dot(&w, &x);
+    /// d.backward();
+    /// assert_eq!(d.data(), 11.0);
+    /// assert_eq!((w[0].grad(), x[1].grad()), (3.0, 2.0));
+    /// ```
+    pub fn dot(w: &[Value], x: &[Value]) -> Value {
+        Value::dot_node(w, x, None)
+    }
+
+    /// Σ wᵢ·xᵢ + b as one node: a neuron before its activation.
+    /// d/dwᵢ = xᵢ, d/dxᵢ = wᵢ, d/db = 1.
+    ///
+    /// Panics if `w` and `x` differ in length.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let w = [-3.0, 1.0].map(Value::new);
+    /// let x = [2.0, 0.0].map(Value::new);
+    /// let b = Value::new(6.5);
+    /// assert_eq!(Value::affine(&w, &x, b).data(), 0.5);
+    /// ```
+    pub fn affine(w: &[Value], x: &[Value], b: Value) -> Value {
+        Value::dot_node(w, x, Some(b))
+    }
+
+    fn dot_node(w: &[Value], x: &[Value], b: Option<Value>) -> Value {
+        assert_eq!(
+            w.len(),
+            x.len(),
+            "micrograd: dot product of {} weights with {} inputs",
+            w.len(),
+            x.len()
+        );
+        tape::with(|t| {
+            let start = t.kids.len();
+            let mut acc = 0.0;
+            t.kids.reserve(2 * w.len() + 1);
+            for &wi in w {
+                let i = wi.live(t);
+                t.kids.push(i as u32);
+            }
+            for (k, &xi) in x.iter().enumerate() {
+                let i = xi.live(t);
+                t.kids.push(i as u32);
+                acc += t.data[t.kids[start + k] as usize] * t.data[i];
+            }
+            let op = match b {
+                Some(b) => {
+                    let i = b.live(t);
+                    t.kids.push(i as u32);
+                    acc += t.data[i];
+                    Op::Affine
+                }
+                None => Op::Dot,
+            };
+            Value::make(t, op, acc, [start as u32, w.len() as u32])
+        })
+    }
+
+    /// ln Σ e^zᵢ as one node, computed without overflow (the max is taken out
+    /// first). d/dzᵢ = softmax(z)ᵢ. The base of softmax cross-entropy.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let z = [1000.0, 1000.0].map(Value::new);
+    /// let l = Value::logsumexp(&z);
+    /// l.backward();
+    /// assert!((l.data() - (1000.0 + 2f64.ln())).abs() < 1e-9);
+    /// assert!((z[0].grad() - 0.5).abs() < 1e-12);
+    /// ```
+    pub fn logsumexp(z: &[Value]) -> Value {
+        tape::with(|t| {
+            let start = t.kids.len();
+            for &zi in z {
+                let i = zi.live(t);
+                t.kids.push(i as u32);
+            }
+            let kids = &t.kids[start..];
+            let out = logsumexp(kids.iter().map(|&k| t.data[k as usize]));
+            Value::make(t, Op::LogSumExp, out, [start as u32, z.len() as u32])
+        })
+    }
+}
+
+#[inline]
+pub(crate) fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+#[inline]
+fn softplus(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+fn logsumexp(z: impl Iterator<Item = f64> + Clone) -> f64 {
+    let m = z.clone().fold(f64::NEG_INFINITY, |m, x| {
+        if x.is_nan() || m.is_nan() {
+            f64::NAN
+        } else {
+            m.max(x)
+        }
+    });
+    if m.is_infinite() || m.is_nan() {
+        return m;
+    }
+    m + z.map(|x| (x - m).exp()).sum::<f64>().ln()
+}
+
+/// What [`Value::pow`] accepts as an exponent: `f64`, `i32` or `Value`.
+///
+/// ```
+/// use micrograd::Value;
+/// let x = Value::new(2.0);
+/// assert_eq!(x.pow(3).data(), 8.0);
+/// assert_eq!(x.pow(-1.0).data(), 0.5);
+/// assert_eq!(x.pow(Value::new(0.5)).data(), 2f64.sqrt());
+/// ```
+pub trait Exponent: sealed::Sealed {
+    /// Builds `base ** self`.
+    fn raise(self, base: Value) -> Value;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f64 {}
+    impl Sealed for i32 {}
+    impl Sealed for super::Value {}
+}
+
+impl Exponent for f64 {
+    fn raise(self, base: Value) -> Value {
+        base.with_const(Op::PowC, self, f64::powf) // d/dx = p·x^(p-1)
+    }
+}
+
+impl Exponent for i32 {
+    fn raise(self, base: Value) -> Value {
+        base.pow(f64::from(self))
+    }
+}
+
+impl Exponent for Value {
+    fn raise(self, base: Value) -> Value {
+        base.binary(self, Op::Pow, f64::powf) // d/dx = p·x^(p-1), d/dp = x^p·ln x
+    }
+}
+
+// ----- operators ---------------------------------------------------------------
+
+impl Add for Value {
+    type Output = Value;
+    /// d(a+b)/da = 1, d(a+b)/db = 1.
+    fn add(self, rhs: Value) -> Value {
+        self.binary(rhs, Op::Add, |a, b| a + b)
+    }
+}
+
+impl Sub for Value {
+    type Output = Value;
+    /// d(a-b)/da = 1, d(a-b)/db = -1.
+    fn sub(self, rhs: Value) -> Value {
+        self.binary(rhs, Op::Sub, |a, b| a - b)
+    }
+}
+
+impl Mul for Value {
+    type Output = Value;
+    /// d(ab)/da = b, d(ab)/db = a.
+    fn mul(self, rhs: Value) -> Value {
+        self.binary(rhs, Op::Mul, |a, b| a * b)
+    }
+}
+
+impl Div for Value {
+    type Output = Value;
+    /// d(a/b)/da = 1/b, d(a/b)/db = -a/b².
+    fn div(self, rhs: Value) -> Value {
+        self.binary(rhs, Op::Div, |a, b| a / b)
+    }
+}
+
+impl Neg for Value {
+    type Output = Value;
+    /// d(-a)/da = -1.
+    fn neg(self) -> Value {
+        self.unary(Op::Neg, |a| -a)
+    }
+}
+
+impl Add<f64> for Value {
+    type Output = Value;
+    /// d(a+c)/da = 1.
+    fn add(self, c: f64) -> Value {
+        self.with_const(Op::AddC, c, |a, c| a + c)
+    }
+}
+
+impl Sub<f64> for Value {
+    type Output = Value;
+    /// d(a-c)/da = 1.
+    fn sub(self, c: f64) -> Value {
+        self.with_const(Op::SubC, c, |a, c| a - c)
+    }
+}
+
+impl Mul<f64> for Value {
+    type Output = Value;
+    /// d(a·c)/da = c.
+    fn mul(self, c: f64) -> Value {
+        self.with_const(Op::MulC, c, |a, c| a * c)
+    }
+}
+
+impl Div<f64> for Value {
+    type Output = Value;
+    /// d(a/c)/da = 1/c.
+    fn div(self, c: f64) -> Value {
+        self.with_const(Op::DivC, c, |a, c| a / c)
+    }
+}
+
+impl Add<Value> for f64 {
+    type Output = Value;
+    /// d(c+a)/da = 1.
+    fn add(self, v: Value) -> Value {
+        v + self
+    }
+}
+
+impl Sub<Value> for f64 {
+    type Output = Value;
+    /// d(c-a)/da = -1.
+    fn sub(self, v: Value) -> Value {
+        v.with_const(Op::RSubC, self, |a, c| c - a)
+    }
+}
+
+impl Mul<Value> for f64 {
+    type Output = Value;
+    /// d(c·a)/da = c.
+    fn mul(self, v: Value) -> Value {
+        v * self
+    }
+}
+
+impl Div<Value> for f64 {
+    type Output = Value;
+    /// d(c/a)/da = -c/a²: a node of the graph, unlike seed 001's `__rtruediv__`.
+    fn div(self, v: Value) -> Value {
+        v.with_const(Op::RDivC, self, |a, c| c / a)
+    }
+}
+
+macro_rules! assign_ops {
+    ($($tr:ident $method:ident $op:tt),*) => {$(
+        impl $tr<Value> for Value {
+            /// Rebinds `self` to a new node; the old node keeps its place in the graph.
+            fn $method(&mut self, rhs: Value) {
+                *self = *self $op rhs;
+            }
+        }
+        impl $tr<f64> for Value {
+            /// Rebinds `self` to a new node; the old node keeps its place in the graph.
+            fn $method(&mut self, rhs: f64) {
+                *self = *self $op rhs;
+            }
+        }
+    )*};
+}
+assign_ops!(AddAssign add_assign +, SubAssign sub_assign -, MulAssign mul_assign *, DivAssign div_assign /);
+
+impl std::iter::Sum for Value {
+    /// One [`Value::sum`] node.
+    fn sum<I: Iterator<Item = Value>>(iter: I) -> Value {
+        Value::sum(iter)
+    }
+}
+
+impl<'a> std::iter::Sum<&'a Value> for Value {
+    /// One [`Value::sum`] node.
+    fn sum<I: Iterator<Item = &'a Value>>(iter: I) -> Value {
+        Value::sum(iter.copied())
+    }
+}
+
+impl From<f64> for Value {
+    /// A new leaf, as [`Value::new`].
+    fn from(x: f64) -> Value {
+        Value::new(x)
+    }
+}
+
+impl fmt::Display for Value {
+    /// `Value(data=0.7071067811865476, grad=0)`, as micrograd prints it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Value(data={}, grad={})", self.data(), self.grad())
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (data, grad, op, label) = tape::with(|t| {
+            let i = self.live(t);
+            (
+                t.data[i],
+                t.grad_of(i as u32),
+                t.op[i].symbol(),
+                t.labels.get(&(i as u32)).cloned().unwrap_or_default(),
+            )
+        });
+        write!(
+            f,
+            "Value(data={data}, grad={grad}, op={op:?}, label={label:?}, id={})",
+            self.idx
+        )
+    }
+}
