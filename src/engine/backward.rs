@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::tape::{self, Op, Tape};
+use super::tape::{self, NO_GRAD, Op, Tape};
 use super::value::{Value, sigmoid};
 
 /// Nodes the root depends on, found while walking down the tape.
@@ -50,25 +50,20 @@ fn reset_marks(marks: &mut Vec<u64>, n: usize) {
 
 /// The gradient store of one backward pass.
 ///
-/// The first contribution a reachable interior node receives *replaces* its
-/// gradient and later ones add to it, so an interior node ends up holding
-/// d(root)/d(node) of this pass; leaves (inputs, parameters) always add,
-/// which is micrograd's and PyTorch's accumulation.
+/// A slot holding [`NO_GRAD`] has received nothing yet in this pass: the first
+/// contribution replaces it, later ones add. Interior nodes below the root
+/// are reset to `NO_GRAD` before the pass, so each ends up holding
+/// d(root)/d(node) of this pass; leaves (inputs, parameters) keep what they
+/// had and add to it, which is micrograd's and PyTorch's accumulation.
 struct Grads<'a> {
     grad: &'a mut [f64],
-    marks: Marks<'a>,
-    op: &'a [Op],
 }
 
 impl Grads<'_> {
     #[inline(always)]
     fn add(&mut self, child: u32, x: f64) {
-        let c = child as usize;
-        if self.marks.test_and_set(c) || self.op[c] == Op::Leaf {
-            self.grad[c] += x;
-        } else {
-            self.grad[c] = x;
-        }
+        let g = &mut self.grad[child as usize];
+        *g = if g.to_bits() == NO_GRAD { x } else { *g + x };
     }
 }
 
@@ -76,7 +71,13 @@ impl Tape {
     pub(crate) fn backward(&mut self, root: usize) {
         self.grow_grad();
         let n = root + 1;
-        reset_marks(&mut self.marks, n);
+        // Interior nodes that an earlier pass (or `set_grad`) wrote: start over.
+        for i in 0..self.dirty.min(n) {
+            if self.op[i] != Op::Leaf {
+                self.grad[i] = f64::from_bits(NO_GRAD);
+            }
+        }
+        self.dirty = self.dirty.max(n);
         let Tape {
             data,
             grad,
@@ -84,7 +85,6 @@ impl Tape {
             args,
             consts,
             kids,
-            marks,
             ..
         } = self;
         // Plain slices, so that the loop keeps their pointers in registers.
@@ -92,14 +92,14 @@ impl Tape {
         let (consts, kids): (&[f64], &[u32]) = (consts, kids);
         let mut g = Grads {
             grad: &mut grad[..n],
-            marks: Marks { bits: marks },
-            op,
         };
         g.add(root as u32, 1.0);
 
-        let mut next = Some(root);
-        while let Some(i) = next {
+        for i in (0..n).rev() {
             let gi = g.grad[i];
+            if gi.to_bits() == NO_GRAD {
+                continue; // the root does not depend on this node
+            }
             let out = data[i];
             let [a, b] = args[i];
             let (ai, bi) = (a as usize, b as usize);
@@ -200,11 +200,6 @@ impl Tape {
                     }
                 }
             }
-            next = if i == 0 {
-                None
-            } else {
-                g.marks.prev_marked(i - 1)
-            };
         }
         self.note_unscoped_backward();
     }
@@ -295,11 +290,13 @@ impl Value {
     /// - Leaves (values made by [`Value::new`], e.g. parameters) *accumulate*:
     ///   their gradient is added to, as in micrograd and PyTorch, so zero it
     ///   between training steps ([`zero_grad`](crate::zero_grad)).
-    /// - Every other node ends up holding d(self)/d(node) of this call.
+    /// - Every other node below `self` on the tape ends up holding
+    ///   d(self)/d(node) of this call (0 if `self` does not depend on it).
     /// - Calling `backward` twice on the same root therefore doubles the
     ///   leaves' gradients (like PyTorch with `retain_graph=True`) and leaves
     ///   the interior ones as they were: it never compounds them, as
     ///   micrograd's does.
+    /// - A gradient that is 0 still flows (0·∞ is NaN, as in PyTorch).
     ///
     /// It walks the tape from `self` down to the first node, without recursion,
     /// so a graph of any depth works on any stack.
@@ -350,7 +347,7 @@ impl Value {
                 Some(i) => Some((i, false)),
                 None => (0..=root)
                     .rev()
-                    .find(|&i| t.is_marked(i) && !t.grad[i].is_finite())
+                    .find(|&i| t.is_marked(i) && !t.grad_of(i as u32).is_finite())
                     .map(|i| (i, true)),
             };
             found.map(|(i, in_grad)| NonFinite {
@@ -359,7 +356,7 @@ impl Value {
                 op: t.op[i].symbol().to_owned(),
                 label: t.labels.get(&(i as u32)).cloned().unwrap_or_default(),
                 data: t.data[i],
-                grad: t.grad[i],
+                grad: t.grad_of(i as u32),
                 inputs: t.children(i).iter().map(|&c| t.data[c as usize]).collect(),
             })
         })
@@ -378,10 +375,9 @@ impl Value {
 /// ```
 pub fn zero_grad(values: &[Value]) {
     tape::with(|t| {
-        t.grow_grad();
         for v in values {
             let i = v.live(t);
-            t.grad[i] = 0.0;
+            t.write_grad(i, 0.0);
         }
     })
 }

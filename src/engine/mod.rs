@@ -11,6 +11,23 @@ pub use gradcheck::{GradCheck, GradMismatch, GradReport, gradcheck, numerical_gr
 pub use scope::{Scope, scope};
 pub use value::{Exponent, Value};
 
+/// The data of each value, read in one visit to the tape.
+pub(crate) fn read_data(values: &[Value]) -> Vec<f64> {
+    tape::with(|t| values.iter().map(|v| t.data[v.live(t)]).collect())
+}
+
+/// Calls `f(k, &mut data, grad)` for the k-th value, in one visit to the tape:
+/// how optimizers update parameters.
+pub(crate) fn update_each(values: &[Value], mut f: impl FnMut(usize, &mut f64, f64)) {
+    tape::with(|t| {
+        for (k, v) in values.iter().enumerate() {
+            let i = v.live(t);
+            let g = t.grad_of(i as u32);
+            f(k, &mut t.data[i], g);
+        }
+    })
+}
+
 /// How much this thread's tape holds; see [`stats`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TapeStats {

@@ -105,12 +105,20 @@ pub(crate) struct Tape {
     /// Id that handles made now receive: the innermost open scope's, or `ROOT`.
     pub(crate) current: u32,
     pub(crate) next_scope: u32,
-    /// Scratch bitset for `backward`, kept to reuse its allocation.
+    /// Scratch bitset for reachability, kept to reuse its allocation.
     pub(crate) marks: Vec<u64>,
+    /// Interior nodes below this index may hold a gradient from an earlier
+    /// `backward` (or `set_grad`); above it they hold `NO_GRAD`.
+    pub(crate) dirty: usize,
     /// `backward` calls made with no scope open, for the forgotten-scope warning.
     pub(crate) unscoped_backwards: u32,
     pub(crate) warned: bool,
 }
+
+/// The bits of a gradient slot that has received nothing: a signalling NaN
+/// with a payload of our own. Arithmetic never yields it (it quiets NaNs, and
+/// negation flips the sign bit), so it can only mean "no gradient yet".
+pub(crate) const NO_GRAD: u64 = 0x7FF4_0000_DEAD_BEEF;
 
 /// Scope id of values made while no scope is open; they live until the thread ends.
 pub(crate) const ROOT: u32 = 0;
@@ -144,6 +152,7 @@ impl Tape {
             current: ROOT,
             next_scope: 1,
             marks: Vec::new(),
+            dirty: 0,
             unscoped_backwards: 0,
             warned: false,
         }
@@ -178,6 +187,16 @@ impl Tape {
         }
     }
 
+    /// Whether every handle was made in the current scope or the root, so is
+    /// surely live: the fast path of checking many handles at once.
+    #[inline]
+    pub(crate) fn all_current(&self, vs: &[crate::engine::Value]) -> bool {
+        let cur = self.current;
+        // `fold` with `&`, not `all`: no early exit, so the loop vectorizes.
+        vs.iter()
+            .fold(true, |ok, v| ok & ((v.scope == cur) | (v.scope == ROOT)))
+    }
+
     /// The scope a live node at `idx` belongs to: the innermost open scope
     /// that was opened before it, else the root.
     pub(crate) fn scope_of(&self, idx: u32) -> u32 {
@@ -190,15 +209,26 @@ impl Tape {
 
     #[inline]
     pub(crate) fn grad_of(&self, idx: u32) -> f64 {
-        self.grad.get(idx as usize).copied().unwrap_or(0.0)
+        match self.grad.get(idx as usize) {
+            Some(g) if g.to_bits() != NO_GRAD => *g,
+            _ => 0.0,
+        }
     }
 
-    /// Makes `grad` as long as `data`, new entries 0.
+    /// Makes `grad` as long as `data`, new entries `NO_GRAD`.
     #[inline]
     pub(crate) fn grow_grad(&mut self) {
         if self.grad.len() < self.data.len() {
-            self.grad.resize(self.data.len(), 0.0);
+            self.grad.resize(self.data.len(), f64::from_bits(NO_GRAD));
         }
+    }
+
+    /// Writes a gradient by hand (`set_grad`, `zero_grad`).
+    pub(crate) fn write_grad(&mut self, idx: usize, g: f64) {
+        self.grow_grad();
+        // a NaN with NO_GRAD's bits would read as "nothing": store a plain NaN
+        self.grad[idx] = if g.to_bits() == NO_GRAD { f64::NAN } else { g };
+        self.dirty = self.dirty.max(idx + 1);
     }
 
     pub(crate) fn open_scope(&mut self) -> u32 {
@@ -231,6 +261,7 @@ impl Tape {
         self.op.truncate(n);
         self.args.truncate(n);
         self.grad.truncate(n);
+        self.dirty = self.dirty.min(n);
         self.consts.truncate(mark.consts);
         self.kids.truncate(mark.kids);
         if self.labels.range(mark.start..).next().is_some() {

@@ -1,0 +1,188 @@
+//! Data: the built-in data sets, CSV files, splits and mini-batches.
+
+mod builtin;
+mod csv;
+
+use std::fmt;
+
+pub use builtin::{BUILTIN, builtin, circles, moons, spiral, toy, xor};
+pub use csv::{Task, from_csv_str, inputs_from_csv_str, read_csv, read_inputs};
+
+use crate::rng::Rng;
+
+/// Samples with their targets.
+///
+/// For classification, `y` holds class indices (0.0, 1.0, ...) into
+/// `classes`; for regression `classes` is empty and `y` holds the numbers.
+///
+/// ```
+/// let ds = micrograd::data::toy();
+/// assert_eq!(ds.len(), 4);
+/// assert_eq!(ds.nfeatures(), 3);
+/// assert!(!ds.is_classification());
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    /// Where it came from: a built-in name or a file path.
+    pub name: String,
+    /// Feature names, one per column of `x`.
+    pub features: Vec<String>,
+    /// Name of the target.
+    pub target: String,
+    /// One row per sample.
+    pub x: Vec<Vec<f64>>,
+    /// One target per sample.
+    pub y: Vec<f64>,
+    /// Class names for classification, empty for regression.
+    pub classes: Vec<String>,
+}
+
+impl Dataset {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.x.len()
+    }
+
+    /// Whether there are no samples.
+    ///
+    /// ```
+    /// assert!(!micrograd::data::xor().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.x.is_empty()
+    }
+
+    /// Number of features per sample.
+    pub fn nfeatures(&self) -> usize {
+        self.features.len()
+    }
+
+    /// Number of classes (0 for regression).
+    ///
+    /// ```
+    /// assert_eq!(micrograd::data::spiral(10, 3, 0).nclasses(), 3);
+    /// ```
+    pub fn nclasses(&self) -> usize {
+        self.classes.len()
+    }
+
+    /// Whether targets are classes.
+    pub fn is_classification(&self) -> bool {
+        !self.classes.is_empty()
+    }
+
+    /// The samples at `idx`, in that order.
+    ///
+    /// ```
+    /// let ds = micrograd::data::xor();
+    /// let two = ds.subset(&[3, 0]);
+    /// assert_eq!(two.x, vec![vec![1.0, 1.0], vec![0.0, 0.0]]);
+    /// ```
+    pub fn subset(&self, idx: &[usize]) -> Dataset {
+        Dataset {
+            x: idx.iter().map(|&i| self.x[i].clone()).collect(),
+            y: idx.iter().map(|&i| self.y[i]).collect(),
+            ..self.clone_meta()
+        }
+    }
+
+    fn clone_meta(&self) -> Dataset {
+        Dataset {
+            name: self.name.clone(),
+            features: self.features.clone(),
+            target: self.target.clone(),
+            x: Vec::new(),
+            y: Vec::new(),
+            classes: self.classes.clone(),
+        }
+    }
+
+    /// Shuffles, then holds out `test_fraction` of the samples (rounded,
+    /// at least one if the fraction is above 0 and there are 2 samples or more):
+    /// returns (train, test).
+    ///
+    /// ```
+    /// use micrograd::{Rng, data::moons};
+    /// let (train, test) = moons(100, 0.1, 0).split(0.2, &mut Rng::new(0));
+    /// assert_eq!((train.len(), test.len()), (80, 20));
+    /// ```
+    pub fn split(&self, test_fraction: f64, rng: &mut Rng) -> (Dataset, Dataset) {
+        let mut idx: Vec<usize> = (0..self.len()).collect();
+        rng.shuffle(&mut idx);
+        let mut ntest = (self.len() as f64 * test_fraction.clamp(0.0, 1.0)).round() as usize;
+        if test_fraction > 0.0 && ntest == 0 && self.len() >= 2 {
+            ntest = 1;
+        }
+        let ntest = ntest.min(self.len().saturating_sub(1));
+        let (test, train) = idx.split_at(ntest);
+        (self.subset(train), self.subset(test))
+    }
+
+    /// Sample indices in batches of `size`, shuffled by `rng`; `size` 0 or at
+    /// least `len` gives one full batch in order (micrograd's demo).
+    ///
+    /// ```
+    /// use micrograd::{Rng, data::moons};
+    /// let ds = moons(10, 0.0, 0);
+    /// let b = ds.batches(4, &mut Rng::new(1));
+    /// assert_eq!(b.iter().map(|b| b.len()).collect::<Vec<_>>(), vec![4, 4, 2]);
+    /// assert_eq!(ds.batches(0, &mut Rng::new(1)), vec![(0..10).collect::<Vec<_>>()]);
+    /// ```
+    pub fn batches(&self, size: usize, rng: &mut Rng) -> Vec<Vec<usize>> {
+        let mut idx: Vec<usize> = (0..self.len()).collect();
+        if size == 0 || size >= self.len() {
+            return vec![idx];
+        }
+        rng.shuffle(&mut idx);
+        idx.chunks(size).map(<[usize]>::to_vec).collect()
+    }
+
+    /// The target of sample `i` as text: its class name, or its number.
+    ///
+    /// ```
+    /// assert_eq!(micrograd::data::xor().target_name(1), "1");
+    /// ```
+    pub fn target_name(&self, i: usize) -> String {
+        class_name(&self.classes, self.y[i])
+    }
+}
+
+/// The name of class `y` in `classes`, or `y` as a number for regression.
+pub(crate) fn class_name(classes: &[String], y: f64) -> String {
+    if classes.is_empty() {
+        y.to_string()
+    } else {
+        classes
+            .get(y as usize)
+            .cloned()
+            .unwrap_or_else(|| y.to_string())
+    }
+}
+
+/// What went wrong reading data, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataError {
+    /// The file (or `<input>`).
+    pub source: String,
+    /// 1-based line, if the error is on one.
+    pub line: Option<u64>,
+    /// The column's name, if the error is in one.
+    pub column: Option<String>,
+    /// What was wrong.
+    pub message: String,
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.source)?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+        }
+        if let Some(c) = &self.column {
+            write!(f, ", column '{c}'")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for DataError {}

@@ -1,0 +1,245 @@
+//! Losses: what training minimises, and accuracy, what it is judged by.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::engine::Value;
+
+/// Σ (predᵢ - yᵢ)², the seeds' loss.
+///
+/// ```
+/// use micrograd::{Value, nn::loss};
+/// let pred = [0.5, -1.0].map(Value::new);
+/// assert_eq!(loss::sse(&pred, &[1.0, -1.0]).data(), 0.25);
+/// ```
+pub fn sse(pred: &[Value], y: &[f64]) -> Value {
+    Value::sum(pred.iter().zip(y).map(|(&p, &t)| (p - t).pow(2)))
+}
+
+/// (1/n) Σ (predᵢ - yᵢ)².
+///
+/// ```
+/// use micrograd::{Value, nn::loss};
+/// let pred = [0.5, -1.0].map(Value::new);
+/// assert_eq!(loss::mse(&pred, &[1.0, -1.0]).data(), 0.125);
+/// ```
+pub fn mse(pred: &[Value], y: &[f64]) -> Value {
+    sse(pred, y) / pred.len().max(1) as f64
+}
+
+/// micrograd's max-margin loss, mean(relu(1 - yᵢ·sᵢ)), for labels ±1.
+///
+/// ```
+/// use micrograd::{Value, nn::loss};
+/// let s = [2.0, 0.5].map(Value::new);
+/// assert_eq!(loss::svm(&s, &[1.0, 1.0]).data(), 0.25); // (0 + 0.5) / 2
+/// ```
+pub fn svm(scores: &[Value], y: &[f64]) -> Value {
+    let n = scores.len().max(1) as f64;
+    Value::sum(scores.iter().zip(y).map(|(&s, &t)| (1.0 - t * s).relu())) / n
+}
+
+/// L2 regularisation, alpha · Σ p², as one dot node.
+///
+/// ```
+/// use micrograd::{Value, nn::loss};
+/// let p = [1.0, -2.0].map(Value::new);
+/// assert_eq!(loss::l2(&p, 1e-4).data(), 5e-4);
+/// ```
+pub fn l2(params: &[Value], alpha: f64) -> Value {
+    Value::dot(params, params) * alpha
+}
+
+/// Binary cross-entropy on logits, mean(softplus(z) - y·z) for y in {0, 1}:
+/// the same as sigmoid then log loss, without overflow for any z.
+///
+/// ```
+/// use micrograd::{Value, nn::loss};
+/// let z = [0.0].map(Value::new);
+/// assert!((loss::bce_with_logits(&z, &[1.0]).data() - 2f64.ln()).abs() < 1e-15);
+/// let z = [1000.0].map(Value::new);
+/// assert_eq!(loss::bce_with_logits(&z, &[1.0]).data(), 0.0);
+/// ```
+pub fn bce_with_logits(logits: &[Value], y: &[f64]) -> Value {
+    let n = logits.len().max(1) as f64;
+    Value::sum(logits.iter().zip(y).map(|(&z, &t)| z.softplus() - z * t)) / n
+}
+
+/// Softmax cross-entropy, mean(logsumexp(z) - z[label]), one row of logits
+/// per sample: stable for any logits.
+///
+/// ```
+/// use micrograd::{Value, nn::loss};
+/// let z = vec![[0.0, 0.0].map(Value::new).to_vec()];
+/// assert!((loss::cross_entropy(&z, &[1]).data() - 2f64.ln()).abs() < 1e-15);
+/// ```
+pub fn cross_entropy(logits: &[Vec<Value>], labels: &[usize]) -> Value {
+    let n = logits.len().max(1) as f64;
+    Value::sum(
+        logits
+            .iter()
+            .zip(labels)
+            .map(|(z, &k)| Value::logsumexp(z) - z[k]),
+    ) / n
+}
+
+/// The fraction of predictions equal to their labels.
+///
+/// ```
+/// assert_eq!(micrograd::nn::loss::accuracy(&[1, 0, 1, 1], &[1, 1, 1, 1]), 0.75);
+/// ```
+pub fn accuracy(pred: &[usize], labels: &[usize]) -> f64 {
+    if pred.is_empty() {
+        return 0.0;
+    }
+    let right = pred.iter().zip(labels).filter(|(p, l)| p == l).count();
+    right as f64 / pred.len() as f64
+}
+
+/// The losses by name, with how each reads a model's outputs.
+///
+/// Targets are numbers for regression and class indices (0, 1, ...) for
+/// classification; each loss maps them as it needs (the SVM loss and the
+/// squared error on two classes use labels -1 and +1, as micrograd and the
+/// seeds do).
+///
+/// ```
+/// use micrograd::{Loss, Value};
+/// let out = vec![vec![Value::new(2.0)], vec![Value::new(-0.5)]];
+/// let l = Loss::Svm.compute(&out, &[1.0, 0.0], 2);
+/// assert_eq!(l.data(), 0.25); // relu(1 - 2) = 0, relu(1 - 0.5) = 0.5
+/// assert_eq!(Loss::Svm.predict(&[-0.5], 2), 0.0);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Loss {
+    /// Mean squared error.
+    Mse,
+    /// micrograd's max-margin loss (two classes, one output).
+    Svm,
+    /// Binary cross-entropy on a logit (two classes, one output).
+    Bce,
+    /// Softmax cross-entropy (any number of classes, one output each).
+    CrossEntropy,
+}
+
+impl Loss {
+    /// The name used on the command line.
+    ///
+    /// ```
+    /// assert_eq!(micrograd::Loss::CrossEntropy.name(), "xent");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::Mse => "mse",
+            Loss::Svm => "svm",
+            Loss::Bce => "bce",
+            Loss::CrossEntropy => "xent",
+        }
+    }
+
+    /// How many outputs the model needs for `classes` classes (0 = regression).
+    ///
+    /// ```
+    /// use micrograd::Loss;
+    /// assert_eq!(Loss::CrossEntropy.outputs(3), 3);
+    /// assert_eq!(Loss::Svm.outputs(2), 1);
+    /// ```
+    pub fn outputs(self, classes: usize) -> usize {
+        match self {
+            Loss::CrossEntropy => classes.max(1),
+            _ => 1,
+        }
+    }
+
+    /// Whether this loss can train on a task with `classes` classes
+    /// (0 = regression); the error says why not.
+    ///
+    /// ```
+    /// use micrograd::Loss;
+    /// assert!(Loss::Svm.check(3).is_err());
+    /// assert!(Loss::Mse.check(0).is_ok());
+    /// ```
+    pub fn check(self, classes: usize) -> Result<(), String> {
+        match (self, classes) {
+            (Loss::Mse, 0..=2) => Ok(()),
+            (Loss::Mse, k) => Err(format!(
+                "loss mse handles regression or 2 classes, not {k}; use xent"
+            )),
+            (Loss::Svm | Loss::Bce, 2) => Ok(()),
+            (Loss::Svm | Loss::Bce, 0) => Err(format!(
+                "loss {} is for 2 classes, but the target is numeric; use mse",
+                self.name()
+            )),
+            (Loss::Svm | Loss::Bce, k) => Err(format!(
+                "loss {} is for 2 classes, not {k}; use xent",
+                self.name()
+            )),
+            (Loss::CrossEntropy, 0) => {
+                Err("loss xent is for classes, but the target is numeric; use mse".to_owned())
+            }
+            (Loss::CrossEntropy, _) => Ok(()),
+        }
+    }
+
+    /// The loss over a batch: `out[i]` is the model's output for sample i,
+    /// `y[i]` its target, `classes` the number of classes (0 = regression).
+    pub fn compute(self, out: &[Vec<Value>], y: &[f64], classes: usize) -> Value {
+        let first = || out.iter().map(|o| o[0]).collect::<Vec<_>>();
+        let signed = || y.iter().map(|&t| 2.0 * t - 1.0).collect::<Vec<_>>();
+        match self {
+            Loss::Mse if classes == 2 => mse(&first(), &signed()),
+            Loss::Mse => mse(&first(), y),
+            Loss::Svm => svm(&first(), &signed()),
+            Loss::Bce => bce_with_logits(&first(), y),
+            Loss::CrossEntropy => {
+                let labels: Vec<usize> = y.iter().map(|&t| t as usize).collect();
+                cross_entropy(out, &labels)
+            }
+        }
+    }
+
+    /// The class an output predicts, for `classes` classes; for regression
+    /// (`classes` = 0), the output itself.
+    ///
+    /// ```
+    /// use micrograd::Loss;
+    /// assert_eq!(Loss::CrossEntropy.predict(&[0.1, 2.0, -1.0], 3), 1.0);
+    /// assert_eq!(Loss::Bce.predict(&[0.3], 2), 1.0);
+    /// assert_eq!(Loss::Mse.predict(&[0.3], 0), 0.3);
+    /// ```
+    pub fn predict(self, out: &[f64], classes: usize) -> f64 {
+        match self {
+            Loss::CrossEntropy => {
+                out.iter()
+                    .enumerate()
+                    .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &v)| {
+                        if v > bv { (i, v) } else { (bi, bv) }
+                    })
+                    .0 as f64
+            }
+            Loss::Mse if classes == 0 => out[0],
+            Loss::Svm | Loss::Bce | Loss::Mse => f64::from(out[0] > 0.0),
+        }
+    }
+}
+
+impl fmt::Display for Loss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Loss {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "mse" => Ok(Loss::Mse),
+            "svm" | "hinge" => Ok(Loss::Svm),
+            "bce" => Ok(Loss::Bce),
+            "xent" | "ce" | "cross-entropy" | "crossentropy" => Ok(Loss::CrossEntropy),
+            _ => Err(format!(
+                "unknown loss '{s}' (expected mse, svm, bce or xent)"
+            )),
+        }
+    }
+}
