@@ -192,9 +192,9 @@ impl Tape {
     #[inline]
     pub(crate) fn all_current(&self, vs: &[crate::engine::Value]) -> bool {
         let cur = self.current;
-        // `fold` with `&`, not `all`: no early exit, so the loop vectorizes.
-        vs.iter()
-            .fold(true, |ok, v| ok & ((v.scope == cur) | (v.scope == ROOT)))
+        // min(scope ^ cur, scope) is 0 iff scope is `cur` or ROOT (= 0); an
+        // `|`-fold with no early exit lets the loop vectorize.
+        vs.iter().fold(0, |acc, v| acc | (v.scope ^ cur).min(v.scope)) == 0
     }
 
     /// The scope a live node at `idx` belongs to: the innermost open scope

@@ -438,7 +438,8 @@ impl Value {
             }
             let acc = dot(&t.data, bias.map_or(0.0, |i| t.data[i]), w, x);
             let start = t.kids.len();
-            t.kids.extend(w.iter().chain(x).map(|v| v.idx));
+            t.kids.extend(w.iter().map(|v| v.idx));
+            t.kids.extend(x.iter().map(|v| v.idx));
             let op = match bias {
                 Some(i) => {
                     t.kids.push(i as u32);
