@@ -93,7 +93,22 @@ pub fn run(seed: u64, verbose: bool) -> (MLP, data::Dataset, Outcome) {
 }
 
 #[allow(dead_code)] // tests/examples.rs includes this file for `run`
-fn main() {
-    let (_model, _ds, out) = run(1337, true);
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (model, ds, out) = run(1337, true);
     println!("trained in {:.4} s", out.seconds);
+
+    // the pictures: loss and accuracy per step, and the decision boundary
+    let dir = std::path::Path::new("out/moons");
+    std::fs::create_dir_all(dir)?;
+    micrograd::viz::plot_history(
+        &dir.join("loss.svg"),
+        &out.losses,
+        Some(&out.accuracies),
+        None,
+    )?;
+    let predict = |x: f64, y: f64| f64::from(model.predict(&[x, y])[0] > 0.0);
+    micrograd::viz::plot_decision_boundary(&dir.join("decision_boundary.svg"), &ds, predict, 100)?;
+    println!("wrote {}", dir.join("loss.svg").display());
+    println!("wrote {}", dir.join("decision_boundary.svg").display());
+    Ok(())
 }

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod nn;
 pub mod optim;
 mod rng;
+pub mod viz;
 
 pub use engine::{
     Exponent, GradCheck, GradMismatch, GradReport, NonFinite, Scope, TapeStats, Value, gradcheck,
@@ -20,3 +21,21 @@ pub use nn::{
 };
 pub use optim::{Adam, Optimizer, OptimizerKind, Schedule, Sgd};
 pub use rng::{Rng, seed};
+
+/// Writes `bytes` to `path` through a temporary file beside it and a rename:
+/// readers never see a half-written file, and a failure leaves none behind.
+pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("{}: not a file path", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("{}: cannot write: {e}", path.display())
+        })
+}

@@ -224,7 +224,7 @@ impl Tape {
     }
 
     /// Marks every node `root` depends on (itself included).
-    fn mark_reachable(&mut self, root: usize) {
+    pub(crate) fn mark_reachable(&mut self, root: usize) {
         reset_marks(&mut self.marks, root + 1);
         let mut marks = std::mem::take(&mut self.marks);
         let mut m = Marks { bits: &mut marks };
@@ -239,7 +239,7 @@ impl Tape {
         self.marks = marks;
     }
 
-    fn is_marked(&self, i: usize) -> bool {
+    pub(crate) fn is_marked(&self, i: usize) -> bool {
         self.marks[i >> 6] & (1 << (i & 63)) != 0
     }
 }

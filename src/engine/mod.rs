@@ -4,11 +4,13 @@ mod backward;
 mod gradcheck;
 mod scope;
 pub(crate) mod tape;
+mod trace;
 mod value;
 
 pub use backward::{NonFinite, zero_grad};
 pub use gradcheck::{GradCheck, GradMismatch, GradReport, gradcheck, numerical_grad};
 pub use scope::{Scope, scope};
+pub use trace::GraphNode;
 pub use value::{Exponent, Value};
 
 /// The data of each value, read in one visit to the tape.

@@ -194,7 +194,9 @@ impl Tape {
         let cur = self.current;
         // min(scope ^ cur, scope) is 0 iff scope is `cur` or ROOT (= 0); an
         // `|`-fold with no early exit lets the loop vectorize.
-        vs.iter().fold(0, |acc, v| acc | (v.scope ^ cur).min(v.scope)) == 0
+        vs.iter()
+            .fold(0, |acc, v| acc | (v.scope ^ cur).min(v.scope))
+            == 0
     }
 
     /// The scope a live node at `idx` belongs to: the innermost open scope

@@ -1,0 +1,239 @@
+//! The seeds' `draw_dot`: an expression graph as DOT text, and as SVG.
+
+use std::fmt::{self, Write as _};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::process::Command;
+
+use crate::engine::{GraphNode, Value};
+
+/// Which way the graph flows (seed 000's `rankdir`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RankDir {
+    /// Left to right, `rankdir=LR` (the seeds' default).
+    #[default]
+    LeftRight,
+    /// Top to bottom, `rankdir=TB`.
+    TopBottom,
+}
+
+/// Options for [`draw_dot`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DotOptions {
+    /// Direction of the layout.
+    pub rankdir: RankDir,
+    /// Graphs with more values than this are refused: a training step has
+    /// 10^4–10^5 values, which no layout makes readable.
+    pub max_nodes: usize,
+}
+
+impl Default for DotOptions {
+    fn default() -> Self {
+        DotOptions {
+            rankdir: RankDir::LeftRight,
+            max_nodes: 500,
+        }
+    }
+}
+
+/// Why a graph was not drawn.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VizError {
+    /// The graph has more values than [`DotOptions::max_nodes`].
+    TooLarge {
+        /// Values in the graph.
+        nodes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The layout engine failed on this graph.
+    Layout(String),
+    /// Graphviz's `dot` is not on the PATH, or failed.
+    Graphviz(String),
+    /// A file could not be written.
+    Io(String),
+}
+
+impl fmt::Display for VizError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VizError::TooLarge { nodes, max } => write!(
+                f,
+                "the graph has {nodes} values, too many to draw readably (the limit is {max}); \
+                 draw a smaller expression, e.g. one neuron or one sample's loss"
+            ),
+            VizError::Layout(m) => write!(f, "laying out the graph failed: {m}"),
+            VizError::Graphviz(m) => write!(f, "graphviz: {m}"),
+            VizError::Io(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for VizError {}
+
+/// The graph of `root` in Graphviz's DOT language, as the seeds' `draw_dot`
+/// makes it: one record node `{ label | data 2.0000 | grad -3.0000 }` per
+/// value, one small node per op between a value and its children.
+///
+/// Before [`backward`](Value::backward) every gradient is 0, so the picture
+/// shows `grad 0.0000` everywhere; call it first to see the gradients.
+///
+/// ```
+/// use micrograd::{Value, viz::{DotOptions, draw_dot}};
+/// let a = Value::new(2.0).with_label("a");
+/// let b = Value::new(-3.0).with_label("b");
+/// let c = (a * b).with_label("c");
+/// let before = draw_dot(c, DotOptions::default()).unwrap();
+/// assert!(before.contains("{ c | data -6.0000 | grad 0.0000 }"));
+/// c.backward();
+/// let dot = draw_dot(c, DotOptions::default()).unwrap();
+/// assert!(dot.contains("rankdir=LR"));
+/// assert!(dot.contains("{ a | data 2.0000 | grad -3.0000 }"));
+/// assert!(dot.contains("label=\"*\""));
+/// ```
+pub fn draw_dot(root: Value, opts: DotOptions) -> Result<String, VizError> {
+    let nodes = root.graph_size();
+    if nodes > opts.max_nodes {
+        return Err(VizError::TooLarge {
+            nodes,
+            max: opts.max_nodes,
+        });
+    }
+    Ok(to_dot(&root.trace(), opts.rankdir))
+}
+
+fn to_dot(g: &[GraphNode], rankdir: RankDir) -> String {
+    let rd = match rankdir {
+        RankDir::LeftRight => "LR",
+        RankDir::TopBottom => "TB",
+    };
+    let mut s = String::new();
+    let _ = writeln!(s, "digraph {{");
+    let _ = writeln!(s, "  graph [rankdir={rd}];");
+    let _ = writeln!(s, "  node [fontname=\"Helvetica\"];");
+    for (k, n) in g.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "  v{k} [shape=record, label=\"{{ {} | data {:.4} | grad {:.4} }}\"];",
+            escape_record(&n.label),
+            n.data,
+            n.grad
+        );
+        if !n.op.is_empty() {
+            // an op node for this value, and an edge from it to the value
+            let _ = writeln!(s, "  v{k}op [label=\"{}\"];", escape(&n.op));
+            let _ = writeln!(s, "  v{k}op -> v{k};");
+            for c in &n.children {
+                let _ = writeln!(s, "  v{c} -> v{k}op;");
+            }
+        }
+    }
+    s.push_str("}\n");
+    s
+}
+
+/// Escapes a DOT string.
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Escapes a field of a record label, where `{ } | < >` are structure.
+fn escape_record(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if matches!(c, '{' | '}' | '|' | '<' | '>' | '\\' | '"') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Renders DOT text to SVG in-process with layout-rs: no Graphviz needed.
+///
+/// ```
+/// use micrograd::{Value, viz::{DotOptions, draw_dot, dot_to_svg}};
+/// let y = (Value::new(1.0).with_label("x") * 2.0).tanh().with_label("y");
+/// y.backward();
+/// let svg = dot_to_svg(&draw_dot(y, DotOptions::default()).unwrap()).unwrap();
+/// assert!(svg.starts_with("<svg") && svg.contains("tanh"));
+/// ```
+pub fn dot_to_svg(dot: &str) -> Result<String, VizError> {
+    use layout::backends::svg::SVGWriter;
+    use layout::gv::{DotParser, GraphBuilder};
+
+    let ast = DotParser::new(dot).process().map_err(VizError::Layout)?;
+    // layout-rs asserts on graphs it cannot place; keep that from ending the program.
+    catch_unwind(AssertUnwindSafe(|| {
+        let mut gb = GraphBuilder::new();
+        gb.visit_graph(&ast);
+        let mut vg = gb.get();
+        let mut svg = SVGWriter::new();
+        vg.do_it(false, false, false, &mut svg);
+        svg.finalize()
+    }))
+    .map_err(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the layout engine panicked".into());
+        VizError::Layout(msg)
+    })
+}
+
+/// Renders DOT with Graphviz's `dot` program (better layout, and PNG), if it
+/// is on the PATH: `format` is what `dot -T` takes (`svg`, `png`, `pdf`).
+///
+/// ```no_run
+/// # fn main() -> Result<(), micrograd::viz::VizError> {
+/// let png = micrograd::viz::render_with_graphviz("digraph { a -> b }", "png")?;
+/// std::fs::write("graph.png", png).unwrap();
+/// # Ok(()) }
+/// ```
+pub fn render_with_graphviz(dot: &str, format: &str) -> Result<Vec<u8>, VizError> {
+    use std::io::Write as _;
+    let mut child = Command::new("dot")
+        .arg(format!("-T{format}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            VizError::Graphviz(format!(
+                "cannot run `dot` ({e}); install Graphviz, or use the built-in SVG renderer"
+            ))
+        })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(dot.as_bytes())
+            .map_err(|e| VizError::Graphviz(e.to_string()))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| VizError::Graphviz(e.to_string()))?;
+    if !out.status.success() {
+        return Err(VizError::Graphviz(
+            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        ));
+    }
+    Ok(out.stdout)
+}
+
+/// Draws the graph of `root` to `path`: SVG rendered in-process, or, for a
+/// `.dot` path, the DOT text itself.
+///
+/// ```
+/// use micrograd::{Value, viz::{DotOptions, save_graph}};
+/// let dir = std::env::temp_dir().join(format!("mg-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let y = Value::new(3.0).exp();
+/// save_graph(y, &dir.join("y.svg"), DotOptions::default()).unwrap();
+/// assert!(std::fs::read_to_string(dir.join("y.svg")).unwrap().contains("exp"));
+/// ```
+pub fn save_graph(root: Value, path: &Path, opts: DotOptions) -> Result<(), VizError> {
+    let dot = draw_dot(root, opts)?;
+    let is_dot = path.extension().is_some_and(|e| e == "dot" || e == "gv");
+    let text = if is_dot { dot } else { dot_to_svg(&dot)? };
+    super::write_atomic(path, text.as_bytes())
+}

@@ -1,0 +1,18 @@
+//! Pictures: the expression graph (the seeds' `draw_dot`), rendered to SVG
+//! in pure Rust, and the training plots. Nothing here needs a system library.
+
+mod graph;
+mod plot;
+
+use std::path::Path;
+
+pub use graph::{
+    DotOptions, RankDir, VizError, dot_to_svg, draw_dot, render_with_graphviz, save_graph,
+};
+pub use plot::{plot_decision_boundary, plot_history};
+
+/// Writes `bytes` to `path` through a temporary file in the same directory
+/// and a rename, so that a failure never leaves a half-written file.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), VizError> {
+    crate::write_atomic(path, bytes).map_err(VizError::Io)
+}
