@@ -6,9 +6,11 @@
 
 pub mod data;
 pub mod engine;
+pub mod expr;
 pub mod nn;
 pub mod optim;
 mod rng;
+pub mod train;
 pub mod viz;
 
 pub use engine::{
@@ -24,7 +26,16 @@ pub use rng::{Rng, seed};
 
 /// Writes `bytes` to `path` through a temporary file beside it and a rename:
 /// readers never see a half-written file, and a failure leaves none behind.
-pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
+/// Every file this crate writes goes through it.
+///
+/// ```
+/// let p = std::env::temp_dir().join(format!("mg-doc-atomic-{}.txt", std::process::id()));
+/// micrograd::write_atomic(&p, b"hello").unwrap();
+/// assert_eq!(std::fs::read(&p).unwrap(), b"hello");
+/// let err = micrograd::write_atomic("/no/such/dir/x.txt".as_ref(), b"").unwrap_err();
+/// assert!(err.starts_with("/no/such/dir/x.txt: cannot write"));
+/// ```
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
     let name = path
         .file_name()
         .ok_or_else(|| format!("{}: not a file path", path.display()))?;

@@ -1,6 +1,7 @@
-fn main() {
-    let x = micrograd::Value::new(2.0);
-    let y = (x * x).tanh();
-    y.backward();
-    println!("{y} {}", x.grad());
+//! The `micrograd` command: a thin layer over the library (see `src/cli/`).
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
 }

@@ -11,6 +11,7 @@ pub use backward::{NonFinite, zero_grad};
 pub use gradcheck::{GradCheck, GradMismatch, GradReport, gradcheck, numerical_grad};
 pub use scope::{Scope, scope};
 pub use trace::GraphNode;
+pub(crate) use value::sigmoid as value_sigmoid;
 pub use value::{Exponent, Value};
 
 /// The data of each value, read in one visit to the tape.

@@ -1,6 +1,7 @@
 //! Neural networks on [`Value`]s: the seeds' `Neuron`, `Layer` and `MLP`, the
 //! exercises' `Linear`, activations and `Sequential`, and losses.
 
+pub mod io;
 mod layers;
 pub mod loss;
 mod mlp;
@@ -8,6 +9,7 @@ mod mlp;
 use std::fmt;
 use std::str::FromStr;
 
+pub use io::{ModelError, ModelFile};
 pub use layers::{Linear, ReLU, Sequential, Sigmoid, Tanh};
 pub use loss::Loss;
 pub use mlp::{Layer, MLP, MlpBuilder, Neuron};

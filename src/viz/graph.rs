@@ -156,7 +156,7 @@ fn escape_record(s: &str) -> String {
 /// let y = (Value::new(1.0).with_label("x") * 2.0).tanh().with_label("y");
 /// y.backward();
 /// let svg = dot_to_svg(&draw_dot(y, DotOptions::default()).unwrap()).unwrap();
-/// assert!(svg.starts_with("<svg") && svg.contains("tanh"));
+/// assert!(svg.contains("<svg") && svg.contains("tanh"));
 /// ```
 pub fn dot_to_svg(dot: &str) -> Result<String, VizError> {
     use layout::backends::svg::SVGWriter;

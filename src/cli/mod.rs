@@ -1,0 +1,225 @@
+//! Command-line arguments and the three subcommands: train, predict, grad.
+
+mod grad;
+mod predict;
+mod train;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A scalar autograd engine and a small neural-network library, after Karpathy's micrograd.
+///
+/// With no subcommand, trains micrograd's demo: a 2-layer relu network on
+/// 100 points of two moons, 100 steps, and writes its pictures and model to out/.
+#[derive(Parser, Debug)]
+#[command(
+    name = "micrograd",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  \
+        micrograd                                   train micrograd's moons demo\n  \
+        micrograd train --data spiral --layers 32,32 --optimizer adam --steps 300\n  \
+        micrograd train --data iris.csv --target species --test-fraction 0.3\n  \
+        micrograd predict --model out/model.json --data points.csv\n  \
+        micrograd grad \"tanh(x1*w1 + x2*w2 + b)\" x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train an MLP on a built-in data set or a CSV file (the default).
+    Train(TrainArgs),
+    /// Run a saved model on the rows of a CSV file.
+    Predict(PredictArgs),
+    /// Evaluate an expression and print d/d of every variable.
+    Grad(GradArgs),
+}
+
+/// Options of `micrograd train`.
+#[derive(Args, Debug, Clone)]
+#[command(
+    after_help = "Built-in data sets: moons, circles, spiral (3 classes), xor, toy (regression)."
+)]
+pub struct TrainArgs {
+    /// Built-in data set name, or a CSV file (with --target).
+    #[arg(long, default_value = "moons", value_name = "NAME|FILE")]
+    data: String,
+    /// CSV: the target column; every other column is a numeric feature.
+    #[arg(long, value_name = "COLUMN")]
+    target: Option<String>,
+    /// CSV: what the target is (auto: classes if it has text or few whole numbers).
+    #[arg(
+        long,
+        default_value = "auto",
+        value_name = "auto|regression|classification"
+    )]
+    task: micrograd::data::Task,
+    /// Hidden layer sizes; the output layer is added to fit the task.
+    #[arg(long, default_value = "16,16", value_name = "N,N,...", value_parser = parse_layers)]
+    layers: Layers,
+    /// Activation of the hidden layers.
+    #[arg(long, default_value = "relu", value_name = "relu|tanh|sigmoid|linear")]
+    activation: micrograd::Activation,
+    /// Weight initialisation.
+    #[arg(
+        long,
+        default_value = "micrograd",
+        value_name = "micrograd|uniform|xavier|he"
+    )]
+    init: micrograd::Init,
+    /// Loss [default: svm for 2 classes, xent for more, mse for regression].
+    #[arg(long, value_name = "svm|bce|xent|mse")]
+    loss: Option<micrograd::Loss>,
+    /// Optimizer.
+    #[arg(long, default_value = "sgd", value_name = "sgd|momentum|adam")]
+    optimizer: micrograd::OptimizerKind,
+    /// Learning rate at the first step [default: 1.0 for sgd, 0.1 momentum, 0.01 adam].
+    #[arg(long, value_name = "RATE")]
+    lr: Option<f64>,
+    /// The learning rate falls in a straight line from --lr towards this, reached
+    /// after the last step (micrograd: 1.0 - 0.9·k/100) [default: lr/10].
+    #[arg(long, value_name = "RATE")]
+    lr_end: Option<f64>,
+    /// L2 regularisation strength.
+    #[arg(long, default_value_t = 1e-4, value_name = "ALPHA")]
+    alpha: f64,
+    /// Optimizer steps.
+    #[arg(long, default_value_t = 100, conflicts_with = "epochs")]
+    steps: usize,
+    /// Passes over the training data (instead of --steps).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Samples per step; 0 = the whole training set.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    batch_size: usize,
+    /// Seed for the data, the weights and the batches.
+    #[arg(long, default_value_t = 1337)]
+    seed: u64,
+    /// Hold out this fraction of the data for testing [default: 0.2 for a CSV;
+    /// built-in moons, circles and spiral get a fresh draw of their own size].
+    #[arg(long, value_name = "F")]
+    test_fraction: Option<f64>,
+    /// Where pictures and the model go.
+    #[arg(long, default_value = "out", value_name = "DIR")]
+    out: PathBuf,
+    /// Save the model here instead of DIR/model.json and DIR/model.safetensors
+    /// (.safetensors for safetensors, else JSON).
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+    /// Skip the pictures.
+    #[arg(long)]
+    no_plots: bool,
+    /// No progress output; only the summary.
+    #[arg(long)]
+    quiet: bool,
+    /// Print the summary as JSON on stdout (implies --quiet).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Options of `micrograd predict`.
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// A model written by `micrograd train` (JSON or safetensors).
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// A CSV file with the model's feature columns (other columns are ignored).
+    #[arg(long, value_name = "FILE")]
+    data: PathBuf,
+    /// Write the predictions here (CSV) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// Options of `micrograd grad`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Grammar: numbers, names, + - * / ^ (or **), unary minus, parentheses,\n\
+    exp ln log tanh relu sigmoid. Example:\n  \
+    micrograd grad \"tanh(x1*w1 + x2*w2 + b)\" x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432"
+)]
+pub struct GradArgs {
+    /// The expression, e.g. "x^2 + 3*x".
+    expr: String,
+    /// A value for every variable, as NAME=VALUE.
+    #[arg(value_name = "NAME=VALUE")]
+    values: Vec<String>,
+    /// Print {"value": v, "grads": {...}} (non-finite numbers as null).
+    #[arg(long)]
+    json: bool,
+    /// Draw the expression's graph to this SVG file.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+    /// Write the expression's graph as Graphviz DOT to this file.
+    #[arg(long, value_name = "FILE")]
+    dot: Option<PathBuf>,
+}
+
+/// Hidden layer sizes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Layers(Vec<usize>);
+
+fn parse_layers(s: &str) -> Result<Layers, String> {
+    if s.trim().is_empty() || s.trim() == "none" {
+        return Ok(Layers(vec![]));
+    }
+    s.split(',')
+        .map(|p| match p.trim().parse::<usize>() {
+            Ok(n) if (1..=4096).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "'{}' is not a layer size (a whole number from 1 to 4096; e.g. --layers 16,16)",
+                p.trim()
+            )),
+        })
+        .collect::<Result<_, _>>()
+        .map(Layers)
+}
+
+/// A failure to report: the message, and the exit status.
+pub struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl Failure {
+    /// Bad input (arguments, files, expressions): status 2.
+    fn input(message: impl fmt::Display) -> Failure {
+        Failure {
+            message: message.to_string(),
+            code: 2,
+        }
+    }
+
+    /// Training failed on good input (it diverged): status 1.
+    fn run(message: impl fmt::Display) -> Failure {
+        Failure {
+            message: message.to_string(),
+            code: 1,
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => train::run(&cli.train),
+        Some(Command::Train(a)) => train::run(&a),
+        Some(Command::Predict(a)) => predict::run(&a),
+        Some(Command::Grad(a)) => grad::run(&a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
