@@ -82,14 +82,19 @@ pub struct TrainArgs {
     #[arg(long, default_value = "sgd", value_name = "sgd|momentum|adam")]
     optimizer: micrograd::OptimizerKind,
     /// Learning rate at the first step [default: 1.0 for sgd, 0.1 momentum, 0.01 adam].
-    #[arg(long, value_name = "RATE")]
+    #[arg(long, value_name = "RATE", allow_negative_numbers = true)]
     lr: Option<f64>,
     /// The learning rate falls in a straight line from --lr towards this, reached
     /// after the last step (micrograd: 1.0 - 0.9·k/100) [default: lr/10].
-    #[arg(long, value_name = "RATE")]
+    #[arg(long, value_name = "RATE", allow_negative_numbers = true)]
     lr_end: Option<f64>,
     /// L2 regularisation strength.
-    #[arg(long, default_value_t = 1e-4, value_name = "ALPHA")]
+    #[arg(
+        long,
+        default_value_t = 1e-4,
+        value_name = "ALPHA",
+        allow_negative_numbers = true
+    )]
     alpha: f64,
     /// Optimizer steps.
     #[arg(long, default_value_t = 100, conflicts_with = "epochs")]
@@ -105,7 +110,7 @@ pub struct TrainArgs {
     seed: u64,
     /// Hold out this fraction of the data for testing [default: 0.2 for a CSV;
     /// built-in moons, circles and spiral get a fresh draw of their own size].
-    #[arg(long, value_name = "F")]
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
     test_fraction: Option<f64>,
     /// Where pictures and the model go.
     #[arg(long, default_value = "out", value_name = "DIR")]
@@ -147,7 +152,8 @@ pub struct PredictArgs {
     micrograd grad \"tanh(x1*w1 + x2*w2 + b)\" x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432"
 )]
 pub struct GradArgs {
-    /// The expression, e.g. "x^2 + 3*x".
+    /// The expression, e.g. "x^2 + 3*x" (it may start with '-').
+    #[arg(allow_hyphen_values = true)]
     expr: String,
     /// A value for every variable, as NAME=VALUE.
     #[arg(value_name = "NAME=VALUE")]

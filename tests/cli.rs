@@ -1,0 +1,432 @@
+//! The `micrograd` binary: each subcommand and flag family, and the errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn micrograd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_micrograd"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh directory for one test.
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("micrograd-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Runs and expects exit status 2 with `want` in the message.
+fn bad_input(args: &[&str], want: &str) {
+    let o = micrograd(args);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+}
+
+#[test]
+fn default_run_trains_the_moons_demo_and_writes_everything() {
+    let d = dir("default");
+    let o = micrograd(&["--out", s(&d)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    // the demo reaches 100% training accuracy in its 100 steps
+    assert!(out.contains("trained 100 steps"), "{out}");
+    assert!(out.contains("train  accuracy 100.00%"), "{out}");
+    assert!(out.contains("test   accuracy"), "{out}");
+    // progress on stderr (not a terminal here: a line every tenth)
+    let err = stderr(&o);
+    assert!(err.contains("step   100/100 loss 0.022016"), "{err}");
+    for f in [
+        "loss.svg",
+        "decision_boundary.svg",
+        "model.json",
+        "model.safetensors",
+    ] {
+        let p = d.join(f);
+        assert!(
+            p.metadata().is_ok_and(|m| m.len() > 1000),
+            "{f} missing or tiny"
+        );
+        assert!(out.contains(&format!("wrote {}", p.display())), "{out}");
+    }
+    // no temporary files left behind
+    let names: Vec<String> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
+}
+
+#[test]
+fn json_summary() {
+    let d = dir("json");
+    let o = micrograd(&[
+        "train",
+        "--steps",
+        "20",
+        "--json",
+        "--no-plots",
+        "--out",
+        s(&d),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON on stdout");
+    assert_eq!(j["steps"], 20);
+    assert_eq!(j["parameters"], 337);
+    assert_eq!(j["samples"]["train"], 100);
+    assert!(j["train"]["accuracy"].as_f64().unwrap() > 0.5);
+    assert!(stderr(&o).is_empty(), "--json is quiet: {}", stderr(&o));
+    assert!(!d.join("loss.svg").exists(), "--no-plots");
+}
+
+#[test]
+fn flag_families() {
+    let d = dir("flags");
+    // multi-class, adam, mini-batches, epochs, tanh, xavier
+    let o = micrograd(&[
+        "train",
+        "--data",
+        "spiral",
+        "--layers",
+        "16",
+        "--activation",
+        "tanh",
+        "--init",
+        "xavier",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.05",
+        "--batch-size",
+        "50",
+        "--epochs",
+        "30",
+        "--seed",
+        "3",
+        "--quiet",
+        "--out",
+        s(&d),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("trained 90 steps"), "{}", stdout(&o)); // 30 epochs × 3 batches
+    assert!(stderr(&o).is_empty(), "--quiet: {}", stderr(&o));
+    // regression on the seeds' toy set, momentum, saved as safetensors only
+    let model = d.join("toy.safetensors");
+    let o = micrograd(&[
+        "train",
+        "--data",
+        "toy",
+        "--layers",
+        "4,4",
+        "--optimizer",
+        "momentum",
+        "--steps",
+        "200",
+        "--save",
+        s(&model),
+        "--quiet",
+        "--out",
+        s(&d),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("train  loss"), "{}", stdout(&o));
+    assert!(model.exists());
+    // other losses on two classes
+    for loss in ["bce", "xent", "mse"] {
+        let o = micrograd(&[
+            "train",
+            "--data",
+            "xor",
+            "--layers",
+            "8",
+            "--loss",
+            loss,
+            "--steps",
+            "50",
+            "--no-plots",
+            "--quiet",
+            "--out",
+            s(&d),
+        ]);
+        assert!(o.status.success(), "{loss}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn csv_train_then_predict_gives_the_same_predictions() {
+    let d = dir("csv");
+    let csv = d.join("pts.csv");
+    let mut text = String::from("x1,x2,label\n");
+    let ds = micrograd::data::moons(80, 0.1, 5);
+    for (p, &c) in ds.x.iter().zip(&ds.y) {
+        text += &format!(
+            "{},{},{}\n",
+            p[0],
+            p[1],
+            if c == 0.0 { "upper" } else { "lower" }
+        );
+    }
+    std::fs::write(&csv, text).unwrap();
+    let o = micrograd(&[
+        "train",
+        "--data",
+        s(&csv),
+        "--target",
+        "label",
+        "--test-fraction",
+        "0.25",
+        "--steps",
+        "60",
+        "--quiet",
+        "--out",
+        s(&d),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("test   accuracy"), "{}", stdout(&o));
+
+    for model in ["model.json", "model.safetensors"] {
+        let out = d.join(format!("pred-{model}.csv"));
+        let o = micrograd(&[
+            "predict",
+            "--model",
+            s(&d.join(model)),
+            "--data",
+            s(&csv),
+            "--out",
+            s(&out),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let pred = std::fs::read_to_string(&out).unwrap();
+        let mut lines = pred.lines();
+        assert_eq!(lines.next(), Some("x1,x2,predicted_label"));
+        // the same predictions as the model file computes in-process
+        let file = micrograd::nn::ModelFile::load(&d.join(model)).unwrap();
+        let mut n = 0;
+        for (line, x) in lines.zip(&ds.x) {
+            assert_eq!(line.rsplit(',').next().unwrap(), file.predict(x));
+            n += 1;
+        }
+        assert_eq!(n, 80);
+    }
+    // and to stdout
+    let o = micrograd(&[
+        "predict",
+        "--model",
+        s(&d.join("model.json")),
+        "--data",
+        s(&csv),
+    ]);
+    assert!(stdout(&o).lines().count() == 81);
+}
+
+#[test]
+fn grad_prints_the_seed_neuron() {
+    let o = micrograd(&[
+        "grad",
+        "tanh(x1*w1 + x2*w2 + b)",
+        "x1=2",
+        "x2=0",
+        "w1=-3",
+        "w2=1",
+        "b=6.8813735870195432",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let num = |name: &str| -> f64 {
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("d/d{name} =")))
+            .unwrap();
+        line.split('=').nth(1).unwrap().trim().parse().unwrap()
+    };
+    assert!(
+        out.starts_with("tanh(x1*w1 + x2*w2 + b) = 0.70710678118654"),
+        "{out}"
+    );
+    for (name, want) in [
+        ("x1", -1.5),
+        ("w1", 1.0),
+        ("x2", 0.5),
+        ("w2", 0.0),
+        ("b", 0.5),
+    ] {
+        assert!((num(name) - want).abs() < 1e-12, "{name}: {out}");
+    }
+}
+
+#[test]
+fn grad_json_svg_dot() {
+    let d = dir("grad");
+    let svg = d.join("g.svg");
+    let dot = d.join("g.dot");
+    let o = micrograd(&[
+        "grad",
+        "x^2 + 3*x",
+        "x=2",
+        "--json",
+        "--svg",
+        s(&svg),
+        "--dot",
+        s(&dot),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(j, serde_json::json!({"value": 10.0, "grads": {"x": 7.0}}));
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+    let dot = std::fs::read_to_string(&dot).unwrap();
+    assert!(dot.contains("{ x | data 2.0000 | grad 7.0000 }"), "{dot}");
+    // non-finite numbers are null in JSON
+    let o = micrograd(&["grad", "ln(x)", "x=0", "--json"]);
+    let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(j["value"].is_null() && j["grads"]["x"].is_null());
+}
+
+#[test]
+fn bad_input_exits_2_with_a_message() {
+    let d = dir("bad");
+    let out = s(&d);
+    bad_input(
+        &["train", "--data", "nope", "--out", out],
+        "--data 'nope': no such file, and not a built-in data set (moons, circles, spiral, xor, toy)",
+    );
+    bad_input(
+        &["train", "--layers", "16,x", "--out", out],
+        "'x' is not a layer size",
+    );
+    bad_input(
+        &["train", "--lr", "-1", "--out", out],
+        "--lr -1: must be a finite number >= 0",
+    );
+    bad_input(
+        &["train", "--activation", "swish"],
+        "unknown activation 'swish'",
+    );
+    bad_input(&["train", "--steps", "0", "--out", out], "nothing to do");
+    bad_input(
+        &["train", "--test-fraction", "1.5", "--out", out],
+        "--test-fraction 1.5",
+    );
+    bad_input(
+        &["train", "--data", "spiral", "--loss", "svm", "--out", out],
+        "loss svm is for 2 classes, not 3; use xent",
+    );
+    bad_input(
+        &["train", "--data", "toy", "--loss", "xent", "--out", out],
+        "use mse",
+    );
+    bad_input(
+        &["train", "--steps", "5", "--epochs", "2"],
+        "cannot be used with",
+    );
+    bad_input(
+        &["train", "--data", "moons", "--target", "y"],
+        "--target is for CSV files",
+    );
+    let csv = d.join("d.csv");
+    std::fs::write(&csv, "a,b\n1,2\n3,x\n").unwrap();
+    bad_input(
+        &["train", "--data", s(&csv), "--out", out],
+        "needs --target COLUMN",
+    );
+    bad_input(
+        &["train", "--data", s(&csv), "--target", "a", "--out", out],
+        &format!("{}:3, column 'b': 'x' is not a number", csv.display()),
+    );
+    bad_input(
+        &["train", "--data", s(&csv), "--target", "c", "--out", out],
+        "no target column 'c'; the columns are: a, b",
+    );
+    // predict
+    bad_input(
+        &[
+            "predict",
+            "--model",
+            s(&d.join("none.json")),
+            "--data",
+            s(&csv),
+        ],
+        "none.json: cannot read",
+    );
+    bad_input(
+        &["predict", "--model", s(&csv), "--data", s(&csv)],
+        "not a model file",
+    );
+    // grad
+    bad_input(
+        &["grad", "x * * y", "x=1", "y=2"],
+        "    ^ expected a number, a name or '(', found '*'",
+    );
+    bad_input(&["grad", "x + y", "x=1"], "no value given for 'y'");
+    bad_input(&["grad", "x", "x=1", "x=2"], "'x' is given twice");
+    bad_input(&["grad", "x", "x"], "'x' is not NAME=VALUE");
+    bad_input(&["grad", "x", "x=abc"], "'abc' is not a number (in x=abc)");
+    bad_input(
+        &["grad", "x", "y=1"],
+        "'y' is not in the expression (its variables: x)",
+    );
+    // nothing was written by the failed runs
+    let left: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("d.csv")]);
+}
+
+#[test]
+fn predict_errors_when_columns_do_not_match() {
+    let d = dir("cols");
+    let o = micrograd(&[
+        "train",
+        "--steps",
+        "5",
+        "--no-plots",
+        "--quiet",
+        "--out",
+        s(&d),
+    ]);
+    assert!(o.status.success());
+    let csv = d.join("other.csv");
+    std::fs::write(&csv, "a,b\n1,2\n").unwrap();
+    bad_input(
+        &[
+            "predict",
+            "--model",
+            s(&d.join("model.json")),
+            "--data",
+            s(&csv),
+        ],
+        "no column 'x1'; the columns are: a, b",
+    );
+}
+
+#[test]
+fn help_lists_the_subcommands_and_examples() {
+    let o = micrograd(&["--help"]);
+    assert!(o.status.success());
+    let h = stdout(&o);
+    for want in [
+        "train",
+        "predict",
+        "grad",
+        "Examples:",
+        "--layers",
+        "--optimizer",
+    ] {
+        assert!(h.contains(want), "{want} not in --help");
+    }
+}

@@ -1,0 +1,187 @@
+//! Pictures: the DOT of the seed neuron, its SVG, the training plots, the size limit.
+
+#![allow(clippy::excessive_precision)] // the seed's constant, as the notebook writes it
+
+use micrograd::Value;
+use micrograd::data::moons;
+use micrograd::viz::{
+    DotOptions, RankDir, VizError, dot_to_svg, draw_dot, plot_decision_boundary, plot_history,
+    save_graph,
+};
+
+fn seed_neuron() -> Value {
+    let x1 = Value::new(2.0).with_label("x1");
+    let x2 = Value::new(0.0).with_label("x2");
+    let w1 = Value::new(-3.0).with_label("w1");
+    let w2 = Value::new(1.0).with_label("w2");
+    let b = Value::new(6.8813735870195432).with_label("b");
+    let x1w1 = (x1 * w1).with_label("x1*w1");
+    let x2w2 = (x2 * w2).with_label("x2*w2");
+    let n = (x1w1 + x2w2 + b).with_label("n");
+    n.tanh().with_label("o")
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("micrograd-viz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn dot_of_the_seed_neuron() {
+    let o = seed_neuron();
+    o.backward();
+    let dot = draw_dot(o, DotOptions::default()).unwrap();
+    let records = dot.lines().filter(|l| l.contains("shape=record")).count();
+    let ops: Vec<&str> = dot
+        .lines()
+        .filter(|l| l.contains("op [label="))
+        .map(|l| l.split('"').nth(1).unwrap())
+        .collect();
+    let edges = dot.lines().filter(|l| l.contains("->")).count();
+    // values: x1 x2 w1 w2 b, x1*w1, x2*w2, x1*w1 + x2*w2, n, o
+    assert_eq!(records, 10);
+    assert_eq!(ops, vec!["*", "*", "+", "+", "tanh"]);
+    // each op node: one edge out to its value, one in from each child
+    assert_eq!(edges, 5 + (2 + 2 + 2 + 2 + 1));
+    assert!(dot.contains("rankdir=LR"));
+    assert!(dot.contains("{ x1 | data 2.0000 | grad -1.5000 }"));
+    assert!(dot.contains("{ w1 | data -3.0000 | grad 1.0000 }"));
+    assert!(dot.contains("{ o | data 0.7071 | grad 1.0000 }"));
+    let tb = draw_dot(
+        o,
+        DotOptions {
+            rankdir: RankDir::TopBottom,
+            ..DotOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(tb.contains("rankdir=TB"));
+}
+
+#[test]
+fn before_backward_every_grad_is_zero() {
+    let dot = draw_dot(seed_neuron(), DotOptions::default()).unwrap();
+    assert_eq!(dot.matches("grad 0.0000").count(), 10);
+}
+
+#[test]
+fn constants_show_in_op_nodes_and_labels_are_escaped() {
+    let x = Value::new(1.0).with_label("a{b}|c");
+    let y = (x * 2.0).pow(3);
+    let dot = draw_dot(y, DotOptions::default()).unwrap();
+    assert!(dot.contains("label=\"* 2\""));
+    assert!(dot.contains("label=\"**3\""));
+    assert!(dot.contains("a\\{b\\}\\|c"));
+    dot_to_svg(&dot).unwrap();
+}
+
+#[test]
+fn svg_is_xml_with_every_label() {
+    let o = seed_neuron();
+    o.backward();
+    let svg = dot_to_svg(&draw_dot(o, DotOptions::default()).unwrap()).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let text: String = doc.descendants().filter_map(|n| n.text()).collect();
+    for want in ["x1", "w2", "tanh", "grad -1.5000", "data 0.7071"] {
+        assert!(text.contains(want), "{want} not in the SVG's text");
+    }
+}
+
+#[test]
+fn graphviz_accepts_the_dot_when_it_is_installed() {
+    let o = seed_neuron();
+    let dot = draw_dot(o, DotOptions::default()).unwrap();
+    match micrograd::viz::render_with_graphviz(&dot, "svg") {
+        Ok(svg) => {
+            let opts = roxmltree::ParsingOptions {
+                allow_dtd: true,
+                ..Default::default()
+            };
+            roxmltree::Document::parse_with_options(std::str::from_utf8(&svg).unwrap(), opts)
+                .unwrap();
+        }
+        Err(VizError::Graphviz(m)) if m.contains("cannot run `dot`") => {
+            eprintln!("Graphviz is not installed: checked only the built-in renderer");
+        }
+        Err(e) => panic!("Graphviz rejected our DOT: {e}"),
+    }
+}
+
+#[test]
+fn too_large_graphs_are_refused() {
+    let _s = micrograd::scope();
+    let mut x = Value::new(0.5);
+    for _ in 0..1000 {
+        x = x * 1.01 + 0.01;
+    }
+    let err = draw_dot(x, DotOptions::default()).unwrap_err();
+    assert_eq!(
+        err,
+        VizError::TooLarge {
+            nodes: 2001,
+            max: 500
+        }
+    );
+    assert!(
+        err.to_string()
+            .contains("2001 values, too many to draw readably")
+    );
+    let err = save_graph(x, &tmp("big.svg"), DotOptions::default()).unwrap_err();
+    assert!(matches!(err, VizError::TooLarge { .. }));
+    assert!(!tmp("big.svg").exists(), "no file for a refused graph");
+}
+
+#[test]
+fn save_graph_writes_svg_or_dot() {
+    let o = seed_neuron();
+    save_graph(o, &tmp("o.svg"), DotOptions::default()).unwrap();
+    save_graph(o, &tmp("o.dot"), DotOptions::default()).unwrap();
+    assert!(
+        std::fs::read_to_string(tmp("o.svg"))
+            .unwrap()
+            .contains("<svg")
+    );
+    assert!(
+        std::fs::read_to_string(tmp("o.dot"))
+            .unwrap()
+            .starts_with("digraph {")
+    );
+    let err = save_graph(o, "/no/such/dir/o.svg".as_ref(), DotOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("/no/such/dir/o.svg: cannot write"));
+}
+
+#[test]
+fn plots_are_nontrivial_svg() {
+    let loss: Vec<f64> = (0..50).map(|k| 1.0 / (k as f64 + 1.0)).collect();
+    let acc: Vec<f64> = (0..50).map(|k| k as f64 / 50.0).collect();
+    plot_history(&tmp("loss.svg"), &loss, Some(&acc), Some(&acc)).unwrap();
+    let svg = std::fs::read_to_string(tmp("loss.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let lines = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("polyline"))
+        .count();
+    assert!(lines >= 3, "loss, train and test accuracy curves: {lines}");
+
+    let ds = moons(60, 0.05, 1);
+    // classify by the sign of y - 0.25: a straight border
+    plot_decision_boundary(&tmp("db.svg"), &ds, |_, y| f64::from(y < 0.25), 50).unwrap();
+    let svg = std::fs::read_to_string(tmp("db.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let circles = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle"))
+        .count();
+    let rects = doc.descendants().filter(|n| n.has_tag_name("rect")).count();
+    assert_eq!(circles, 60);
+    assert!(
+        (50..=200).contains(&rects),
+        "one or two runs per column: {rects}"
+    );
+
+    let three = micrograd::data::toy();
+    let err = plot_decision_boundary(&tmp("x.svg"), &three, |_, _| 0.0, 10).unwrap_err();
+    assert!(err.to_string().contains("needs 2 features"));
+}
