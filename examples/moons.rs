@@ -100,15 +100,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // the pictures: loss and accuracy per step, and the decision boundary
     let dir = std::path::Path::new("out/moons");
     std::fs::create_dir_all(dir)?;
-    micrograd::viz::plot_history(
-        &dir.join("loss.svg"),
-        &out.losses,
-        Some(&out.accuracies),
-        None,
-    )?;
     let predict = |x: f64, y: f64| f64::from(model.predict(&[x, y])[0] > 0.0);
-    micrograd::viz::plot_decision_boundary(&dir.join("decision_boundary.svg"), &ds, predict, 100)?;
-    println!("wrote {}", dir.join("loss.svg").display());
-    println!("wrote {}", dir.join("decision_boundary.svg").display());
+    for ext in ["svg", "png"] {
+        let loss = dir.join(format!("loss.{ext}"));
+        let db = dir.join(format!("decision_boundary.{ext}"));
+        micrograd::viz::plot_history(&loss, &out.losses, Some(&out.accuracies), None)?;
+        micrograd::viz::plot_decision_boundary(&db, &ds, predict, 100)?;
+        println!("wrote {}\nwrote {}", loss.display(), db.display());
+    }
     Ok(())
 }

@@ -74,5 +74,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ] {
         println!("wrote {}", dir.join(f).display());
     }
+    // with Graphviz installed, its layout and a PNG as well
+    let dot = micrograd::viz::draw_dot(o, DotOptions::default())?;
+    match micrograd::viz::render_with_graphviz(&dot, "png") {
+        Ok(png) => {
+            micrograd::write_atomic(&dir.join("graph_exp.png"), &png)?;
+            println!(
+                "wrote {} (by Graphviz)",
+                dir.join("graph_exp.png").display()
+            );
+        }
+        Err(e) => println!("no PNG: {e}"),
+    }
     Ok(())
 }

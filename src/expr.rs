@@ -13,6 +13,11 @@ use std::fmt;
 use crate::engine::Value;
 
 /// A syntax or naming error, at a column of the expression.
+///
+/// ```
+/// let e = micrograd::expr::parse("x +").unwrap_err();
+/// assert_eq!(e.column, 4);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExprError {
     /// 1-based column (in characters) where the problem is.
@@ -111,6 +116,11 @@ fn lex(src: &str) -> Result<Vec<(Tok, usize)>, ExprError> {
 }
 
 /// A parsed expression: its tokens, checked, and the variables it uses.
+///
+/// ```
+/// let e = micrograd::expr::parse("a*b + a").unwrap();
+/// assert_eq!(e.variables(), vec!["a", "b"]);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Expr {
     toks: Vec<(Tok, usize)>,
@@ -148,7 +158,11 @@ pub fn parse(src: &str) -> Result<Expr, ExprError> {
 }
 
 impl Expr {
-    /// The variables, in order of first appearance.
+    /// The variables, in order of first appearance (function names excluded).
+    ///
+    /// ```
+    /// assert_eq!(micrograd::expr::parse("tanh(y) * x").unwrap().variables(), vec!["y", "x"]);
+    /// ```
     pub fn variables(&self) -> Vec<&str> {
         self.vars.iter().map(|(v, _)| v.as_str()).collect()
     }

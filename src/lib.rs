@@ -1,7 +1,84 @@
 //! # micrograd
 //!
 //! A scalar-valued reverse-mode autograd engine and a small neural-network
-//! library, after Andrej Karpathy's [micrograd](https://github.com/karpathy/micrograd).
+//! library, after Andrej Karpathy's [micrograd](https://github.com/karpathy/micrograd):
+//! small enough to read in an afternoon, fast enough to train on.
+//!
+//! # A tour
+//!
+//! **[`Value`]** is a scalar in an expression graph. Build expressions with
+//! ordinary operators, with no `&` and no `.clone()`, then call
+//! [`backward`](Value::backward):
+//!
+//! ```
+//! use micrograd::Value;
+//!
+//! let x1 = Value::new(2.0).with_label("x1");
+//! let w1 = Value::new(-3.0).with_label("w1");
+//! let x2 = Value::new(0.0).with_label("x2");
+//! let w2 = Value::new(1.0).with_label("w2");
+//! let b = Value::new(6.8813735870195432).with_label("b");
+//! let n = x1*w1 + x2*w2 + b;
+//! let o = n.tanh();
+//! o.backward();
+//! assert!((x1.grad() - -1.5).abs() < 1e-12); // do/dx1
+//! ```
+//!
+//! Ops: `+ - * /` between values and with `f64` on either side, unary `-`,
+//! `+= -= *= /=`, [`pow`](Value::pow) (by a number or a `Value`),
+//! [`exp`](Value::exp), [`ln`](Value::ln), [`tanh`](Value::tanh),
+//! [`relu`](Value::relu), [`sigmoid`](Value::sigmoid),
+//! [`softplus`](Value::softplus), and, each as one node with many children,
+//! [`Value::sum`], [`Value::dot`], [`Value::affine`], [`Value::logsumexp`].
+//!
+//! **How it works.** Every value lives on a per-thread *tape*, in creation
+//! order, which is already a topological order: `backward` is one loop down
+//! the tape, with one `match` holding every op's local derivative
+//! (`src/engine/backward.rs`). There is no recursion anywhere, so a graph of
+//! 10^7 nodes back-propagates on a 2 MiB stack. A `Value` is an 8-byte `Copy`
+//! handle; it is tied to its thread (not `Send`).
+//!
+//! **Scopes** keep a training loop in flat memory: values made inside a
+//! [`scope`] are freed when it ends, values made before it (the parameters)
+//! live on. One line per step:
+//!
+//! ```
+//! use micrograd::{MLP, Module, Value, scope};
+//! let model = MLP::new(3, &[4, 4, 1]);
+//! for _ in 0..10 {
+//!     let _step = scope();
+//!     let y = model.forward(&[2.0, 3.0, -1.0].map(Value::new))[0];
+//!     let loss = (y - 1.0).pow(2);
+//!     model.zero_grad();
+//!     loss.backward();
+//!     for p in model.parameters() {
+//!         p.set_data(p.data() - 0.05 * p.grad());
+//!     }
+//! }
+//! ```
+//!
+//! Using a value after its scope ended panics with a message saying so; it
+//! never reads another node's number.
+//!
+//! **Numbers** are IEEE `f64`: NaN and infinity propagate through every op
+//! and gradient, as in PyTorch; [`Value::find_non_finite`] finds where the
+//! first one appeared. [`gradcheck`] compares `backward` with finite
+//! differences.
+//!
+//! # The rooms
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`engine`] | [`Value`], its ops, `backward`, scopes, gradient checking |
+//! | [`nn`] | [`Neuron`], [`Layer`], [`MLP`], [`Linear`], [`Tanh`]/[`ReLU`]/[`Sigmoid`], [`Sequential`], losses, model files |
+//! | [`optim`] | [`Sgd`] (with momentum), [`Adam`], learning-rate [`Schedule`]s |
+//! | [`data`] | the seeds' toy set, XOR, moons, circles, spiral; CSV files; splits and batches |
+//! | [`train`] | a training loop and evaluation, as the command line uses them |
+//! | [`viz`] | the seeds' `draw_dot` as DOT and SVG, loss and decision-boundary plots |
+//! | [`expr`] | expressions as text, for `micrograd grad` |
+//!
+//! The `micrograd` command (feature `cli`, on by default) is a thin layer
+//! over these: `cargo run --release` trains micrograd's moons demo.
 #![deny(missing_docs)]
 
 pub mod data;

@@ -52,6 +52,15 @@ pub struct Sgd {
 
 impl Sgd {
     /// Plain SGD over `params` with learning rate `lr`.
+    ///
+    /// ```
+    /// use micrograd::{Optimizer, Sgd, Value};
+    /// let p = Value::new(1.0);
+    /// let mut opt = Sgd::new(vec![p], 0.5);
+    /// p.set_grad(1.0);
+    /// opt.step();
+    /// assert_eq!(p.data(), 0.5);
+    /// ```
     pub fn new(params: Vec<Value>, lr: f64) -> Sgd {
         let n = params.len();
         Sgd {
@@ -63,6 +72,16 @@ impl Sgd {
     }
 
     /// Adds momentum μ (0 = none).
+    ///
+    /// ```
+    /// use micrograd::{Optimizer, Sgd, Value};
+    /// let p = Value::new(0.0);
+    /// let mut opt = Sgd::new(vec![p], 1.0).momentum(0.5);
+    /// p.set_grad(1.0);
+    /// opt.step(); // v = 1
+    /// opt.step(); // v = 0.5·1 + 1
+    /// assert_eq!(p.data(), -2.5);
+    /// ```
     pub fn momentum(mut self, mu: f64) -> Sgd {
         self.momentum = mu;
         self
@@ -120,6 +139,15 @@ pub struct Adam {
 
 impl Adam {
     /// Adam over `params` with learning rate `lr`.
+    ///
+    /// ```
+    /// use micrograd::{Adam, Optimizer, Value};
+    /// let p = Value::new(0.0);
+    /// let mut opt = Adam::new(vec![p], 0.1);
+    /// p.set_grad(-3.0);
+    /// opt.step();
+    /// assert!((p.data() - 0.1).abs() < 1e-6);
+    /// ```
     pub fn new(params: Vec<Value>, lr: f64) -> Adam {
         let n = params.len();
         Adam {
@@ -135,6 +163,11 @@ impl Adam {
     }
 
     /// Sets β₁ and β₂.
+    ///
+    /// ```
+    /// let opt = micrograd::Adam::new(vec![], 0.01).betas(0.8, 0.99);
+    /// # let _ = opt;
+    /// ```
     pub fn betas(mut self, beta1: f64, beta2: f64) -> Adam {
         self.beta1 = beta1;
         self.beta2 = beta2;
@@ -195,6 +228,10 @@ pub enum Schedule {
 
 impl Schedule {
     /// The rate for step `k` (from 0).
+    ///
+    /// ```
+    /// assert_eq!(micrograd::Schedule::Constant(0.1).lr(5), 0.1);
+    /// ```
     pub fn lr(self, k: usize) -> f64 {
         match self {
             Schedule::Constant(lr) => lr,

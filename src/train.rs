@@ -51,6 +51,14 @@ impl Default for TrainConfig {
 }
 
 /// What one step measured, passed to the callback of [`fit`].
+///
+/// ```
+/// use micrograd::{MLP, data, train::{TrainConfig, fit}};
+/// let mut last = None;
+/// let cfg = TrainConfig { steps: 3, ..TrainConfig::default() };
+/// fit(&MLP::new(2, &[4, 1]), &data::xor(), &cfg, |r| last = Some(*r));
+/// assert_eq!(last.unwrap().step, 2);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepReport {
     /// Step number, from 0.
@@ -64,6 +72,13 @@ pub struct StepReport {
 }
 
 /// Loss and accuracy per step.
+///
+/// ```
+/// use micrograd::{MLP, data, train::{TrainConfig, fit}};
+/// let cfg = TrainConfig { steps: 5, ..TrainConfig::default() };
+/// let h = fit(&MLP::new(2, &[4, 1]), &data::xor(), &cfg, |_| {});
+/// assert_eq!((h.loss.len(), h.accuracy.len(), h.diverged), (5, 5, None));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct History {
     /// Loss per step.
@@ -153,7 +168,13 @@ pub fn fit(
     history
 }
 
-/// What a model scores on a data set.
+/// What a model scores on a data set; see [`evaluate`].
+///
+/// ```
+/// use micrograd::{Loss, MLP, data, train::evaluate};
+/// let e = evaluate(&MLP::new(3, &[2, 1]), &data::toy(), Loss::Mse);
+/// assert!(e.accuracy.is_none() && e.loss >= 0.0);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Evaluation {
     /// Mean loss (without regularisation).

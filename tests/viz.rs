@@ -181,6 +181,21 @@ fn plots_are_nontrivial_svg() {
         "one or two runs per column: {rects}"
     );
 
+    // PNG, by the extension, with the shipped font: a real image
+    plot_decision_boundary(&tmp("db.png"), &ds, |_, y| f64::from(y < 0.25), 50).unwrap();
+    let png = std::fs::read(tmp("db.png")).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 5000,
+        "{} bytes",
+        png.len()
+    );
+    plot_history(&tmp("loss.png"), &loss, Some(&acc), None).unwrap();
+    assert!(
+        std::fs::read(tmp("loss.png"))
+            .unwrap()
+            .starts_with(b"\x89PNG")
+    );
+
     let three = micrograd::data::toy();
     let err = plot_decision_boundary(&tmp("x.svg"), &three, |_, _| 0.0, 10).unwrap_err();
     assert!(err.to_string().contains("needs 2 features"));

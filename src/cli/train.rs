@@ -237,21 +237,26 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
     })?;
     let mut written: Vec<PathBuf> = Vec::new();
     if !a.no_plots {
-        let p = a.out.join("loss.svg");
         let acc = (!history.accuracy.is_empty()).then_some(history.accuracy.as_slice());
         let test_acc = (!test_curve.is_empty()).then_some(test_curve.as_slice());
-        micrograd::viz::plot_history(&p, &history.loss, acc, test_acc).map_err(Failure::input)?;
-        written.push(p);
+        for ext in ["svg", "png"] {
+            let p = a.out.join(format!("loss.{ext}"));
+            micrograd::viz::plot_history(&p, &history.loss, acc, test_acc)
+                .map_err(Failure::input)?;
+            written.push(p);
+        }
         if train.nfeatures() == 2 && classes > 0 {
-            let p = a.out.join("decision_boundary.svg");
             let shown = match &test {
                 Some(t) => concat(&train, t),
                 None => train.clone(),
             };
             let predict = |x: f64, y: f64| loss.predict(&model.predict(&[x, y]), classes);
-            micrograd::viz::plot_decision_boundary(&p, &shown, predict, 100)
-                .map_err(Failure::input)?;
-            written.push(p);
+            for ext in ["svg", "png"] {
+                let p = a.out.join(format!("decision_boundary.{ext}"));
+                micrograd::viz::plot_decision_boundary(&p, &shown, predict, 100)
+                    .map_err(Failure::input)?;
+                written.push(p);
+            }
         }
     }
     let file = ModelFile {

@@ -6,6 +6,10 @@ use super::{DataError, Dataset};
 use crate::rng::Rng;
 
 /// Names [`builtin`] knows.
+///
+/// ```
+/// assert!(micrograd::data::BUILTIN.contains(&"moons"));
+/// ```
 pub const BUILTIN: [&str; 5] = ["moons", "circles", "spiral", "xor", "toy"];
 
 fn named(name: &str, nfeat: usize, x: Vec<Vec<f64>>, y: Vec<f64>, classes: &[&str]) -> Dataset {
@@ -37,7 +41,7 @@ pub fn toy() -> Dataset {
     named("toy", 3, x, vec![1.0, -1.0, -1.0, 1.0], &[])
 }
 
-/// XOR on {0,1}²: seed 000's xs = [[0,0],[0,1],[1,0],[1,1]], ys = [0,1,1,0], as two classes.
+/// XOR on {0,1}²: seed 000's `xs = [[0,0],[0,1],[1,0],[1,1]]`, `ys = [0,1,1,0]`, as two classes.
 ///
 /// ```
 /// let ds = micrograd::data::xor();

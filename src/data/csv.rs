@@ -7,6 +7,12 @@ use std::str::FromStr;
 use super::{DataError, Dataset};
 
 /// What the target column holds.
+///
+/// ```
+/// use micrograd::data::Task;
+/// assert_eq!("regression".parse::<Task>().unwrap(), Task::Regression);
+/// assert_eq!(Task::default(), Task::Auto);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Task {
     /// Classes if the target has any non-numeric value, or only whole
@@ -182,6 +188,13 @@ pub fn inputs_from_csv_str(
 }
 
 /// [`inputs_from_csv_str`] on a file.
+///
+/// ```
+/// let p = std::env::temp_dir().join(format!("mg-doc-in-{}.csv", std::process::id()));
+/// std::fs::write(&p, "x,y\n1,2\n").unwrap();
+/// let rows = micrograd::data::read_inputs(&p, &["y".into()]).unwrap();
+/// assert_eq!(rows, vec![vec![2.0]]);
+/// ```
 pub fn read_inputs(path: &Path, features: &[String]) -> Result<Vec<Vec<f64>>, DataError> {
     let source = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| DataError {

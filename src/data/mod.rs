@@ -39,6 +39,10 @@ pub struct Dataset {
 
 impl Dataset {
     /// Number of samples.
+    ///
+    /// ```
+    /// assert_eq!(micrograd::data::moons(10, 0.0, 0).len(), 10);
+    /// ```
     pub fn len(&self) -> usize {
         self.x.len()
     }
@@ -53,6 +57,10 @@ impl Dataset {
     }
 
     /// Number of features per sample.
+    ///
+    /// ```
+    /// assert_eq!(micrograd::data::xor().nfeatures(), 2);
+    /// ```
     pub fn nfeatures(&self) -> usize {
         self.features.len()
     }
@@ -67,6 +75,10 @@ impl Dataset {
     }
 
     /// Whether targets are classes.
+    ///
+    /// ```
+    /// assert!(micrograd::data::xor().is_classification());
+    /// ```
     pub fn is_classification(&self) -> bool {
         !self.classes.is_empty()
     }
@@ -160,6 +172,13 @@ pub(crate) fn class_name(classes: &[String], y: f64) -> String {
 }
 
 /// What went wrong reading data, and where.
+///
+/// ```
+/// use micrograd::data::{Task, from_csv_str};
+/// let e = from_csv_str("x,y\n1,a\nb,c\n", "f.csv", "y", Task::Auto).unwrap_err();
+/// assert_eq!((e.line, e.column.as_deref()), (Some(3), Some("x")));
+/// assert_eq!(e.to_string(), "f.csv:3, column 'x': 'b' is not a number");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DataError {
     /// The file (or `<input>`).

@@ -245,6 +245,13 @@ impl Tape {
 }
 
 /// Where a NaN or an infinity first appeared in a graph; see [`Value::find_non_finite`].
+///
+/// ```
+/// use micrograd::Value;
+/// let x = Value::new(-4.0).with_label("x");
+/// let bad = x.pow(0.5).find_non_finite().unwrap();
+/// assert_eq!(bad.to_string(), format!("node #{} (op **): data is NaN; its inputs are [-4]", bad.value.id()));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct NonFinite {
     /// The node.

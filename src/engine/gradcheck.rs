@@ -38,6 +38,12 @@ impl Default for GradCheck {
 }
 
 /// What a passing check measured.
+///
+/// ```
+/// let r = micrograd::gradcheck(|x| x[0] * x[0], &[3.0]).unwrap();
+/// assert_eq!((r.value, r.analytic[0]), (9.0, 6.0));
+/// assert!((r.numeric[0] - 6.0).abs() < 1e-6);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct GradReport {
     /// f at the point.
@@ -51,6 +57,13 @@ pub struct GradReport {
 }
 
 /// A gradient that `backward` and finite differences disagree on.
+///
+/// ```
+/// // relu's kink at 0: backward says 0, the central difference 0.5
+/// let m = micrograd::gradcheck(|x| x[0].relu(), &[0.0]).unwrap_err();
+/// assert_eq!((m.index, m.analytic), (0, 0.0));
+/// assert!(m.to_string().starts_with("gradient of input 0 at [0.0]: backward gives 0"));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct GradMismatch {
     /// Which input.

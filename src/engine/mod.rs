@@ -32,6 +32,11 @@ pub(crate) fn update_each(values: &[Value], mut f: impl FnMut(usize, &mut f64, f
 }
 
 /// How much this thread's tape holds; see [`stats`].
+///
+/// ```
+/// let s = micrograd::stats();
+/// assert!(s.bytes_used <= s.bytes_allocated);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TapeStats {
     /// Live nodes.

@@ -4,6 +4,13 @@ use super::tape::{self, Op, Tape};
 use super::value::Value;
 
 /// One value of a traced graph; see [`Value::trace`].
+///
+/// ```
+/// use micrograd::Value;
+/// let a = Value::new(1.0);
+/// let g = (a + a).trace();
+/// assert_eq!((g[1].op.as_str(), g[1].children.clone()), ("+", vec![0, 0]));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct GraphNode {
     /// The value.

@@ -139,7 +139,7 @@ impl Value {
         })
     }
 
-    /// Names this value (for [`draw_dot`](crate::draw_dot) and `Debug`) and returns it.
+    /// Names this value (for [`draw_dot`](crate::viz::draw_dot) and `Debug`) and returns it.
     ///
     /// ```
     /// let x = micrograd::Value::new(2.0).with_label("x");

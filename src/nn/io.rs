@@ -44,6 +44,11 @@ pub struct ModelFile {
 }
 
 /// A model file that could not be read or written, and why.
+///
+/// ```
+/// let e = micrograd::nn::ModelFile::from_json("[]", "m.json").unwrap_err();
+/// assert_eq!(e.to_string(), "m.json: not a micrograd model (\"format\" must be \"micrograd-mlp\")");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelError {
     /// The file.
@@ -139,6 +144,13 @@ impl ModelFile {
 
     /// The model as pretty-printed JSON, weights included (`weight` is
     /// `[out][in]`, as in PyTorch). Errors if a weight is not finite.
+    ///
+    /// ```
+    /// use micrograd::{Loss, MLP, nn::ModelFile};
+    /// let f = ModelFile { model: MLP::new(1, &[1]), features: vec!["x".into()],
+    ///     target: "y".into(), classes: vec![], loss: Loss::Mse };
+    /// assert!(f.to_json().unwrap().contains("\"format\": \"micrograd-mlp\""));
+    /// ```
     pub fn to_json(&self) -> Result<String, String> {
         let layers = self.layers();
         Self::check_finite(&layers)?;
@@ -158,6 +170,11 @@ impl ModelFile {
     }
 
     /// Reads a model from JSON; `source` names the file in errors.
+    ///
+    /// ```
+    /// let e = micrograd::nn::ModelFile::from_json("{", "m.json").unwrap_err();
+    /// assert!(e.message.starts_with("not valid JSON"));
+    /// ```
     pub fn from_json(text: &str, source: &str) -> Result<ModelFile, ModelError> {
         let j: Json = serde_json::from_str(text).map_err(|e| ModelError {
             source: source.to_owned(),
@@ -194,6 +211,16 @@ impl ModelFile {
     /// `[out, in]`, `"0.bias"` `[out]`, `"2.weight"`, ...; an activation takes
     /// an index, a linear output does not), float64, little-endian; the
     /// architecture in the `__metadata__`. Errors if a weight is not finite.
+    ///
+    /// ```
+    /// use micrograd::{Activation, Loss, MLP, nn::ModelFile};
+    /// let model = MLP::builder(2, &[3, 1]).hidden(Activation::Relu).output(Activation::Linear).build();
+    /// let f = ModelFile { model, features: vec!["a".into(), "b".into()],
+    ///     target: "y".into(), classes: vec![], loss: Loss::Mse };
+    /// let bytes = f.to_safetensors().unwrap();
+    /// let text = String::from_utf8_lossy(&bytes);
+    /// assert!(text.contains("\"0.weight\"") && text.contains("\"2.bias\""));
+    /// ```
     pub fn to_safetensors(&self) -> Result<Vec<u8>, String> {
         let layers = self.layers();
         Self::check_finite(&layers)?;
@@ -234,6 +261,11 @@ impl ModelFile {
 
     /// Reads a model from safetensors written by [`to_safetensors`](Self::to_safetensors)
     /// (F64 or F32 tensors); every size and offset is checked.
+    ///
+    /// ```
+    /// let e = micrograd::nn::ModelFile::from_safetensors(&[1, 2, 3], "m.safetensors").unwrap_err();
+    /// assert_eq!(e.to_string(), "m.safetensors: too short to be a safetensors file");
+    /// ```
     pub fn from_safetensors(bytes: &[u8], source: &str) -> Result<ModelFile, ModelError> {
         if bytes.len() < 8 {
             return fail(source, "too short to be a safetensors file");
@@ -360,6 +392,16 @@ impl ModelFile {
 
     /// Writes the model to `path`: safetensors if it ends in `.safetensors`,
     /// JSON otherwise; through a temporary file, so a failure leaves no partial file.
+    ///
+    /// ```
+    /// use micrograd::{Loss, MLP, nn::ModelFile};
+    /// let f = ModelFile { model: MLP::new(1, &[1]), features: vec!["x".into()],
+    ///     target: "y".into(), classes: vec![], loss: Loss::Mse };
+    /// let p = std::env::temp_dir().join(format!("mg-doc-model-{}.json", std::process::id()));
+    /// f.save(&p).unwrap();
+    /// let back = ModelFile::load(&p).unwrap();
+    /// assert_eq!(back.predict(&[0.3]), f.predict(&[0.3]));
+    /// ```
     pub fn save(&self, path: &Path) -> Result<(), ModelError> {
         let src = path.display().to_string();
         let bytes = if is_safetensors(path) {
@@ -372,6 +414,11 @@ impl ModelFile {
     }
 
     /// Reads a model saved by [`save`](Self::save) (the format from the file's contents).
+    ///
+    /// ```
+    /// let e = micrograd::nn::ModelFile::load("no/such/model.json".as_ref()).unwrap_err();
+    /// assert!(e.to_string().starts_with("no/such/model.json: cannot read"));
+    /// ```
     pub fn load(path: &Path) -> Result<ModelFile, ModelError> {
         let src = path.display().to_string();
         let bytes = std::fs::read(path).or_else(|e| fail(&src, format!("cannot read: {e}")))?;

@@ -25,11 +25,21 @@ pub struct Linear {
 
 impl Linear {
     /// With biases; weights and biases uniform in [-1, 1) from this thread's generator.
+    ///
+    /// ```
+    /// use micrograd::{Linear, Module};
+    /// assert_eq!(Linear::new(3, 2).num_parameters(), 8);
+    /// ```
     pub fn new(nin: usize, nout: usize) -> Linear {
         Linear::with_bias(nin, nout, true)
     }
 
     /// Without biases: `Linear(4, 4, bias=False)` in seed 000.
+    ///
+    /// ```
+    /// use micrograd::{Linear, Module};
+    /// assert_eq!(Linear::without_bias(4, 4).num_parameters(), 16);
+    /// ```
     pub fn without_bias(nin: usize, nout: usize) -> Linear {
         Linear::with_bias(nin, nout, false)
     }
@@ -160,6 +170,12 @@ pub struct Sequential {
 
 impl Sequential {
     /// A model made of `modules`, applied in order.
+    ///
+    /// ```
+    /// use micrograd::{Linear, Module, ReLU, Sequential};
+    /// let m = Sequential::new(vec![Box::new(Linear::new(2, 3)), Box::new(ReLU)]);
+    /// assert_eq!(m.predict(&[1.0, 1.0]).len(), 3);
+    /// ```
     pub fn new(modules: Vec<Box<dyn Module>>) -> Sequential {
         Sequential { modules }
     }

@@ -65,7 +65,7 @@ pub fn bce_with_logits(logits: &[Value], y: &[f64]) -> Value {
     Value::sum(logits.iter().zip(y).map(|(&z, &t)| z.softplus() - z * t)) / n
 }
 
-/// Softmax cross-entropy, mean(logsumexp(z) - z[label]), one row of logits
+/// Softmax cross-entropy, `mean(logsumexp(z) - z[label])`, one row of logits
 /// per sample: stable for any logits.
 ///
 /// ```
@@ -183,6 +183,12 @@ impl Loss {
 
     /// The loss over a batch: `out[i]` is the model's output for sample i,
     /// `y[i]` its target, `classes` the number of classes (0 = regression).
+    ///
+    /// ```
+    /// use micrograd::{Loss, Value};
+    /// let out = vec![vec![Value::new(0.5)]];
+    /// assert_eq!(Loss::Mse.compute(&out, &[1.5], 0).data(), 1.0);
+    /// ```
     pub fn compute(self, out: &[Vec<Value>], y: &[f64], classes: usize) -> Value {
         let first = || out.iter().map(|o| o[0]).collect::<Vec<_>>();
         let signed = || y.iter().map(|&t| 2.0 * t - 1.0).collect::<Vec<_>>();

@@ -30,6 +30,12 @@ pub struct Neuron {
 impl Neuron {
     /// `nin` weights and a bias, uniform in [-1, 1), tanh: the seeds' neuron.
     /// Draws from this thread's generator (see [`seed`](crate::seed)).
+    ///
+    /// ```
+    /// let n = micrograd::Neuron::new(3);
+    /// assert_eq!(n.w.len(), 3);
+    /// assert!(n.b.is_some());
+    /// ```
     pub fn new(nin: usize) -> Neuron {
         with_global(|rng| Neuron::with(nin, Activation::Tanh, true, Init::Uniform, rng))
     }
@@ -63,6 +69,12 @@ impl Neuron {
     }
 
     /// act(w·x + b) for one input vector.
+    ///
+    /// ```
+    /// use micrograd::{Activation, Neuron, Value};
+    /// let n = Neuron { w: vec![Value::new(2.0)], b: Some(Value::new(-1.0)), act: Activation::Relu };
+    /// assert_eq!(n.call(&[Value::new(3.0)]).data(), 5.0);
+    /// ```
     pub fn call(&self, x: &[Value]) -> Value {
         let act = match self.b {
             Some(b) => Value::affine(&self.w, x, b),
@@ -114,6 +126,10 @@ pub struct Layer {
 
 impl Layer {
     /// `nout` tanh neurons with `nin` inputs each, as in the seeds.
+    ///
+    /// ```
+    /// assert_eq!(micrograd::Layer::new(2, 3).neurons.len(), 3);
+    /// ```
     pub fn new(nin: usize, nout: usize) -> Layer {
         with_global(|rng| Layer::with(nin, nout, Activation::Tanh, true, Init::Uniform, rng))
     }
@@ -204,6 +220,11 @@ pub struct MLP {
 impl MLP {
     /// tanh everywhere, with biases, uniform(-1, 1) weights: the seeds' MLP.
     /// Draws from this thread's generator (see [`seed`](crate::seed)).
+    ///
+    /// ```
+    /// use micrograd::{MLP, Module};
+    /// assert_eq!(MLP::new(3, &[4, 4, 1]).num_parameters(), 41);
+    /// ```
     pub fn new(nin: usize, nouts: &[usize]) -> MLP {
         MLP::builder(nin, nouts).build()
     }
@@ -279,6 +300,19 @@ impl fmt::Display for MLP {
 }
 
 /// Options for an [`MLP`]; made by [`MLP::builder`].
+///
+/// ```
+/// use micrograd::{Activation, Init, MLP, Module};
+/// let m = MLP::builder(2, &[8, 1])
+///     .hidden(Activation::Tanh)  // every layer but the last
+///     .output(Activation::Linear)
+///     .bias(false)
+///     .init(Init::Xavier)
+///     .seed(42)
+///     .build();
+/// assert_eq!(m.num_parameters(), 2 * 8 + 8);
+/// assert_eq!(m.layers[1].neurons[0].act, Activation::Linear);
+/// ```
 #[derive(Clone, Debug)]
 pub struct MlpBuilder {
     nin: usize,

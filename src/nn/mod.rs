@@ -91,6 +91,12 @@ pub trait Module: fmt::Display {
 }
 
 /// [`Module::load_parameters`] got the wrong number of numbers.
+///
+/// ```
+/// use micrograd::{MLP, Module};
+/// let e = MLP::new(1, &[1]).load_parameters(&[]).unwrap_err();
+/// assert_eq!((e.expected, e.got), (2, 0));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParameterCountError {
     /// How many the model has.

@@ -8,6 +8,12 @@ use std::process::Command;
 use crate::engine::{GraphNode, Value};
 
 /// Which way the graph flows (seed 000's `rankdir`).
+///
+/// ```
+/// use micrograd::{Value, viz::{DotOptions, RankDir, draw_dot}};
+/// let opts = DotOptions { rankdir: RankDir::TopBottom, ..DotOptions::default() };
+/// assert!(draw_dot(Value::new(1.0), opts).unwrap().contains("rankdir=TB"));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RankDir {
     /// Left to right, `rankdir=LR` (the seeds' default).
@@ -18,6 +24,11 @@ pub enum RankDir {
 }
 
 /// Options for [`draw_dot`].
+///
+/// ```
+/// let o = micrograd::viz::DotOptions::default();
+/// assert_eq!(o.max_nodes, 500);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DotOptions {
     /// Direction of the layout.
@@ -37,6 +48,13 @@ impl Default for DotOptions {
 }
 
 /// Why a graph was not drawn.
+///
+/// ```
+/// use micrograd::{Value, viz::{DotOptions, VizError, draw_dot}};
+/// let y = Value::new(1.0) * 2.0 + 1.0;
+/// let e = draw_dot(y, DotOptions { max_nodes: 2, ..DotOptions::default() }).unwrap_err();
+/// assert_eq!(e, VizError::TooLarge { nodes: 3, max: 2 });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VizError {
     /// The graph has more values than [`DotOptions::max_nodes`].

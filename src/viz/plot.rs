@@ -1,12 +1,66 @@
 //! Training pictures: loss and accuracy per step, and a 2-D decision boundary.
-//! SVG through plotters, with no system fonts or libraries needed.
+//! SVG or PNG through plotters, with no system fonts or libraries needed: the
+//! text is set in DejaVu Sans, which the crate ships (`assets/`).
 
 use std::path::Path;
+use std::sync::Once;
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{VizError, write_atomic};
 use crate::data::Dataset;
+
+/// Something drawn the same way on any plotters backend.
+trait Picture {
+    fn size(&self) -> (u32, u32);
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), VizError>;
+}
+
+/// Draws `pic` to `path`: PNG if the path ends in `.png`, SVG otherwise;
+/// through a temporary file and a rename, so a failure leaves no partial file.
+fn save(path: &Path, pic: &impl Picture) -> Result<(), VizError> {
+    static FONT: Once = Once::new();
+    FONT.call_once(|| {
+        // the font is valid: it is checked in, and a test draws with it
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            include_bytes!("../../assets/DejaVuSans.ttf"),
+        );
+    });
+    let is_png = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if is_png {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.{}.tmp.png", std::process::id()));
+        let drawn = (|| {
+            let root = BitMapBackend::new(&tmp, pic.size()).into_drawing_area();
+            pic.draw(&root)?;
+            root.present().map_err(err)
+        })();
+        let done = drawn.and_then(|()| {
+            std::fs::rename(&tmp, path)
+                .map_err(|e| VizError::Io(format!("{}: cannot write: {e}", path.display())))
+        });
+        if done.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        done
+    } else {
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, pic.size()).into_drawing_area();
+            pic.draw(&root)?;
+            root.present().map_err(err)?;
+        }
+        write_atomic(path, svg.as_bytes())
+    }
+}
 
 fn err(e: impl std::fmt::Display) -> VizError {
     VizError::Io(format!("drawing failed: {e}"))
@@ -22,7 +76,8 @@ const CLASS: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
-/// Loss (and accuracy, if given) per step, as an SVG file.
+/// Loss (and accuracy, if given) per step, as an SVG or PNG file (by the
+/// path's extension).
 ///
 /// ```
 /// let dir = std::env::temp_dir().join(format!("mg-doc-plot-{}", std::process::id()));
@@ -32,6 +87,8 @@ const CLASS: [RGBColor; 6] = [
 /// micrograd::viz::plot_history(&dir.join("loss.svg"), &loss, Some(&acc), None).unwrap();
 /// let svg = std::fs::read_to_string(dir.join("loss.svg")).unwrap();
 /// assert!(svg.contains("<svg") && svg.contains("loss"));
+/// micrograd::viz::plot_history(&dir.join("loss.png"), &loss, None, None).unwrap();
+/// assert!(std::fs::read(dir.join("loss.png")).unwrap().starts_with(b"\x89PNG"));
 /// ```
 pub fn plot_history(
     path: &Path,
@@ -39,17 +96,35 @@ pub fn plot_history(
     accuracy: Option<&[f64]>,
     test_accuracy: Option<&[f64]>,
 ) -> Result<(), VizError> {
-    let mut svg = String::new();
-    {
-        let width = if accuracy.is_some() { 1100 } else { 600 };
-        let root = SVGBackend::with_string(&mut svg, (width, 420)).into_drawing_area();
+    save(
+        path,
+        &History {
+            loss,
+            accuracy,
+            test_accuracy,
+        },
+    )
+}
+
+struct History<'a> {
+    loss: &'a [f64],
+    accuracy: Option<&'a [f64]>,
+    test_accuracy: Option<&'a [f64]>,
+}
+
+impl Picture for History<'_> {
+    fn size(&self) -> (u32, u32) {
+        (if self.accuracy.is_some() { 1100 } else { 600 }, 420)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), VizError> {
         root.fill(&WHITE).map_err(err)?;
-        let panels = if accuracy.is_some() {
+        let panels = if self.accuracy.is_some() {
             root.split_evenly((1, 2))
         } else {
             vec![root.clone()]
         };
-
+        let loss = self.loss;
         let finite: Vec<f64> = loss.iter().copied().filter(|v| v.is_finite()).collect();
         let (lo, hi) = finite
             .iter()
@@ -86,7 +161,7 @@ pub fn plot_history(
             ))
             .map_err(err)?;
 
-        if let Some(acc) = accuracy {
+        if let Some(acc) = self.accuracy {
             let mut chart = ChartBuilder::on(&panels[1])
                 .caption("accuracy", ("sans-serif", 22))
                 .margin(12)
@@ -101,42 +176,39 @@ pub fn plot_history(
                 .light_line_style(WHITE.mix(0.0))
                 .draw()
                 .map_err(err)?;
-            chart
-                .draw_series(LineSeries::new(
-                    acc.iter().enumerate().map(|(i, &v)| (i as f64, v)),
-                    CLASS[2].stroke_width(2),
-                ))
-                .map_err(err)?
-                .label("train")
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], CLASS[2].stroke_width(2)));
-            if let Some(t) = test_accuracy {
+            let curves = [
+                ("train", Some(acc), CLASS[2]),
+                ("test", self.test_accuracy, CLASS[3]),
+            ];
+            for (name, values, colour) in curves {
+                let Some(values) = values else { continue };
                 chart
                     .draw_series(LineSeries::new(
-                        t.iter().enumerate().map(|(i, &v)| (i as f64, v)),
-                        CLASS[3].stroke_width(2),
+                        values.iter().enumerate().map(|(i, &v)| (i as f64, v)),
+                        colour.stroke_width(2),
                     ))
                     .map_err(err)?
-                    .label("test")
-                    .legend(|(x, y)| {
-                        PathElement::new([(x, y), (x + 16, y)], CLASS[3].stroke_width(2))
+                    .label(name)
+                    .legend(move |(x, y)| {
+                        PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
                     });
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::LowerRight)
-                    .background_style(WHITE.mix(0.8))
-                    .border_style(BLACK.mix(0.3))
-                    .draw()
-                    .map_err(err)?;
             }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::LowerRight)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK.mix(0.3))
+                .draw()
+                .map_err(err)?;
         }
-        root.present().map_err(err)?;
+        Ok(())
     }
-    write_atomic(path, svg.as_bytes())
 }
 
 /// The decision boundary of a 2-feature classifier over its data, as in
 /// micrograd's demo: the plane coloured by the class `predict(x, y)` gives,
-/// the samples drawn on top in the colour of their true class.
+/// the samples drawn on top in the colour of their true class. SVG or PNG by
+/// the path's extension.
 ///
 /// ```
 /// use micrograd::data::moons;
@@ -169,15 +241,39 @@ pub fn plot_decision_boundary(
         let pad = 0.1 * (hi - lo).max(1e-9);
         (lo - pad, hi + pad)
     };
-    let ((x0, x1), (y0, y1)) = (bound(0), bound(1));
+    let (xs, ys) = (bound(0), bound(1));
     let res = resolution.max(2);
-    let (dx, dy) = ((x1 - x0) / res as f64, (y1 - y0) / res as f64);
+    let (dx, dy) = ((xs.1 - xs.0) / res as f64, (ys.1 - ys.0) / res as f64);
+    let grid = (0..res)
+        .map(|i| {
+            let cx = xs.0 + (i as f64 + 0.5) * dx;
+            (0..res)
+                .map(|j| predict(cx, ys.0 + (j as f64 + 0.5) * dy))
+                .collect()
+        })
+        .collect();
+    save(path, &Boundary { ds, xs, ys, grid })
+}
 
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (620, 560)).into_drawing_area();
+struct Boundary<'a> {
+    ds: &'a Dataset,
+    xs: (f64, f64),
+    ys: (f64, f64),
+    /// `grid[i][j]`: the class predicted in column i, row j.
+    grid: Vec<Vec<f64>>,
+}
+
+impl Picture for Boundary<'_> {
+    fn size(&self) -> (u32, u32) {
+        (620, 560)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), VizError> {
+        let (ds, (x0, x1), (y0, y1)) = (self.ds, self.xs, self.ys);
+        let res = self.grid.len();
+        let (dx, dy) = ((x1 - x0) / res as f64, (y1 - y0) / res as f64);
         root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .caption(
                 format!("decision boundary: {}", ds.name),
                 ("sans-serif", 22),
@@ -197,14 +293,10 @@ pub fn plot_decision_boundary(
         // One rectangle per run of equal predictions down a column: the
         // picture is the same as one per cell, and the file 50x smaller.
         let mut cells = Vec::new();
-        for i in 0..res {
-            let cx = x0 + (i as f64 + 0.5) * dx;
-            let column: Vec<f64> = (0..res)
-                .map(|j| predict(cx, y0 + (j as f64 + 0.5) * dy))
-                .collect();
+        for (i, column) in self.grid.iter().enumerate() {
             let mut start = 0;
-            for j in 1..=res {
-                if j < res && column[j].to_bits() == column[start].to_bits() {
+            for j in 1..=column.len() {
+                if j < column.len() && column[j].to_bits() == column[start].to_bits() {
                     continue;
                 }
                 let c = column[start];
@@ -230,7 +322,6 @@ pub fn plot_decision_boundary(
                 Circle::new((p[0], p[1]), 4, colour.filled().stroke_width(1))
             }))
             .map_err(err)?;
-        root.present().map_err(err)?;
+        Ok(())
     }
-    write_atomic(path, svg.as_bytes())
 }
