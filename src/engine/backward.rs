@@ -388,3 +388,41 @@ pub fn zero_grad(values: &[Value]) {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::scope;
+
+    fn step(w: Value) {
+        let mut x = w;
+        for _ in 0..10_000 {
+            x = x * 1.0 + 0.0;
+        }
+        x.backward();
+    }
+
+    #[test]
+    fn a_loop_without_scopes_is_warned_about() {
+        let w = Value::new(1.0);
+        for _ in 0..99 {
+            step(w);
+        }
+        assert!(!tape::with(|t| t.warned), "not before 100 calls");
+        step(w);
+        assert!(
+            tape::with(|t| t.warned),
+            "100 calls, 2·10^6 nodes, no scope"
+        );
+    }
+
+    #[test]
+    fn a_loop_with_scopes_is_not() {
+        let w = Value::new(1.0);
+        for _ in 0..200 {
+            let _s = scope();
+            step(w);
+        }
+        assert!(!tape::with(|t| t.warned));
+    }
+}

@@ -13,6 +13,7 @@ pub use scope::{Scope, scope};
 pub use trace::GraphNode;
 pub(crate) use value::sigmoid as value_sigmoid;
 pub use value::{Exponent, Value};
+pub(crate) use value::{TapeOp, affine_layer};
 
 /// The data of each value, read in one visit to the tape.
 pub(crate) fn read_data(values: &[Value]) -> Vec<f64> {

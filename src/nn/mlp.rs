@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::{Activation, Init, Module};
-use crate::engine::Value;
+use crate::engine::{Value, affine_layer};
 use crate::rng::{Rng, with_global};
 
 /// One neuron: act(w·x + b), computed as a single [`Value::affine`] node.
@@ -76,11 +76,9 @@ impl Neuron {
     /// assert_eq!(n.call(&[Value::new(3.0)]).data(), 5.0);
     /// ```
     pub fn call(&self, x: &[Value]) -> Value {
-        let act = match self.b {
-            Some(b) => Value::affine(&self.w, x, b),
-            None => Value::dot(&self.w, x),
-        };
-        self.act.apply(act)
+        // act(Value::affine(&self.w, x, b)), made in one visit to the tape
+        let row = (self.w.as_slice(), self.b, self.act.op());
+        affine_layer(std::iter::once(row), x)[0]
     }
 }
 
@@ -176,7 +174,12 @@ impl Layer {
 
 impl Module for Layer {
     fn forward(&self, x: &[Value]) -> Vec<Value> {
-        self.neurons.iter().map(|n| n.call(x)).collect()
+        // each neuron's call(x), made in one visit to the tape
+        let rows = self
+            .neurons
+            .iter()
+            .map(|n| (n.w.as_slice(), n.b, n.act.op()));
+        affine_layer(rows, x)
     }
 
     fn parameters(&self) -> Vec<Value> {

@@ -152,6 +152,17 @@ impl Activation {
         }
     }
 
+    /// The tape op that applies it, or `None` for linear.
+    pub(crate) fn op(self) -> Option<crate::engine::TapeOp> {
+        use crate::engine::TapeOp;
+        match self {
+            Activation::Linear => None,
+            Activation::Tanh => Some(TapeOp::Tanh),
+            Activation::Relu => Some(TapeOp::Relu),
+            Activation::Sigmoid => Some(TapeOp::Sigmoid),
+        }
+    }
+
     /// The lower-case name: `linear`, `tanh`, `relu`, `sigmoid`.
     ///
     /// ```
