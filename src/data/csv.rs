@@ -49,14 +49,22 @@ impl FromStr for Task {
 /// assert!(err.to_string().starts_with("no/such.csv: cannot read"));
 /// ```
 pub fn read_csv(path: &Path, target: &str, task: Task) -> Result<Dataset, DataError> {
-    let source = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| DataError {
-        source: source.clone(),
-        line: None,
-        column: None,
-        message: format!("cannot read: {e}"),
-    })?;
+    let (text, source) = read_text(path)?;
     from_csv_str(&text, &source, target, task)
+}
+
+/// A file's text and its name for error messages.
+fn read_text(path: &Path) -> Result<(String, String), DataError> {
+    let source = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok((text, source)),
+        Err(e) => Err(DataError {
+            source,
+            line: None,
+            column: None,
+            message: format!("cannot read: {e}"),
+        }),
+    }
 }
 
 /// Parses CSV text; `source` names it in errors.
@@ -196,13 +204,7 @@ pub fn inputs_from_csv_str(
 /// assert_eq!(rows, vec![vec![2.0]]);
 /// ```
 pub fn read_inputs(path: &Path, features: &[String]) -> Result<Vec<Vec<f64>>, DataError> {
-    let source = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| DataError {
-        source: source.clone(),
-        line: None,
-        column: None,
-        message: format!("cannot read: {e}"),
-    })?;
+    let (text, source) = read_text(path)?;
     inputs_from_csv_str(&text, &source, features)
 }
 

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{Activation, Init, Layer, Module};
+use super::{Activation, Init, Layer, Module, write_list};
 use crate::engine::Value;
 use crate::rng::with_global;
 
@@ -209,13 +209,6 @@ impl Module for Sequential {
 
 impl fmt::Display for Sequential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Sequential([")?;
-        for (i, m) in self.modules.iter().enumerate() {
-            if i > 0 {
-                write!(f, ", ")?;
-            }
-            write!(f, "{m}")?;
-        }
-        write!(f, "])")
+        write_list(f, "Sequential([", &self.modules, "])")
     }
 }

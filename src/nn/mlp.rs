@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{Activation, Init, Module};
+use super::{Activation, Init, Module, write_list};
 use crate::engine::{Value, affine_layer};
 use crate::rng::{Rng, with_global};
 
@@ -189,14 +189,7 @@ impl Module for Layer {
 
 impl fmt::Display for Layer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Layer of [")?;
-        for (i, n) in self.neurons.iter().enumerate() {
-            if i > 0 {
-                write!(f, ", ")?;
-            }
-            write!(f, "{n}")?;
-        }
-        write!(f, "]")
+        write_list(f, "Layer of [", &self.neurons, "]")
     }
 }
 
@@ -291,14 +284,7 @@ impl Module for MLP {
 
 impl fmt::Display for MLP {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MLP of [")?;
-        for (i, l) in self.layers.iter().enumerate() {
-            if i > 0 {
-                write!(f, ", ")?;
-            }
-            write!(f, "{l}")?;
-        }
-        write!(f, "]")
+        write_list(f, "MLP of [", &self.layers, "]")
     }
 }
 

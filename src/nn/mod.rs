@@ -90,6 +90,24 @@ pub trait Module: fmt::Display {
     }
 }
 
+/// Writes `open`, the items separated by ", ", then `close`: how the seeds
+/// print a layer (`Layer of [Neuron(nin=2), ...]`) and a model.
+pub(crate) fn write_list<T: fmt::Display>(
+    f: &mut fmt::Formatter<'_>,
+    open: &str,
+    items: impl IntoIterator<Item = T>,
+    close: &str,
+) -> fmt::Result {
+    f.write_str(open)?;
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{item}")?;
+    }
+    f.write_str(close)
+}
+
 /// [`Module::load_parameters`] got the wrong number of numbers.
 ///
 /// ```

@@ -137,20 +137,7 @@ impl Picture for History<'_> {
             (0.0, 1.0)
         };
         let n = loss.len().max(2) as f64;
-        let mut chart = ChartBuilder::on(&panels[0])
-            .caption("loss", ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0f64..n - 1.0, lo..hi * 1.05)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("step")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(err)?;
+        let mut chart = per_step_panel(&panels[0], "loss", n, lo..hi * 1.05)?;
         chart
             .draw_series(LineSeries::new(
                 loss.iter()
@@ -162,20 +149,7 @@ impl Picture for History<'_> {
             .map_err(err)?;
 
         if let Some(acc) = self.accuracy {
-            let mut chart = ChartBuilder::on(&panels[1])
-                .caption("accuracy", ("sans-serif", 22))
-                .margin(12)
-                .x_label_area_size(36)
-                .y_label_area_size(56)
-                .build_cartesian_2d(0f64..n - 1.0, 0f64..1.02)
-                .map_err(err)?;
-            chart
-                .configure_mesh()
-                .x_desc("step")
-                .x_label_formatter(&|v| format!("{v:.0}"))
-                .light_line_style(WHITE.mix(0.0))
-                .draw()
-                .map_err(err)?;
+            let mut chart = per_step_panel(&panels[1], "accuracy", n, 0.0..1.02)?;
             let curves = [
                 ("train", Some(acc), CLASS[2]),
                 ("test", self.test_accuracy, CLASS[3]),
@@ -203,6 +177,36 @@ impl Picture for History<'_> {
         }
         Ok(())
     }
+}
+
+type StepChart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// A chart of something per step, `n` steps wide, with its axes drawn.
+fn per_step_panel<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    n: f64,
+    y: std::ops::Range<f64>,
+) -> Result<StepChart<'a, DB>, VizError> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0f64..n - 1.0, y)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
 }
 
 /// The decision boundary of a 2-feature classifier over its data, as in
