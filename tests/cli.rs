@@ -430,3 +430,19 @@ fn help_lists_the_subcommands_and_examples() {
         assert!(h.contains(want), "{want} not in --help");
     }
 }
+
+#[test]
+fn grad_png_without_graphviz_says_so() {
+    let o = Command::new(env!("CARGO_BIN_EXE_micrograd"))
+        .args(["grad", "x*2", "x=1", "--png", "/tmp/never-written.png"])
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--png: graphviz: cannot run `dot`"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!Path::new("/tmp/never-written.png").exists());
+}

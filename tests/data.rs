@@ -196,8 +196,17 @@ mod fuzz {
     use super::*;
     use proptest::prelude::*;
 
+    /// `n` cases, or `PROPTEST_CASES` of them for a longer run.
+    fn cases(n: u32) -> ProptestConfig {
+        let n = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(n);
+        ProptestConfig::with_cases(n)
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(1024))]
+        #![proptest_config(cases(1024))]
 
         #[test]
         fn csv_reader_never_panics(text in "[a-c0-9,.\\-\"\n e]{0,80}") {

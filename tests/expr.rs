@@ -118,8 +118,17 @@ mod fuzz {
     use super::*;
     use proptest::prelude::*;
 
+    /// `n` cases, or `PROPTEST_CASES` of them for a longer run.
+    fn cases(n: u32) -> ProptestConfig {
+        let n = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(n);
+        ProptestConfig::with_cases(n)
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2048))]
+        #![proptest_config(cases(2048))]
 
         #[test]
         fn parser_never_panics(src in "[xy0-9.e()+\\-*/^ a-z]{0,40}") {

@@ -427,8 +427,17 @@ mod fuzz {
     use super::*;
     use proptest::prelude::*;
 
+    /// `n` cases, or `PROPTEST_CASES` of them for a longer run.
+    fn cases(n: u32) -> ProptestConfig {
+        let n = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(n);
+        ProptestConfig::with_cases(n)
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
+        #![proptest_config(cases(512))]
 
         #[test]
         fn safetensors_reader_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256)) {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use micrograd::Value;
 use micrograd::expr;
-use micrograd::viz::{DotOptions, draw_dot, save_graph};
+use micrograd::viz::{DotOptions, draw_dot, render_with_graphviz, save_graph};
 use serde_json::{Map, json};
 
 use super::{Failure, GradArgs};
@@ -61,6 +61,13 @@ pub fn run(a: &GradArgs) -> Result<(), Failure> {
     if let Some(p) = &a.svg {
         save_graph(y, p, DotOptions::default())
             .map_err(|err| Failure::input(format!("{}: {err}", p.display())))?;
+        eprintln!("wrote {}", p.display());
+    }
+    if let Some(p) = &a.png {
+        let dot = draw_dot(y, DotOptions::default()).map_err(Failure::input)?;
+        let png =
+            render_with_graphviz(&dot, "png").map_err(|e| Failure::input(format!("--png: {e}")))?;
+        micrograd::write_atomic(p, &png).map_err(Failure::input)?;
         eprintln!("wrote {}", p.display());
     }
     if let Some(p) = &a.dot {

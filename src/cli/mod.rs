@@ -167,6 +167,10 @@ pub struct GradArgs {
     /// Write the expression's graph as Graphviz DOT to this file.
     #[arg(long, value_name = "FILE")]
     dot: Option<PathBuf>,
+    /// Draw the graph to this PNG file with Graphviz's `dot` (better layout;
+    /// needs Graphviz installed).
+    #[arg(long, value_name = "FILE")]
+    png: Option<PathBuf>,
 }
 
 /// Hidden layer sizes.
