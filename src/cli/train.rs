@@ -139,7 +139,7 @@ impl Progress {
         if let Some(pb) = &self.bar {
             pb.set_message(msg);
             pb.inc(1);
-        } else if !self.quiet && ((step + 1) % self.every == 0 || step == 0) {
+        } else if !self.quiet && ((step + 1).is_multiple_of(self.every) || step == 0) {
             eprintln!("step {:>5}/{} {msg}", step + 1, self.steps);
         }
     }

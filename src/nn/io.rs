@@ -249,7 +249,7 @@ impl ModelFile {
             json!({"format": FORMAT, "model": arch}),
         );
         let mut head = serde_json::to_vec(&Json::Object(header)).expect("JSON");
-        while head.len() % 8 != 0 {
+        while !head.len().is_multiple_of(8) {
             head.push(b' ');
         }
         let mut out = Vec::with_capacity(8 + head.len() + data.len());

@@ -315,30 +315,59 @@ pub struct MlpBuilder {
 
 impl MlpBuilder {
     /// Activation of every layer but the last (default tanh).
+    ///
+    /// ```
+    /// use micrograd::{Activation, MLP};
+    /// let m = MLP::builder(1, &[2, 1]).hidden(Activation::Relu).build();
+    /// assert_eq!(m.layers[0].neurons[0].act, Activation::Relu);
+    /// ```
     pub fn hidden(mut self, act: Activation) -> Self {
         self.hidden = act;
         self
     }
 
     /// Activation of the last layer (default tanh).
+    ///
+    /// ```
+    /// use micrograd::{Activation, MLP};
+    /// let m = MLP::builder(1, &[2, 1]).output(Activation::Linear).build();
+    /// assert_eq!(m.layers[1].neurons[0].act, Activation::Linear);
+    /// ```
     pub fn output(mut self, act: Activation) -> Self {
         self.output = act;
         self
     }
 
     /// Whether neurons have biases (default true).
+    ///
+    /// ```
+    /// use micrograd::{MLP, Module};
+    /// assert_eq!(MLP::builder(2, &[1]).bias(false).build().num_parameters(), 2);
+    /// ```
     pub fn bias(mut self, bias: bool) -> Self {
         self.bias = bias;
         self
     }
 
     /// Weight initialisation (default uniform(-1, 1)).
+    ///
+    /// ```
+    /// use micrograd::{Init, MLP};
+    /// let m = MLP::builder(2, &[3]).init(Init::He).build();
+    /// assert_eq!(m.layers[0].neurons[0].b.unwrap().data(), 0.0);
+    /// ```
     pub fn init(mut self, init: Init) -> Self {
         self.init = init;
         self
     }
 
     /// Draw weights from `Rng::new(seed)` instead of this thread's generator.
+    ///
+    /// ```
+    /// use micrograd::{MLP, Module};
+    /// let w = |s| MLP::builder(2, &[2]).seed(s).build().parameter_data();
+    /// assert_eq!(w(1), w(1));
+    /// ```
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self

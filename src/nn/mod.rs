@@ -239,6 +239,11 @@ pub enum Init {
 
 impl Init {
     /// One weight of a layer with `nin` inputs and `nout` outputs.
+    ///
+    /// ```
+    /// use micrograd::{Init, Rng};
+    /// assert!(Init::He.weight(&mut Rng::new(1), 6, 1).abs() <= 1.0);
+    /// ```
     pub fn weight(self, rng: &mut Rng, nin: usize, nout: usize) -> f64 {
         let a = match self {
             Init::Uniform | Init::Micrograd => 1.0,
