@@ -1,5 +1,7 @@
 //! Data sets, CSV files, splits and batches.
 
+mod common;
+
 use micrograd::Rng;
 use micrograd::data::{self, Task, from_csv_str, inputs_from_csv_str};
 
@@ -194,16 +196,8 @@ fn csv_errors_name_file_line_and_column() {
 
 mod fuzz {
     use super::*;
+    use crate::common::cases;
     use proptest::prelude::*;
-
-    /// `n` cases, or `PROPTEST_CASES` of them for a longer run.
-    fn cases(n: u32) -> ProptestConfig {
-        let n = std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(n);
-        ProptestConfig::with_cases(n)
-    }
 
     proptest! {
         #![proptest_config(cases(1024))]

@@ -5,6 +5,9 @@
 // own tests are kept line for line (`c += c + 1`).
 #![allow(clippy::excessive_precision, clippy::misrefactored_assign_op)]
 
+mod common;
+
+use common::seed_neuron;
 use micrograd::{GradCheck, Value, gradcheck, scope, stats, zero_grad};
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
@@ -19,21 +22,6 @@ macro_rules! assert_close {
         let (a, b) = ($a, $b);
         assert!(close(a, b, $tol), "{} = {a}, expected {b}", stringify!($a));
     }};
-}
-
-/// The neuron of seeds 001 and 002, built as the notebooks build it.
-fn seed_neuron(b: f64) -> [Value; 6] {
-    let x1 = Value::new(2.0).with_label("x1");
-    let x2 = Value::new(0.0).with_label("x2");
-    let w1 = Value::new(-3.0).with_label("w1");
-    let w2 = Value::new(1.0).with_label("w2");
-    let b = Value::new(b).with_label("b");
-    let x1w1 = (x1 * w1).with_label("x1*w1");
-    let x2w2 = (x2 * w2).with_label("x2*w2");
-    let x1w1x2w2 = (x1w1 + x2w2).with_label("x1*w1 + x2*w2");
-    let n = (x1w1x2w2 + b).with_label("n");
-    let o = n.tanh().with_label("o");
-    [o, x1, x2, w1, w2, b]
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! The expression language of `micrograd grad`: precedence, functions, errors, fuzzing.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use micrograd::Value;
@@ -116,16 +118,8 @@ fn deep_nesting_is_refused_not_a_stack_overflow() {
 
 mod fuzz {
     use super::*;
+    use crate::common::cases;
     use proptest::prelude::*;
-
-    /// `n` cases, or `PROPTEST_CASES` of them for a longer run.
-    fn cases(n: u32) -> ProptestConfig {
-        let n = std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(n);
-        ProptestConfig::with_cases(n)
-    }
 
     proptest! {
         #![proptest_config(cases(2048))]

@@ -1,5 +1,7 @@
 //! Modules, losses and optimizers against hand-derived values and PyTorch.
 
+mod common;
+
 use micrograd::nn::{ModelFile, loss};
 use micrograd::{
     Activation, Adam, Init, Layer, Linear, Loss, MLP, Module, Neuron, Optimizer, ReLU, Rng,
@@ -425,16 +427,8 @@ fn a_diverged_model_is_not_saved() {
 
 mod fuzz {
     use super::*;
+    use crate::common::cases;
     use proptest::prelude::*;
-
-    /// `n` cases, or `PROPTEST_CASES` of them for a longer run.
-    fn cases(n: u32) -> ProptestConfig {
-        let n = std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(n);
-        ProptestConfig::with_cases(n)
-    }
 
     proptest! {
         #![proptest_config(cases(512))]

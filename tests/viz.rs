@@ -2,6 +2,8 @@
 
 #![allow(clippy::excessive_precision)] // the seed's constant, as the notebook writes it
 
+mod common;
+
 use micrograd::Value;
 use micrograd::data::moons;
 use micrograd::viz::{
@@ -10,15 +12,7 @@ use micrograd::viz::{
 };
 
 fn seed_neuron() -> Value {
-    let x1 = Value::new(2.0).with_label("x1");
-    let x2 = Value::new(0.0).with_label("x2");
-    let w1 = Value::new(-3.0).with_label("w1");
-    let w2 = Value::new(1.0).with_label("w2");
-    let b = Value::new(6.8813735870195432).with_label("b");
-    let x1w1 = (x1 * w1).with_label("x1*w1");
-    let x2w2 = (x2 * w2).with_label("x2*w2");
-    let n = (x1w1 + x2w2 + b).with_label("n");
-    n.tanh().with_label("o")
+    common::seed_neuron(common::SEED_B)[0]
 }
 
 fn tmp(name: &str) -> std::path::PathBuf {
