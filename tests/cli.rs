@@ -232,6 +232,18 @@ fn csv_train_then_predict_gives_the_same_predictions() {
         s(&csv),
     ]);
     assert!(stdout(&o).lines().count() == 81);
+    // the file has the target column, so the predictions are scored too
+    let file = micrograd::nn::ModelFile::load(&d.join("model.json")).unwrap();
+    let right =
+        ds.x.iter()
+            .zip(&ds.y)
+            .filter(|(x, c)| file.predict(x) == if **c == 0.0 { "upper" } else { "lower" })
+            .count();
+    let want = format!(
+        "against column 'label': accuracy {:.2}% ({right} of 80)",
+        right as f64 * 100.0 / 80.0
+    );
+    assert!(stderr(&o).contains(&want), "{} vs {want}", stderr(&o));
 }
 
 #[test]

@@ -195,6 +195,26 @@ pub fn inputs_from_csv_str(
     Table::parse(text, source)?.numbers(features)
 }
 
+/// The text of column `name` row by row (trimmed), or `None` if there is no
+/// such column: for comparing predictions with a file's own targets.
+///
+/// ```
+/// use micrograd::data::column_from_csv_str;
+/// let c = column_from_csv_str("x,label\n1,cat\n2,dog\n", "f.csv", "label").unwrap();
+/// assert_eq!(c, Some(vec!["cat".to_string(), "dog".to_string()]));
+/// assert_eq!(column_from_csv_str("x\n1\n", "f.csv", "label").unwrap(), None);
+/// ```
+pub fn column_from_csv_str(
+    text: &str,
+    source: &str,
+    name: &str,
+) -> Result<Option<Vec<String>>, DataError> {
+    let table = Table::parse(text, source)?;
+    Ok(table
+        .column(name)
+        .map(|c| table.rows.iter().map(|(_, r)| r[c].clone()).collect()))
+}
+
 /// [`inputs_from_csv_str`] on a file.
 ///
 /// ```

@@ -6,7 +6,9 @@ mod csv;
 use std::fmt;
 
 pub use builtin::{BUILTIN, builtin, circles, moons, spiral, toy, xor};
-pub use csv::{Task, from_csv_str, inputs_from_csv_str, read_csv, read_inputs};
+pub use csv::{
+    Task, column_from_csv_str, from_csv_str, inputs_from_csv_str, read_csv, read_inputs,
+};
 
 use crate::rng::Rng;
 
