@@ -11,9 +11,9 @@ pub use backward::{NonFinite, zero_grad};
 pub use gradcheck::{GradCheck, GradMismatch, GradReport, gradcheck, numerical_grad};
 pub use scope::{Scope, scope};
 pub use trace::GraphNode;
+pub(crate) use value::affine_layer;
 pub(crate) use value::sigmoid as value_sigmoid;
 pub use value::{Exponent, Value};
-pub(crate) use value::{TapeOp, affine_layer};
 
 /// The data of each value, read in one visit to the tape.
 pub(crate) fn read_data(values: &[Value]) -> Vec<f64> {

@@ -7,7 +7,6 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
-pub(crate) use super::tape::Op as TapeOp;
 use super::tape::{self, Op, Tape};
 
 /// A scalar in an expression graph: its `data`, its `grad`, the op that made

@@ -181,28 +181,23 @@ impl ModelFile {
             message: format!("not valid JSON: {e}"),
         })?;
         let (meta, shapes) = parse_header(&j, source)?;
-        let mut layers = Vec::with_capacity(shapes.len());
-        for (k, (s, lj)) in shapes
+        let layers = shapes
             .iter()
             .zip(j["layers"].as_array().into_iter().flatten())
             .enumerate()
-        {
-            let weight = matrix(&lj["weight"], s.nout, s.nin)
-                .or_else(|e| fail(source, format!("layers[{k}].weight: {e}")))?;
-            let bias = if s.bias {
-                Some(
-                    vector(&lj["bias_values"], s.nout)
-                        .or_else(|e| fail(source, format!("layers[{k}].bias_values: {e}")))?,
+            .map(|(k, (s, lj))| {
+                s.read(
+                    || {
+                        matrix(&lj["weight"], s.nout, s.nin)
+                            .or_else(|e| fail(source, format!("layers[{k}].weight: {e}")))
+                    },
+                    || {
+                        vector(&lj["bias_values"], s.nout)
+                            .or_else(|e| fail(source, format!("layers[{k}].bias_values: {e}")))
+                    },
                 )
-            } else {
-                None
-            };
-            layers.push(LayerData {
-                act: s.act,
-                weight,
-                bias,
-            });
-        }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(meta.with_layers(layers))
     }
 
@@ -226,7 +221,10 @@ impl ModelFile {
         Self::check_finite(&layers)?;
         let mut header = Map::new();
         let mut data: Vec<u8> = Vec::new();
-        for (l, key) in layers.iter().zip(sequential_keys(&layers)) {
+        for (l, key) in layers
+            .iter()
+            .zip(sequential_keys(layers.iter().map(|l| l.act)))
+        {
             let mut put = |name: String, shape: Vec<usize>, values: Vec<f64>| {
                 let begin = data.len();
                 for v in values {
@@ -299,7 +297,7 @@ impl ModelFile {
             message: format!("__metadata__.model is not valid JSON: {e}"),
         })?;
         let (meta, shapes) = parse_header(&arch, source)?;
-        let keys = sequential_keys_of(&shapes);
+        let keys = sequential_keys(shapes.iter().map(|s| s.act));
         let tensor = |name: &str, shape: &[usize]| -> Result<Vec<f64>, ModelError> {
             let t = &header[name];
             if t.is_null() {
@@ -368,25 +366,19 @@ impl ModelFile {
             }
             Ok(values)
         };
-        let mut layers = Vec::with_capacity(shapes.len());
-        for (s, key) in shapes.iter().zip(keys) {
-            let w = tensor(&format!("{key}.weight"), &[s.nout, s.nin])?;
-            let weight = w
-                .chunks(s.nin.max(1))
-                .map(<[f64]>::to_vec)
-                .take(s.nout)
-                .collect();
-            let bias = if s.bias {
-                Some(tensor(&format!("{key}.bias"), &[s.nout])?)
-            } else {
-                None
-            };
-            layers.push(LayerData {
-                act: s.act,
-                weight,
-                bias,
-            });
-        }
+        let layers = shapes
+            .iter()
+            .zip(keys)
+            .map(|(s, key)| {
+                s.read(
+                    || {
+                        let w = tensor(&format!("{key}.weight"), &[s.nout, s.nin])?;
+                        Ok(w.chunks(s.nin).map(<[f64]>::to_vec).collect())
+                    },
+                    || tensor(&format!("{key}.bias"), &[s.nout]),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(meta.with_layers(layers))
     }
 
@@ -457,16 +449,9 @@ fn is_safetensors(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "safetensors")
 }
 
-/// State-dict prefixes: each Linear's index in the equivalent nn.Sequential.
-fn sequential_keys(layers: &[LayerData]) -> Vec<usize> {
-    keys_from(layers.iter().map(|l| l.act))
-}
-
-fn sequential_keys_of(shapes: &[Shape]) -> Vec<usize> {
-    keys_from(shapes.iter().map(|s| s.act))
-}
-
-fn keys_from(acts: impl Iterator<Item = Activation>) -> Vec<usize> {
+/// State-dict prefixes: each Linear's index in the equivalent nn.Sequential,
+/// where every activation but `linear` is a module of its own.
+fn sequential_keys(acts: impl Iterator<Item = Activation>) -> Vec<usize> {
     let mut idx = 0;
     acts.map(|act| {
         let k = idx;
@@ -481,6 +466,21 @@ struct Shape {
     nout: usize,
     act: Activation,
     bias: bool,
+}
+
+impl Shape {
+    /// This layer's numbers, read by `weight` and, if it has a bias, `bias`.
+    fn read(
+        &self,
+        weight: impl FnOnce() -> Result<Vec<Vec<f64>>, ModelError>,
+        bias: impl FnOnce() -> Result<Vec<f64>, ModelError>,
+    ) -> Result<LayerData, ModelError> {
+        Ok(LayerData {
+            act: self.act,
+            weight: weight()?,
+            bias: if self.bias { Some(bias()?) } else { None },
+        })
+    }
 }
 
 /// Everything but the weights, ready to take them.

@@ -14,6 +14,7 @@ pub use layers::{Linear, ReLU, Sequential, Sigmoid, Tanh};
 pub use loss::Loss;
 pub use mlp::{Layer, MLP, MlpBuilder, Neuron};
 
+use crate::engine::tape::Op;
 use crate::engine::{Value, scope};
 use crate::rng::Rng;
 
@@ -171,13 +172,12 @@ impl Activation {
     }
 
     /// The tape op that applies it, or `None` for linear.
-    pub(crate) fn op(self) -> Option<crate::engine::TapeOp> {
-        use crate::engine::TapeOp;
+    pub(crate) fn op(self) -> Option<Op> {
         match self {
             Activation::Linear => None,
-            Activation::Tanh => Some(TapeOp::Tanh),
-            Activation::Relu => Some(TapeOp::Relu),
-            Activation::Sigmoid => Some(TapeOp::Sigmoid),
+            Activation::Tanh => Some(Op::Tanh),
+            Activation::Relu => Some(Op::Relu),
+            Activation::Sigmoid => Some(Op::Sigmoid),
         }
     }
 
