@@ -9,6 +9,7 @@
 use std::time::Instant;
 
 use micrograd::nn::loss;
+use micrograd::viz::Curves;
 use micrograd::{Activation, Init, MLP, Module, Value, data, scope};
 
 /// What a run ends with.
@@ -104,8 +105,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for ext in ["svg", "png"] {
         let loss = dir.join(format!("loss.{ext}"));
         let db = dir.join(format!("decision_boundary.{ext}"));
-        micrograd::viz::plot_history(&loss, &out.losses, Some(&out.accuracies), None)?;
-        micrograd::viz::plot_decision_boundary(&db, &ds, predict, 100)?;
+        micrograd::viz::plot_history(&loss, &Curves::per_step(&out.losses, &out.accuracies))?;
+        micrograd::viz::plot_decision_boundary(&db, &ds, None, predict, 100)?;
         println!("wrote {}\nwrote {}", loss.display(), db.display());
     }
     Ok(())

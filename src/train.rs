@@ -1,11 +1,14 @@
 //! A training loop for an [`MLP`] on a [`Dataset`]: forward, loss, zero grad,
 //! backward, update, as in the seeds, with the options the command line offers.
 
+use std::fmt;
+
 use crate::data::Dataset;
 use crate::engine::{Value, scope};
 use crate::nn::{Loss, MLP, Module, loss};
 use crate::optim::{OptimizerKind, Schedule};
 use crate::rng::Rng;
+use crate::viz::fmt_num;
 
 /// How to train.
 ///
@@ -30,6 +33,10 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Seed for shuffling mini-batches.
     pub seed: u64,
+    /// With a validation set ([`fit_with_validation`]): stop once its loss
+    /// has not improved for this many epochs in a row, and put back the
+    /// weights of its best epoch. `None`: run every step, keep the last.
+    pub patience: Option<usize>,
 }
 
 impl Default for TrainConfig {
@@ -46,6 +53,7 @@ impl Default for TrainConfig {
             steps: 100,
             batch_size: 0,
             seed: 1337,
+            patience: None,
         }
     }
 }
@@ -57,21 +65,92 @@ impl Default for TrainConfig {
 /// let mut last = None;
 /// let cfg = TrainConfig { steps: 3, ..TrainConfig::default() };
 /// fit(&MLP::new(2, &[4, 1]), &data::xor(), &cfg, |r| last = Some(*r));
-/// assert_eq!(last.unwrap().step, 2);
+/// let r = last.unwrap();
+/// assert_eq!(r.step, 2);
+/// assert!(r.loss >= r.data_loss); // the L2 term is on top
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepReport {
     /// Step number, from 0.
     pub step: usize,
-    /// Loss of this step's batch (regularisation included).
+    /// The objective minimised on this step's batch: data loss plus the L2
+    /// term (what micrograd's demo prints as its loss).
     pub loss: f64,
+    /// The data loss alone on this step's batch, without the L2 term.
+    pub data_loss: f64,
     /// Accuracy on this step's batch (classification), or `None`.
     pub accuracy: Option<f64>,
     /// Learning rate used.
     pub lr: f64,
+    /// Whether this step ends an epoch (a pass over the training data).
+    pub epoch_end: bool,
+    /// The validation data loss, on steps that end an epoch when there is
+    /// a validation set.
+    pub valid_loss: Option<f64>,
 }
 
-/// Loss and accuracy per step.
+/// Why training stopped before its last step: see [`History::diverged`].
+///
+/// ```
+/// use micrograd::train::Divergence;
+/// let d = Divergence::Grew { step: 12, start: 0.69, now: 3.2e9 };
+/// assert_eq!(d.to_string(), "the loss grew from 0.690000 at the first step to 3.20e9 at step 12");
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum Divergence {
+    /// The loss became NaN or infinite; `at` says where the first such
+    /// number appeared (see [`Value::find_non_finite`]).
+    NonFinite {
+        /// The step.
+        step: usize,
+        /// The first node holding a non-finite number, described.
+        at: String,
+    },
+    /// The loss, averaged over the last steps, grew far above where it
+    /// started (100 times).
+    Grew {
+        /// The step.
+        step: usize,
+        /// The loss of the first step.
+        start: f64,
+        /// The recent average.
+        now: f64,
+    },
+}
+
+impl Divergence {
+    /// The step at which training stopped.
+    ///
+    /// ```
+    /// use micrograd::train::Divergence;
+    /// assert_eq!(Divergence::NonFinite { step: 4, at: String::new() }.step(), 4);
+    /// ```
+    pub fn step(&self) -> usize {
+        match self {
+            Divergence::NonFinite { step, .. } | Divergence::Grew { step, .. } => *step,
+        }
+    }
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Divergence::NonFinite { step, at } => write!(
+                f,
+                "the loss is not a finite number at step {step} (first non-finite value: {})",
+                crate::viz::shorten(at, 200)
+            ),
+            Divergence::Grew { step, start, now } => write!(
+                f,
+                "the loss grew from {} at the first step to {} at step {step}",
+                fmt_num(*start),
+                fmt_num(*now)
+            ),
+        }
+    }
+}
+
+/// Loss and accuracy per step, and how training ended.
 ///
 /// ```
 /// use micrograd::{MLP, data, train::{TrainConfig, fit}};
@@ -81,21 +160,31 @@ pub struct StepReport {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct History {
-    /// Loss per step.
+    /// The objective (data loss + L2) per step.
     pub loss: Vec<f64>,
+    /// The data loss per step, without the L2 term.
+    pub data_loss: Vec<f64>,
     /// Batch accuracy per step (empty for regression).
     pub accuracy: Vec<f64>,
+    /// The validation data loss at the end of each epoch: (step, loss).
+    pub valid_loss: Vec<(usize, f64)>,
+    /// With early stopping: the step whose weights the model was given back.
+    pub best_step: Option<usize>,
     /// Set if training stopped because the loss stopped being a finite
-    /// number: the step, and where the first NaN or infinity appeared.
-    pub diverged: Option<(usize, String)>,
+    /// number or grew far above where it started.
+    pub diverged: Option<Divergence>,
 }
+
+/// How many steps' losses are averaged to decide that training diverged.
+const RECENT: usize = 10;
 
 /// Trains `model` on `ds`, calling `on_step` after every step.
 ///
 /// Each step runs in its own [`scope`], so memory stays flat however many
-/// steps run. Training stops early if the loss is NaN or infinite; the
-/// history says where the first non-finite number appeared. Panics if the loss does not suit the data (check first with
-/// [`Loss::check`]) or the model's sizes do not.
+/// steps run. Training stops early if the loss is NaN or infinite, or grows
+/// far above where it started; [`History::diverged`] says so. Panics if the
+/// loss does not suit the data (check first with [`Loss::check`]) or the
+/// model's sizes do not.
 ///
 /// ```
 /// use micrograd::{Activation, MLP, data, train::{TrainConfig, fit}};
@@ -110,6 +199,42 @@ pub fn fit(
     model: &MLP,
     ds: &Dataset,
     cfg: &TrainConfig,
+    on_step: impl FnMut(&StepReport),
+) -> History {
+    run(model, ds, None, cfg, on_step)
+}
+
+/// [`fit`], scoring the model on `valid` at the end of every epoch (a pass
+/// over `ds`). With [`TrainConfig::patience`] it stops once the validation
+/// loss has not improved for that many epochs and gives the model back the
+/// weights of its best epoch.
+///
+/// ```
+/// use micrograd::{MLP, Module, OptimizerKind, Rng, Schedule, data, train::*};
+/// let (train, valid) = data::moons(200, 0.2, 1).split(0.25, &mut Rng::new(1));
+/// let cfg = TrainConfig { optimizer: OptimizerKind::Adam, steps: 400, batch_size: 50,
+///     schedule: Schedule::Constant(0.02), patience: Some(5), ..TrainConfig::default() };
+/// let model = MLP::new(2, &[8, 1]);
+/// let h = fit_with_validation(&model, &train, &valid, &cfg, |_| {});
+/// let best = h.best_step.unwrap();
+/// let (_, best_loss) = h.valid_loss.iter().find(|(s, _)| *s == best).unwrap();
+/// assert_eq!(evaluate(&model, &valid, cfg.loss).loss, *best_loss);
+/// ```
+pub fn fit_with_validation(
+    model: &MLP,
+    ds: &Dataset,
+    valid: &Dataset,
+    cfg: &TrainConfig,
+    on_step: impl FnMut(&StepReport),
+) -> History {
+    run(model, ds, Some(valid), cfg, on_step)
+}
+
+fn run(
+    model: &MLP,
+    ds: &Dataset,
+    valid: Option<&Dataset>,
+    cfg: &TrainConfig,
     mut on_step: impl FnMut(&StepReport),
 ) -> History {
     let params = model.parameters();
@@ -118,6 +243,9 @@ pub fn fit(
     let classes = ds.nclasses();
     let mut history = History::default();
     let mut batches = Vec::new().into_iter();
+    // early stopping: the best validation loss, its step and weights, and epochs since
+    let mut best: Option<(f64, usize, Vec<f64>)> = None;
+    let mut since_best = 0;
     for step in 0..cfg.steps {
         let batch = match batches.next() {
             Some(b) => b,
@@ -126,6 +254,7 @@ pub fn fit(
                 batches.next().unwrap_or_default()
             }
         };
+        let epoch_ends = batches.len() == 0;
         let _step = scope();
         let outs: Vec<Vec<Value>> = batch
             .iter()
@@ -135,16 +264,23 @@ pub fn fit(
             })
             .collect();
         let y: Vec<f64> = batch.iter().map(|&i| ds.y[i]).collect();
-        let mut total = cfg.loss.compute(&outs, &y, classes);
-        if cfg.alpha != 0.0 {
-            total += loss::l2(&params, cfg.alpha);
-        }
+        let data_loss = cfg.loss.compute(&outs, &y, classes);
+        let total = if cfg.alpha != 0.0 {
+            data_loss + loss::l2(&params, cfg.alpha)
+        } else {
+            data_loss
+        };
         let accuracy = (classes > 0).then(|| accuracy(&outs, &y, cfg.loss, classes));
         if !total.data().is_finite() {
             let at = total
                 .find_non_finite()
                 .map_or_else(|| "no node found".to_owned(), |n| n.to_string());
-            history.diverged = Some((step, at));
+            history.diverged = Some(Divergence::NonFinite { step, at });
+            break;
+        }
+        history.loss.push(total.data());
+        if let Some(grew) = grew(&history.loss, step) {
+            history.diverged = Some(grew);
             break;
         }
         let lr = cfg.schedule.lr(step);
@@ -153,19 +289,60 @@ pub fn fit(
         total.backward();
         opt.step();
 
-        let report = StepReport {
-            step,
-            loss: total.data(),
-            accuracy,
-            lr,
-        };
-        history.loss.push(report.loss);
+        history.data_loss.push(data_loss.data());
         if let Some(a) = accuracy {
             history.accuracy.push(a);
         }
+        let epoch_ends = epoch_ends || step + 1 == cfg.steps;
+        let valid_loss = valid
+            .filter(|_| epoch_ends)
+            .map(|v| evaluate(model, v, cfg.loss).loss);
+        let report = StepReport {
+            step,
+            loss: total.data(),
+            data_loss: data_loss.data(),
+            accuracy,
+            lr,
+            epoch_end: epoch_ends,
+            valid_loss,
+        };
         on_step(&report);
+        if let Some(v) = valid_loss {
+            history.valid_loss.push((step, v));
+            if best.as_ref().is_none_or(|(b, _, _)| v < *b) {
+                best = Some((v, step, model.parameter_data()));
+                since_best = 0;
+            } else {
+                since_best += 1;
+            }
+            if cfg.patience.is_some_and(|p| since_best >= p) {
+                break;
+            }
+        }
+    }
+    if cfg.patience.is_some()
+        && history.diverged.is_none()
+        && let Some((_, step, weights)) = best
+    {
+        model
+            .load_parameters(&weights)
+            .expect("the same model's own parameters");
+        history.best_step = Some(step);
     }
     history
+}
+
+/// Whether the losses so far (the last at `step`) have grown far above the
+/// first: their recent average over 100 times the first (and above 1).
+fn grew(losses: &[f64], step: usize) -> Option<Divergence> {
+    let start = *losses.first()?;
+    let recent = &losses[losses.len().saturating_sub(RECENT)..];
+    let now = recent.iter().sum::<f64>() / recent.len() as f64;
+    (losses.len() >= RECENT && now > 100.0 * start.max(0.01)).then_some(Divergence::Grew {
+        step,
+        start,
+        now,
+    })
 }
 
 /// What a model scores on a data set; see [`evaluate`].
@@ -174,16 +351,25 @@ pub fn fit(
 /// use micrograd::{Loss, MLP, data, train::evaluate};
 /// let e = evaluate(&MLP::new(3, &[2, 1]), &data::toy(), Loss::Mse);
 /// assert!(e.accuracy.is_none() && e.loss >= 0.0);
+/// assert_eq!(e.predictions.len(), 4);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Evaluation {
     /// Mean loss (without regularisation).
     pub loss: f64,
     /// Accuracy (classification), or `None`.
     pub accuracy: Option<f64>,
+    /// Per sample: the predicted class index, or the output (regression).
+    pub predictions: Vec<f64>,
 }
 
-/// Loss and accuracy of `model` on `ds`, in one scope.
+/// Samples per scope when evaluating: memory is bounded by this, not by
+/// the data set.
+const CHUNK: usize = 512;
+
+/// Loss, accuracy and predictions of `model` on `ds`, a chunk of samples
+/// at a time, each chunk in its own [`scope`]: memory stays bounded however
+/// large `ds` is.
 ///
 /// ```
 /// use micrograd::{Loss, MLP, data, train::evaluate};
@@ -192,18 +378,39 @@ pub struct Evaluation {
 /// assert!(e.accuracy.unwrap() <= 1.0);
 /// ```
 pub fn evaluate(model: &MLP, ds: &Dataset, loss: Loss) -> Evaluation {
-    let _s = scope();
     let classes = ds.nclasses();
-    let outs: Vec<Vec<Value>> =
-        ds.x.iter()
+    let mut total = 0.0;
+    let mut predictions = Vec::with_capacity(ds.len());
+    for (xs, ys) in ds.x.chunks(CHUNK).zip(ds.y.chunks(CHUNK)) {
+        let _s = scope();
+        let outs: Vec<Vec<Value>> = xs
+            .iter()
             .map(|x| {
                 let x: Vec<Value> = x.iter().map(|&v| Value::new(v)).collect();
                 model.forward(&x)
             })
             .collect();
-    let l = loss.compute(&outs, &ds.y, classes).data();
-    let accuracy = (classes > 0).then(|| accuracy(&outs, &ds.y, loss, classes));
-    Evaluation { loss: l, accuracy }
+        // every loss is a mean over its samples: weigh each chunk by its size
+        total += loss.compute(&outs, ys, classes).data() * ys.len() as f64;
+        predictions.extend(outs.iter().map(|o| {
+            let o: Vec<f64> = o.iter().map(|v| v.data()).collect();
+            loss.predict(&o, classes)
+        }));
+    }
+    let n = ds.len().max(1) as f64;
+    let accuracy = (classes > 0).then(|| {
+        let right = predictions
+            .iter()
+            .zip(&ds.y)
+            .filter(|(p, t)| p == t)
+            .count();
+        right as f64 / n
+    });
+    Evaluation {
+        loss: total / n,
+        accuracy,
+        predictions,
+    }
 }
 
 /// The fraction of outputs whose predicted class is the target.

@@ -144,7 +144,7 @@ fn flag_families() {
         s(&d),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("train  loss"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("train  R² "), "{}", stdout(&o));
     assert!(model.exists());
     // other losses on two classes
     for loss in ["bce", "xent", "mse"] {
@@ -156,6 +156,8 @@ fn flag_families() {
             "8",
             "--loss",
             loss,
+            "--lr",
+            "0.1",
             "--steps",
             "50",
             "--no-plots",
@@ -165,6 +167,70 @@ fn flag_families() {
         ]);
         assert!(o.status.success(), "{loss}: {}", stderr(&o));
     }
+}
+
+#[test]
+fn a_diverging_run_stops_exits_1_says_why_in_a_few_lines_and_saves_nothing() {
+    let d = dir("diverge");
+    let o = micrograd(&[
+        "train",
+        "--data",
+        "xor",
+        "--layers",
+        "8",
+        "--loss",
+        "mse",
+        "--steps",
+        "50",
+        "--out",
+        s(&d),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    let msg = &err[err.find("error:").unwrap()..];
+    assert!(
+        msg.starts_with("error: training diverged: the loss grew from"),
+        "{msg}"
+    );
+    assert!(msg.contains("try: --lr 0.1"), "{msg}");
+    assert!(msg.lines().count() <= 5 && msg.len() < 600, "{msg}");
+    assert!(
+        !stdout(&o).contains("accuracy"),
+        "no calm summary: {}",
+        stdout(&o)
+    );
+    assert!(!d.join("model.json").exists() && !d.join("model.safetensors").exists());
+
+    // unscaled features far from 1, plain SGD: NaN or explosion, never a saved model
+    let csv = d.join("big.csv");
+    let mut text = String::from("a,b,y\n");
+    for i in 0..60 {
+        text += &format!("{},{},{}\n", i as f64 * 1e5, (i % 7) as f64 * 3e4, i % 2);
+    }
+    std::fs::write(&csv, text).unwrap();
+    let o = micrograd(&[
+        "train",
+        "--data",
+        s(&csv),
+        "--target",
+        "y",
+        "--no-scale",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "1",
+        "--out",
+        s(&d),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("drop --no-scale"), "{err}");
+    assert!(
+        err.len() < 2000,
+        "short, whatever the graph: {} bytes",
+        err.len()
+    );
+    assert!(!d.join("model.json").exists());
 }
 
 #[test]
@@ -199,6 +265,7 @@ fn csv_train_then_predict_gives_the_same_predictions() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("test   accuracy"), "{}", stdout(&o));
 
+    let mut predictions = Vec::new();
     for model in ["model.json", "model.safetensors"] {
         let out = d.join(format!("pred-{model}.csv"));
         let o = micrograd(&[
@@ -213,16 +280,21 @@ fn csv_train_then_predict_gives_the_same_predictions() {
         assert!(o.status.success(), "{}", stderr(&o));
         let pred = std::fs::read_to_string(&out).unwrap();
         let mut lines = pred.lines();
-        assert_eq!(lines.next(), Some("x1,x2,predicted_label"));
-        // the same predictions as the model file computes in-process
+        assert_eq!(lines.next(), Some("x1,x2,label,predicted_label"));
+        // the same predictions as the model file computes in-process, from the raw cells
         let file = micrograd::nn::ModelFile::load(&d.join(model)).unwrap();
         let mut n = 0;
-        for (line, x) in lines.zip(&ds.x) {
-            assert_eq!(line.rsplit(',').next().unwrap(), file.predict(x));
+        for line in lines {
+            let cells: Vec<&str> = line.split(',').collect();
+            let x = file.prep.encode_row(&cells[..2]).unwrap();
+            assert_eq!(cells[3], file.predict(&x));
             n += 1;
         }
         assert_eq!(n, 80);
+        predictions.push(pred);
     }
+    // JSON (scaler explicit) and safetensors (scaler folded into the weights) agree
+    assert_eq!(predictions[0], predictions[1]);
     // and to stdout
     let o = micrograd(&[
         "predict",
@@ -237,7 +309,11 @@ fn csv_train_then_predict_gives_the_same_predictions() {
     let right =
         ds.x.iter()
             .zip(&ds.y)
-            .filter(|(x, c)| file.predict(x) == if **c == 0.0 { "upper" } else { "lower" })
+            .filter(|(x, c)| {
+                let cells = [x[0].to_string(), x[1].to_string()];
+                let x = file.prep.encode_row(&[&cells[0], &cells[1]]).unwrap();
+                file.predict(&x) == if **c == 0.0 { "upper" } else { "lower" }
+            })
             .count();
     let want = format!(
         "against column 'label': accuracy {:.2}% ({right} of 80)",
@@ -355,8 +431,21 @@ fn bad_input_exits_2_with_a_message() {
         &["train", "--data", s(&csv), "--out", out],
         "needs --target COLUMN",
     );
+    // a number column with text in the test file
+    let numbers = d.join("n.csv");
+    std::fs::write(&numbers, "a,b\n1,2\n3,4\n1,5\n3,6\n").unwrap();
     bad_input(
-        &["train", "--data", s(&csv), "--target", "a", "--out", out],
+        &[
+            "train",
+            "--data",
+            s(&numbers),
+            "--test-data",
+            s(&csv),
+            "--target",
+            "a",
+            "--out",
+            out,
+        ],
         &format!("{}:3, column 'b': 'x' is not a number", csv.display()),
     );
     bad_input(
@@ -392,11 +481,12 @@ fn bad_input_exits_2_with_a_message() {
         "'y' is not in the expression (its variables: x)",
     );
     // nothing was written by the failed runs
-    let left: Vec<_> = std::fs::read_dir(&d)
+    let mut left: Vec<_> = std::fs::read_dir(&d)
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(left, vec![std::ffi::OsString::from("d.csv")]);
+    left.sort();
+    assert_eq!(left, ["d.csv", "n.csv"].map(std::ffi::OsString::from));
 }
 
 #[test]

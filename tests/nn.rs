@@ -2,6 +2,7 @@
 
 mod common;
 
+use micrograd::data::{Dataset, Preprocess};
 use micrograd::nn::{ModelFile, loss};
 use micrograd::{
     Activation, Adam, Init, Layer, Linear, Loss, MLP, Module, Neuron, Optimizer, ReLU, Rng,
@@ -317,9 +318,14 @@ fn model_file() -> ModelFile {
             .output(Activation::Linear)
             .seed(7)
             .build(),
-        features: vec!["a".into(), "b".into()],
-        target: "t".into(),
-        classes: vec!["p".into(), "q".into()],
+        prep: Preprocess::identity(&Dataset {
+            name: "m".into(),
+            features: vec!["a".into(), "b".into()],
+            target: "t".into(),
+            x: vec![],
+            y: vec![],
+            classes: vec!["p".into(), "q".into()],
+        }),
         loss: Loss::CrossEntropy,
     }
 }
@@ -355,8 +361,7 @@ fn json_round_trip_is_exact() {
     let f = model_file();
     let back = ModelFile::from_json(&f.to_json().unwrap(), "m.json").unwrap();
     assert_eq!(back.model.parameter_data(), f.model.parameter_data());
-    assert_eq!(back.features, f.features);
-    assert_eq!(back.classes, f.classes);
+    assert_eq!(back.prep, f.prep);
     assert_eq!(back.loss, f.loss);
     assert_eq!(back.predict(&[0.5, -0.25]), f.predict(&[0.5, -0.25]));
 }

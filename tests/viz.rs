@@ -6,9 +6,10 @@ mod common;
 
 use micrograd::Value;
 use micrograd::data::moons;
+use micrograd::metrics::Confusion;
 use micrograd::viz::{
-    DotOptions, RankDir, VizError, dot_to_svg, draw_dot, plot_decision_boundary, plot_history,
-    save_graph,
+    Curves, DotOptions, RankDir, VizError, dot_to_svg, draw_dot, plot_confusion,
+    plot_decision_boundary, plot_history, save_graph,
 };
 
 fn seed_neuron() -> Value {
@@ -150,40 +151,81 @@ fn save_graph_writes_svg_or_dot() {
 fn plots_are_nontrivial_svg() {
     let loss: Vec<f64> = (0..50).map(|k| 1.0 / (k as f64 + 1.0)).collect();
     let acc: Vec<f64> = (0..50).map(|k| k as f64 / 50.0).collect();
-    plot_history(&tmp("loss.svg"), &loss, Some(&acc), Some(&acc)).unwrap();
+    let every_fifth = |v: &[f64]| -> Vec<(usize, f64)> {
+        v.iter()
+            .copied()
+            .enumerate()
+            .filter(|(k, _)| k % 5 == 4)
+            .collect()
+    };
+    let curves = Curves {
+        train_loss: loss.clone(),
+        valid_loss: every_fifth(&loss),
+        test_loss: every_fifth(&loss),
+        train_accuracy: acc.clone(),
+        test_accuracy: every_fifth(&acc),
+    };
+    plot_history(&tmp("loss.svg"), &curves).unwrap();
     let svg = std::fs::read_to_string(tmp("loss.svg")).unwrap();
     let doc = roxmltree::Document::parse(&svg).unwrap();
     let lines = doc
         .descendants()
         .filter(|n| n.has_tag_name("polyline"))
         .count();
-    assert!(lines >= 3, "loss, train and test accuracy curves: {lines}");
+    assert!(
+        lines >= 5,
+        "train, validation and test loss, train and test accuracy: {lines}"
+    );
+    let text: String = doc.descendants().filter_map(|n| n.text()).collect();
+    for label in ["train (batch)", "validation", "test", "accuracy"] {
+        assert!(text.contains(label), "{label} missing: {text}");
+    }
+    // a loss from 1 down to 1/50 spans under two decades: a linear axis
+    assert!(!text.contains("log scale"));
+    // one that falls from 1e6 to 0.01 gets a log axis, labelled in plain numbers
+    let steep: Vec<f64> = (0..50)
+        .map(|k| 1e6 * 10f64.powf(-(k as f64) / 6.0))
+        .collect();
+    plot_history(&tmp("steep.svg"), &Curves::per_step(&steep, &[])).unwrap();
+    let svg = std::fs::read_to_string(tmp("steep.svg")).unwrap();
+    assert!(
+        svg.contains("loss (log scale)") && svg.contains("1e6"),
+        "{svg}"
+    );
 
     let ds = moons(60, 0.05, 1);
     // classify by the sign of y - 0.25: a straight border
-    plot_decision_boundary(&tmp("db.svg"), &ds, |_, y| f64::from(y < 0.25), 50).unwrap();
+    let test = moons(20, 0.05, 2);
+    plot_decision_boundary(
+        &tmp("db.svg"),
+        &ds,
+        Some(&test),
+        |_, y| f64::from(y < 0.25),
+        50,
+    )
+    .unwrap();
     let svg = std::fs::read_to_string(tmp("db.svg")).unwrap();
     let doc = roxmltree::Document::parse(&svg).unwrap();
-    let circles = doc
-        .descendants()
-        .filter(|n| n.has_tag_name("circle"))
-        .count();
-    let rects = doc.descendants().filter(|n| n.has_tag_name("rect")).count();
-    assert_eq!(circles, 60);
+    let count = |tag: &str| doc.descendants().filter(|n| n.has_tag_name(tag)).count();
+    let (circles, triangles, rects) = (count("circle"), count("polygon"), count("rect"));
+    // every training sample a dot, every test sample a triangle, and one of each in the legend
+    assert_eq!((circles, triangles), (60 + 2, 20 + 1));
+    let text: String = doc.descendants().filter_map(|n| n.text()).collect();
+    assert!(text.contains("test samples") && text.contains('0') && text.contains('1'));
     assert!(
         (50..=200).contains(&rects),
         "one or two runs per column: {rects}"
     );
 
     // PNG, by the extension, with the shipped font: a real image
-    plot_decision_boundary(&tmp("db.png"), &ds, |_, y| f64::from(y < 0.25), 50).unwrap();
+    plot_decision_boundary(&tmp("db.png"), &ds, None, |_, y| f64::from(y < 0.25), 50).unwrap();
     let png = std::fs::read(tmp("db.png")).unwrap();
     assert!(
         png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 5000,
         "{} bytes",
         png.len()
     );
-    plot_history(&tmp("loss.png"), &loss, Some(&acc), None).unwrap();
+    plot_history(&tmp("loss.png"), &Curves::per_step(&loss, &acc)).unwrap();
     assert!(
         std::fs::read(tmp("loss.png"))
             .unwrap()
@@ -191,6 +233,39 @@ fn plots_are_nontrivial_svg() {
     );
 
     let three = micrograd::data::toy();
-    let err = plot_decision_boundary(&tmp("x.svg"), &three, |_, _| 0.0, 10).unwrap_err();
+    let err = plot_decision_boundary(&tmp("x.svg"), &three, None, |_, _| 0.0, 10).unwrap_err();
     assert!(err.to_string().contains("needs 2 features"));
+}
+
+#[test]
+fn confusion_picture_has_a_cell_per_pair_and_the_counts() {
+    let classes: Vec<String> = ["setosa", "versicolor", "virginica"]
+        .map(String::from)
+        .to_vec();
+    let c = Confusion::new(
+        &classes,
+        &[0.0, 1.0, 1.0, 2.0, 2.0],
+        &[0.0, 1.0, 2.0, 2.0, 2.0],
+    );
+    plot_confusion(&tmp("cm.svg"), &c).unwrap();
+    let svg = std::fs::read_to_string(tmp("cm.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    assert_eq!(
+        doc.descendants().filter(|n| n.has_tag_name("rect")).count(),
+        1 + 9
+    );
+    let text: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .map(str::trim)
+        .collect();
+    assert!(text.contains(&"virginica") && text.contains(&"predicted →"));
+    assert_eq!(text.iter().filter(|t| **t == "2").count(), 1, "{text:?}");
+    plot_confusion(&tmp("cm.png"), &c).unwrap();
+    assert!(
+        std::fs::read(tmp("cm.png"))
+            .unwrap()
+            .starts_with(b"\x89PNG")
+    );
 }

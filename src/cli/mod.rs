@@ -22,7 +22,7 @@ use clap::{Args, Parser, Subcommand};
     after_help = "Examples:\n  \
         micrograd                                   train micrograd's moons demo\n  \
         micrograd train --data spiral --layers 32,32 --optimizer adam --steps 300\n  \
-        micrograd train --data iris.csv --target species --test-fraction 0.3\n  \
+        micrograd train --data iris.csv --target species\n  \
         micrograd predict --model out/model.json --data points.csv\n  \
         micrograd grad \"tanh(x1*w1 + x2*w2 + b)\" x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432"
 )]
@@ -36,7 +36,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train an MLP on a built-in data set or a CSV file (the default).
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Run a saved model on the rows of a CSV file.
     Predict(PredictArgs),
     /// Evaluate an expression and print d/d of every variable.
@@ -46,65 +46,98 @@ enum Command {
 /// Options of `micrograd train`.
 #[derive(Args, Debug, Clone)]
 #[command(
-    after_help = "Built-in data sets: moons, circles, spiral (3 classes), xor, toy (regression)."
+    after_help = "Built-in data sets: moons, circles, spiral (3 classes), xor, toy (regression).\n\
+    They train micrograd's demo recipe: --layers 16,16 --init micrograd --optimizer sgd --lr 1.0\n\
+    --lr-end 0.1 --steps 100, full batches.\n\
+    A CSV file trains the table recipe: numbers standardised and text one-hot encoded (learned\n\
+    on the training rows), --layers 32 --init he --optimizer adam --lr 0.01 --alpha 0.01\n\
+    --batch-size 32, up to --epochs 200, stopping when the loss on a validation split (20% of\n\
+    the training rows) has not improved for --patience 20 epochs, and keeping the best weights."
 )]
 pub struct TrainArgs {
     /// Built-in data set name, or a CSV file (with --target).
     #[arg(long, default_value = "moons", value_name = "NAME|FILE")]
     data: String,
-    /// CSV: the target column; every other column is a numeric feature.
+    /// CSV: the column to predict.
     #[arg(long, value_name = "COLUMN")]
     target: Option<String>,
-    /// CSV: what the target is (auto: classes if it has text or few whole numbers).
+    /// CSV: a separate file to test on (the same columns) instead of holding
+    /// out --test-fraction of --data.
+    #[arg(long, value_name = "FILE")]
+    test_data: Option<PathBuf>,
+    /// CSV: what the target is (auto: classes if it has text or at most 10
+    /// different whole numbers).
     #[arg(
         long,
         default_value = "auto",
         value_name = "auto|regression|classification"
     )]
     task: micrograd::data::Task,
-    /// Hidden layer sizes; the output layer is added to fit the task.
-    #[arg(long, default_value = "16,16", value_name = "N,N,...", value_parser = parse_layers)]
-    layers: Layers,
+    /// CSV: use only these columns as features.
+    #[arg(
+        long,
+        value_name = "COL,COL",
+        value_delimiter = ',',
+        conflicts_with = "drop"
+    )]
+    features: Option<Vec<String>>,
+    /// CSV: do not use these columns.
+    #[arg(long, value_name = "COL,COL", value_delimiter = ',')]
+    drop: Vec<String>,
+    /// CSV: do not standardise number columns and a numeric target.
+    #[arg(long)]
+    no_scale: bool,
+    /// CSV: what missing cells (empty, NA, NaN) become: an error, or the
+    /// training mean (text: no category).
+    #[arg(long, default_value = "none", value_name = "none|mean")]
+    impute: micrograd::data::Impute,
+    /// Hidden layer sizes; the output layer is added to fit the task
+    /// [default: 16,16 built-in, 32 CSV].
+    #[arg(long, value_name = "N,N,...", value_parser = parse_layers)]
+    layers: Option<Layers>,
     /// Activation of the hidden layers.
     #[arg(long, default_value = "relu", value_name = "relu|tanh|sigmoid|linear")]
     activation: micrograd::Activation,
-    /// Weight initialisation.
-    #[arg(
-        long,
-        default_value = "micrograd",
-        value_name = "micrograd|uniform|xavier|he"
-    )]
-    init: micrograd::Init,
-    /// Loss [default: svm for 2 classes, xent for more, mse for regression].
+    /// Weight initialisation [default: micrograd built-in; he (relu) or
+    /// xavier CSV].
+    #[arg(long, value_name = "micrograd|uniform|xavier|he")]
+    init: Option<micrograd::Init>,
+    /// Loss [default: svm for 2 built-in classes, xent for CSV classes and
+    /// 3+ classes, mse for regression].
     #[arg(long, value_name = "svm|bce|xent|mse")]
     loss: Option<micrograd::Loss>,
-    /// Optimizer.
-    #[arg(long, default_value = "sgd", value_name = "sgd|momentum|adam")]
-    optimizer: micrograd::OptimizerKind,
+    /// Optimizer [default: sgd built-in, adam CSV].
+    #[arg(long, value_name = "sgd|momentum|adam")]
+    optimizer: Option<micrograd::OptimizerKind>,
     /// Learning rate at the first step [default: 1.0 for sgd, 0.1 momentum, 0.01 adam].
     #[arg(long, value_name = "RATE", allow_negative_numbers = true)]
     lr: Option<f64>,
-    /// The learning rate falls in a straight line from --lr towards this, reached
-    /// after the last step (micrograd: 1.0 - 0.9·k/100) [default: lr/10].
+    /// The learning rate falls in a straight line from --lr towards this,
+    /// reached after the last step (micrograd: 1.0 - 0.9·k/100) [default:
+    /// lr/10 built-in, lr CSV].
     #[arg(long, value_name = "RATE", allow_negative_numbers = true)]
     lr_end: Option<f64>,
-    /// L2 regularisation strength.
-    #[arg(
-        long,
-        default_value_t = 1e-4,
-        value_name = "ALPHA",
-        allow_negative_numbers = true
-    )]
-    alpha: f64,
-    /// Optimizer steps.
-    #[arg(long, default_value_t = 100, conflicts_with = "epochs")]
-    steps: usize,
-    /// Passes over the training data (instead of --steps).
+    /// L2 regularisation strength: alpha·Σp² is added to the loss
+    /// [default: 1e-4 built-in (micrograd's demo), 1e-2 CSV].
+    #[arg(long, value_name = "ALPHA", allow_negative_numbers = true)]
+    alpha: Option<f64>,
+    /// Optimizer steps [default: 100 built-in].
+    #[arg(long, conflicts_with = "epochs")]
+    steps: Option<u64>,
+    /// Passes over the training data [default: 200 CSV, at most: see --patience].
     #[arg(long)]
-    epochs: Option<usize>,
-    /// Samples per step; 0 = the whole training set.
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    batch_size: usize,
+    epochs: Option<u64>,
+    /// Samples per step; 0 = the whole training set [default: 0 built-in, 32 CSV].
+    #[arg(long, value_name = "N")]
+    batch_size: Option<usize>,
+    /// Stop after this many epochs without a better validation loss, and keep
+    /// the best weights; 0 = never stop early [default: 20 CSV, 0 built-in].
+    #[arg(long, value_name = "EPOCHS")]
+    patience: Option<usize>,
+    /// Hold out this fraction of the training rows to decide when to stop
+    /// [default: 0.2].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    valid_fraction: Option<f64>,
     /// Seed for the data, the weights and the batches.
     #[arg(long, default_value_t = 1337)]
     seed: u64,
@@ -142,6 +175,9 @@ pub struct PredictArgs {
     /// Write the predictions here (CSV) instead of stdout.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Also write each class's probability (losses xent and bce).
+    #[arg(long)]
+    proba: bool,
 }
 
 /// Options of `micrograd grad`.

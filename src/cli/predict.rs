@@ -1,85 +1,109 @@
 //! `micrograd predict`: a saved model on the rows of a CSV file.
 
-use std::fmt::Write as _;
-
-use micrograd::data::{column_from_csv_str, inputs_from_csv_str};
+use micrograd::data::Table;
+use micrograd::metrics::{Confusion, Regression};
 use micrograd::nn::ModelFile;
+use micrograd::viz::fmt_num;
 
 use super::{Failure, PredictArgs};
 
 pub fn run(a: &PredictArgs) -> Result<(), Failure> {
     let file = ModelFile::load(&a.model).map_err(Failure::input)?;
-    let source = a.data.display().to_string();
-    let text = std::fs::read_to_string(&a.data)
-        .map_err(|e| Failure::input(format!("{source}: cannot read: {e}")))?;
-    let rows = inputs_from_csv_str(&text, &source, &file.features).map_err(Failure::input)?;
-    let truth = column_from_csv_str(&text, &source, &file.target).map_err(Failure::input)?;
-    let mut out = String::new();
-    let mut header: Vec<&str> = file.features.iter().map(String::as_str).collect();
-    let target = format!("predicted_{}", file.target);
-    header.push(&target);
-    let _ = writeln!(out, "{}", header.join(","));
-    let mut predictions = Vec::with_capacity(rows.len());
-    for x in &rows {
-        let cells: Vec<String> = x.iter().map(f64::to_string).collect();
-        let p = file.predict(x);
-        let _ = writeln!(out, "{},{}", cells.join(","), quote(&p));
-        predictions.push(p);
+    if a.proba
+        && file
+            .probabilities(&vec![0.0; file.prep.nfeatures()])
+            .is_none()
+    {
+        return Err(Failure::input(format!(
+            "--proba: the model was trained with loss {}, which gives no probabilities \
+             (xent and bce do)",
+            file.loss
+        )));
     }
+    let table = Table::read(&a.data).map_err(Failure::input)?;
+    let rows: Vec<usize> = (0..table.len()).collect();
+    let (x, warnings) = file.prep.inputs_of(&table, &rows).map_err(Failure::input)?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+
+    // every input column as read, then the prediction (and probabilities)
+    let target = file.prep.target.column();
+    let mut out = csv::WriterBuilder::new().from_writer(Vec::new());
+    let mut header = table.header.clone();
+    header.push(format!("predicted_{target}"));
+    if a.proba {
+        header.extend(file.classes().iter().map(|c| format!("p_{c}")));
+    }
+    let bad = |e: csv::Error| Failure::input(format!("cannot write CSV: {e}"));
+    out.write_record(&header).map_err(bad)?;
+    let mut predictions = Vec::with_capacity(x.len());
+    for ((_, cells), xi) in table.rows.iter().zip(&x) {
+        let y = file.predict_value(xi);
+        let mut record = cells.clone();
+        record.push(file.predict(xi));
+        if a.proba {
+            let p = file.probabilities(xi).unwrap_or_default();
+            record.extend(p.iter().map(f64::to_string));
+        }
+        out.write_record(&record).map_err(bad)?;
+        predictions.push(y);
+    }
+    let bytes = out
+        .into_inner()
+        .map_err(|e| Failure::input(format!("cannot write CSV: {e}")))?;
     match &a.out {
         Some(p) => {
-            micrograd::write_atomic(p, out.as_bytes()).map_err(Failure::input)?;
-            eprintln!("wrote {} predictions to {}", rows.len(), p.display());
+            micrograd::write_atomic(p, &bytes).map_err(Failure::input)?;
+            eprintln!("wrote {} predictions to {}", x.len(), p.display());
         }
-        None => print!("{out}"),
+        None => {
+            use std::io::Write;
+            let _ = std::io::stdout().write_all(&bytes);
+        }
     }
-    if let Some(truth) = truth {
+    if let Some(t) = table.column(target) {
+        let truth: Vec<&str> = table.rows.iter().map(|(_, r)| r[t].as_str()).collect();
         eprintln!("{}", score(&file, &predictions, &truth));
     }
     Ok(())
 }
 
 /// How the predictions compare with the file's own target column: accuracy
-/// for classes, mean squared error for numbers.
-fn score(file: &ModelFile, predictions: &[String], truth: &[String]) -> String {
-    let n = predictions.len().max(1) as f64;
-    if file.classes.is_empty() {
-        let errs: Option<Vec<f64>> = predictions
-            .iter()
-            .zip(truth)
-            .map(|(p, t)| Some((p.parse::<f64>().ok()? - t.trim().parse::<f64>().ok()?).powi(2)))
-            .collect();
-        match errs {
-            Some(e) => format!(
-                "against column '{}': mean squared error {:.6}",
-                file.target,
-                e.iter().sum::<f64>() / n
-            ),
-            None => format!(
-                "column '{}' is not all numbers: no error computed",
-                file.target
-            ),
-        }
-    } else {
-        let right = predictions
-            .iter()
-            .zip(truth)
-            .filter(|(p, t)| p == t)
-            .count();
-        format!(
-            "against column '{}': accuracy {:.2}% ({right} of {})",
-            file.target,
-            100.0 * right as f64 / n,
-            predictions.len()
-        )
+/// for classes, R², MSE and MAE for numbers.
+fn score(file: &ModelFile, predictions: &[f64], truth: &[&str]) -> String {
+    let target = file.prep.target.column();
+    let classes = file.classes();
+    if classes.is_empty() {
+        let t: Option<Vec<f64>> = truth.iter().map(|s| s.parse::<f64>().ok()).collect();
+        return match t {
+            Some(t) => {
+                let r = Regression::new(&t, predictions);
+                format!(
+                    "against column '{target}': R² {}, MSE {}, MAE {}",
+                    fmt_num(r.r2),
+                    fmt_num(r.mse),
+                    fmt_num(r.mae)
+                )
+            }
+            None => format!("column '{target}' is not all numbers: no error computed"),
+        };
     }
-}
-
-/// A CSV field, quoted if it needs to be.
-fn quote(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
+    // rows whose class the model does not know count as wrong
+    let t: Vec<f64> = truth
+        .iter()
+        .map(|s| {
+            classes
+                .iter()
+                .position(|c| c == s)
+                .map_or(-1.0, |k| k as f64)
+        })
+        .collect();
+    let c = Confusion::new(classes, &t, predictions);
+    let right = (0..classes.len()).map(|k| c.counts[k][k]).sum::<usize>();
+    format!(
+        "against column '{target}': accuracy {:.2}% ({right} of {})",
+        100.0 * right as f64 / truth.len().max(1) as f64,
+        truth.len()
+    )
 }

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use super::{DataError, Dataset};
+use crate::viz::shorten;
 
 /// What the target column holds.
 ///
@@ -56,15 +57,25 @@ pub fn read_csv(path: &Path, target: &str, task: Task) -> Result<Dataset, DataEr
 /// A file's text and its name for error messages.
 fn read_text(path: &Path) -> Result<(String, String), DataError> {
     let source = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok((text, source)),
-        Err(e) => Err(DataError {
-            source,
-            line: None,
-            column: None,
-            message: format!("cannot read: {e}"),
-        }),
-    }
+    let fail = |message: String| DataError {
+        source: source.clone(),
+        line: None,
+        column: None,
+        message,
+    };
+    let bytes = crate::files::read_capped(path, super::MAX_FILE_BYTES).map_err(fail)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        fail(format!(
+            "not UTF-8 text (a bad byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    // a byte-order mark, as spreadsheet programs write it, is not part of the header
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    };
+    Ok((text, source))
 }
 
 /// Parses CSV text; `source` names it in errors.
@@ -118,55 +129,7 @@ pub fn from_csv_str(
     }
     let x = table.numbers(&features)?;
 
-    let raw: Vec<&str> = table.rows.iter().map(|(_, r)| r[t].trim()).collect();
-    let nums: Vec<Option<f64>> = raw.iter().map(|s| s.parse::<f64>().ok()).collect();
-    let all_numeric = nums.iter().all(|n| n.is_some_and(f64::is_finite));
-    let classify = match task {
-        Task::Classification => true,
-        Task::Regression => false,
-        Task::Auto => {
-            !all_numeric || {
-                let distinct: BTreeSet<i64> = nums.iter().map(|n| n.unwrap() as i64).collect();
-                nums.iter().all(|n| n.unwrap().fract() == 0.0) && distinct.len() <= 10
-            }
-        }
-    };
-    let (y, classes) = if classify {
-        // Class order: numerically if every name is a number, else alphabetically.
-        let mut names: Vec<&str> = raw
-            .iter()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if all_numeric {
-            names.sort_by(|a, b| {
-                a.parse::<f64>()
-                    .unwrap()
-                    .total_cmp(&b.parse::<f64>().unwrap())
-            });
-        }
-        let y = raw
-            .iter()
-            .map(|s| names.iter().position(|n| n == s).unwrap() as f64)
-            .collect();
-        (y, names.into_iter().map(str::to_owned).collect())
-    } else {
-        let mut y = Vec::with_capacity(raw.len());
-        for (k, (n, s)) in nums.iter().zip(&raw).enumerate() {
-            match n {
-                Some(v) if v.is_finite() => y.push(*v),
-                _ => {
-                    return Err(err(
-                        Some(table.rows[k].0),
-                        Some(target),
-                        format!("'{s}' is not a finite number (the task is regression)"),
-                    ));
-                }
-            }
-        }
-        (y, Vec::new())
-    };
+    let (y, classes) = encode_target(&table, t, task)?;
     Ok(Dataset {
         name: source.to_owned(),
         features,
@@ -228,15 +191,205 @@ pub fn read_inputs(path: &Path, features: &[String]) -> Result<Vec<Vec<f64>>, Da
     inputs_from_csv_str(&text, &source, features)
 }
 
-/// A parsed CSV: the header and each row with its 1-based line number.
-struct Table {
-    source: String,
-    header: Vec<String>,
-    rows: Vec<(u64, Vec<String>)>,
+/// Line numbers of records from their byte offsets. The csv crate's own
+/// line numbers are off after CRLF line ends and skipped blank lines, and
+/// its offset is where it started reading: before any line ends it skipped.
+struct LineCounter<'a> {
+    text: &'a [u8],
+    pos: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        LineCounter {
+            text,
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    /// The 1-based line of the record whose reading started at `byte`
+    /// (offsets only grow, so each byte is looked at once).
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut start = (byte as usize).min(self.text.len());
+        while start < self.text.len() && matches!(self.text[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start >= self.pos {
+            self.line += self.text[self.pos..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            self.pos = start;
+        }
+        self.line
+    }
+}
+
+/// Whether a cell means "no value": empty, or one of the markers that
+/// spreadsheets and data frames write for it (`NA`, `N/A`, `NaN`, `null`,
+/// `None`, `?`).
+///
+/// ```
+/// use micrograd::data::is_missing;
+/// assert!(is_missing("") && is_missing("NaN") && is_missing("n/a"));
+/// assert!(!is_missing("0") && !is_missing("none of these"));
+/// ```
+pub fn is_missing(cell: &str) -> bool {
+    matches!(
+        cell.trim().to_ascii_lowercase().as_str(),
+        "" | "na" | "n/a" | "nan" | "null" | "none" | "?"
+    )
+}
+
+/// `lines` as "line 3", or "lines 3, 7, 9 and 12 more": how errors name
+/// many cells without printing all of them.
+pub(crate) fn some_lines(lines: &[u64]) -> String {
+    const SHOWN: usize = 3;
+    let list: Vec<String> = lines.iter().take(SHOWN).map(u64::to_string).collect();
+    let more = lines.len().saturating_sub(SHOWN);
+    let word = if lines.len() == 1 { "line" } else { "lines" };
+    if more > 0 {
+        format!("{word} {} and {more} more", list.join(", "))
+    } else {
+        format!("{word} {}", list.join(", "))
+    }
+}
+
+/// The target column `t` of `table` as numbers: class indices into the
+/// returned class names (classification), or the numbers themselves
+/// (regression, class names empty). Missing or non-finite targets are an
+/// error that names their lines.
+pub(crate) fn encode_target(
+    table: &Table,
+    t: usize,
+    task: Task,
+) -> Result<(Vec<f64>, Vec<String>), DataError> {
+    let name = &table.header[t];
+    let raw: Vec<&str> = table.rows.iter().map(|(_, r)| r[t].trim()).collect();
+    let lines_where = |bad: &dyn Fn(&str) -> bool| -> Vec<u64> {
+        raw.iter()
+            .zip(&table.rows)
+            .filter(|(s, _)| bad(s))
+            .map(|(_, (l, _))| *l)
+            .collect()
+    };
+    let err = |lines: &[u64], message: String| DataError {
+        source: table.source.clone(),
+        line: lines.first().copied(),
+        column: Some(name.clone()),
+        message,
+    };
+    let missing = lines_where(&|s| is_missing(s));
+    if !missing.is_empty() {
+        return Err(err(
+            &missing,
+            format!(
+                "the target is missing (empty or NA) on {}; remove those rows",
+                some_lines(&missing)
+            ),
+        ));
+    }
+    let nums: Vec<Option<f64>> = raw.iter().map(|s| s.parse::<f64>().ok()).collect();
+    let all_numeric = nums.iter().all(Option::is_some);
+    let classify = match task {
+        Task::Classification => true,
+        Task::Regression => false,
+        Task::Auto => {
+            !all_numeric || {
+                let whole = nums.iter().flatten().all(|n| n.fract() == 0.0);
+                let distinct: BTreeSet<i64> = nums.iter().flatten().map(|&n| n as i64).collect();
+                whole && distinct.len() <= 10
+            }
+        }
+    };
+    if classify {
+        // Class order: numerically if every name is a number, else alphabetically.
+        let mut names: Vec<&str> = raw
+            .iter()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if all_numeric {
+            names.sort_by(|a, b| {
+                let (a, b) = (a.parse::<f64>(), b.parse::<f64>());
+                a.unwrap_or(f64::NAN).total_cmp(&b.unwrap_or(f64::NAN))
+            });
+        }
+        let y = raw
+            .iter()
+            .map(|s| names.iter().position(|n| n == s).unwrap_or(0) as f64)
+            .collect();
+        return Ok((y, names.into_iter().map(str::to_owned).collect()));
+    }
+    let bad = lines_where(&|s| !s.parse::<f64>().is_ok_and(f64::is_finite));
+    if let Some(&first) = bad.first() {
+        let k = table
+            .rows
+            .iter()
+            .position(|(l, _)| *l == first)
+            .unwrap_or(0);
+        let also = if bad.len() > 1 {
+            format!("; also on {}", some_lines(&bad[1..]))
+        } else {
+            String::new()
+        };
+        return Err(err(
+            &bad,
+            format!(
+                "'{}' is not a finite number (the task is regression){also}",
+                raw[k].chars().take(40).collect::<String>()
+            ),
+        ));
+    }
+    Ok((
+        nums.into_iter().map(|n| n.unwrap_or(f64::NAN)).collect(),
+        Vec::new(),
+    ))
+}
+
+/// A CSV file as text cells: the header, and each row with its 1-based line
+/// number. Cells are trimmed; blank lines are skipped; every row has as many
+/// cells as the header.
+///
+/// ```
+/// use micrograd::data::Table;
+/// let t = Table::parse("a,b\r\n1,x\r\n\r\n2,y\r\n", "t.csv").unwrap();
+/// assert_eq!(t.header, vec!["a", "b"]);
+/// assert_eq!(t.rows[1], (4, vec!["2".to_string(), "y".to_string()]));
+/// assert_eq!(t.column("b"), Some(1));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Table {
+    /// The file's name, for error messages.
+    pub source: String,
+    /// Column names.
+    pub header: Vec<String>,
+    /// Each row's line number and cells.
+    pub rows: Vec<(u64, Vec<String>)>,
 }
 
 impl Table {
-    fn parse(text: &str, source: &str) -> Result<Table, DataError> {
+    /// Reads and parses a CSV file (at most [`MAX_FILE_BYTES`](crate::data::MAX_FILE_BYTES)).
+    ///
+    /// ```
+    /// let e = micrograd::data::Table::read("no/such.csv".as_ref()).unwrap_err();
+    /// assert!(e.to_string().starts_with("no/such.csv: cannot read"));
+    /// ```
+    pub fn read(path: &Path) -> Result<Table, DataError> {
+        let (text, source) = read_text(path)?;
+        Table::parse(&text, &source)
+    }
+
+    /// Parses CSV text; `source` names it in errors.
+    ///
+    /// ```
+    /// let e = micrograd::data::Table::parse("a,b\n1\n", "t.csv").unwrap_err();
+    /// assert_eq!(e.to_string(), "t.csv:2: 1 fields, but the header has 2");
+    /// ```
+    pub fn parse(text: &str, source: &str) -> Result<Table, DataError> {
         let err = |line: Option<u64>, message: String| DataError {
             source: source.to_owned(),
             line,
@@ -266,9 +419,10 @@ impl Table {
             }
         }
         let mut rows = Vec::new();
+        let mut lines = LineCounter::new(text.as_bytes());
         for rec in rdr.records() {
             let rec = rec.map_err(|e| {
-                let line = e.position().map(|p| p.line());
+                let line = e.position().map(|p| lines.line_at(p.byte()));
                 let msg = match e.kind() {
                     ::csv::ErrorKind::UnequalLengths {
                         expected_len, len, ..
@@ -277,7 +431,7 @@ impl Table {
                 };
                 err(line, msg)
             })?;
-            let line = rec.position().map_or(0, |p| p.line());
+            let line = rec.position().map_or(0, |p| lines.line_at(p.byte()));
             if rec.iter().all(str::is_empty) {
                 continue; // a blank line
             }
@@ -293,8 +447,45 @@ impl Table {
         })
     }
 
-    fn column(&self, name: &str) -> Option<usize> {
+    /// The index of the column called `name`.
+    ///
+    /// ```
+    /// let t = micrograd::data::Table::parse("a,b\n1,2\n", "t.csv").unwrap();
+    /// assert_eq!((t.column("a"), t.column("z")), (Some(0), None));
+    /// ```
+    pub fn column(&self, name: &str) -> Option<usize> {
         self.header.iter().position(|h| h == name)
+    }
+
+    /// The index of the column called `name`, or an error listing the columns.
+    pub(crate) fn require(&self, name: &str) -> Result<usize, DataError> {
+        self.column(name).ok_or_else(|| DataError {
+            source: self.source.clone(),
+            line: Some(1),
+            column: None,
+            message: format!(
+                "no column '{name}'; the columns are: {}",
+                shorten(&self.header.join(", "), 300)
+            ),
+        })
+    }
+
+    /// Number of data rows.
+    ///
+    /// ```
+    /// assert_eq!(micrograd::data::Table::parse("a\n1\n2\n", "t").unwrap().len(), 2);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are no data rows (never, for a parsed table).
+    ///
+    /// ```
+    /// assert!(!micrograd::data::Table::parse("a\n1\n", "t").unwrap().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
     }
 
     /// The named columns as finite numbers, row by row.
@@ -307,17 +498,7 @@ impl Table {
         };
         let cols = names
             .iter()
-            .map(|n| {
-                self.column(n).ok_or_else(|| DataError {
-                    source: self.source.clone(),
-                    line: Some(1),
-                    column: None,
-                    message: format!(
-                        "no column '{n}'; the columns are: {}",
-                        self.header.join(", ")
-                    ),
-                })
-            })
+            .map(|n| self.require(n))
             .collect::<Result<Vec<_>, _>>()?;
         self.rows
             .iter()

@@ -2,13 +2,20 @@
 
 mod builtin;
 mod csv;
+mod prep;
 
 use std::fmt;
 
 pub use builtin::{BUILTIN, builtin, circles, moons, spiral, toy, xor};
 pub use csv::{
-    Task, column_from_csv_str, from_csv_str, inputs_from_csv_str, read_csv, read_inputs,
+    Table, Task, column_from_csv_str, from_csv_str, inputs_from_csv_str, is_missing, read_csv,
+    read_inputs,
 };
+pub use prep::{Impute, Input, PrepOptions, Prepared, Preprocess, Target, prepare};
+
+/// The largest data file read: 1 GiB. A larger file, a device or a pipe is
+/// refused with a message rather than read until memory runs out.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
 
 use crate::rng::Rng;
 
@@ -121,15 +128,8 @@ impl Dataset {
     /// assert_eq!((train.len(), test.len()), (80, 20));
     /// ```
     pub fn split(&self, test_fraction: f64, rng: &mut Rng) -> (Dataset, Dataset) {
-        let mut idx: Vec<usize> = (0..self.len()).collect();
-        rng.shuffle(&mut idx);
-        let mut ntest = (self.len() as f64 * test_fraction.clamp(0.0, 1.0)).round() as usize;
-        if test_fraction > 0.0 && ntest == 0 && self.len() >= 2 {
-            ntest = 1;
-        }
-        let ntest = ntest.min(self.len().saturating_sub(1));
-        let (test, train) = idx.split_at(ntest);
-        (self.subset(train), self.subset(test))
+        let (train, test) = split_indices(self.len(), test_fraction, rng);
+        (self.subset(&train), self.subset(&test))
     }
 
     /// Sample indices in batches of `size`, shuffled by `rng`; `size` 0 or at
@@ -159,6 +159,21 @@ impl Dataset {
     pub fn target_name(&self, i: usize) -> String {
         class_name(&self.classes, self.y[i])
     }
+}
+
+/// The indices `0..n`, shuffled by `rng`, then cut in two: (kept, held
+/// out), holding out `fraction` of them (rounded, at least one if the
+/// fraction is above 0 and `n` ≥ 2, never all).
+pub(crate) fn split_indices(n: usize, fraction: f64, rng: &mut Rng) -> (Vec<usize>, Vec<usize>) {
+    let mut idx: Vec<usize> = (0..n).collect();
+    rng.shuffle(&mut idx);
+    let mut nout = (n as f64 * fraction.clamp(0.0, 1.0)).round() as usize;
+    if fraction > 0.0 && nout == 0 && n >= 2 {
+        nout = 1;
+    }
+    let nout = nout.min(n.saturating_sub(1));
+    let out = idx.split_off(n - nout);
+    (idx, out)
 }
 
 /// The name of class `y` in `classes`, or `y` as a number for regression.

@@ -250,7 +250,7 @@ impl Tape {
 /// use micrograd::Value;
 /// let x = Value::new(-4.0).with_label("x");
 /// let bad = x.pow(0.5).find_non_finite().unwrap();
-/// assert_eq!(bad.to_string(), format!("node #{} (op **): data is NaN; its inputs are [-4]", bad.value.id()));
+/// assert_eq!(bad.to_string(), format!("node #{} (op **): data is NaN; its inputs are [-4.00000]", bad.value.id()));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct NonFinite {
@@ -283,7 +283,17 @@ impl fmt::Display for NonFinite {
         }
         write!(f, ": {what} is {x}")?;
         if !self.inputs.is_empty() {
-            let ins: Vec<String> = self.inputs.iter().map(|x| x.to_string()).collect();
+            // a few inputs, briefly: an affine node can have thousands
+            const SHOWN: usize = 6;
+            let mut ins: Vec<String> = self
+                .inputs
+                .iter()
+                .take(SHOWN)
+                .map(|&x| crate::viz::fmt_num(x))
+                .collect();
+            if self.inputs.len() > SHOWN {
+                ins.push(format!("… {} more", self.inputs.len() - SHOWN));
+            }
             write!(f, "; its inputs are [{}]", ins.join(", "))?;
         }
         Ok(())

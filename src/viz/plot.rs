@@ -10,6 +10,7 @@ use plotters::prelude::*;
 
 use super::{VizError, write_atomic};
 use crate::data::Dataset;
+use crate::metrics::Confusion;
 
 /// Something drawn the same way on any plotters backend.
 trait Picture {
@@ -76,107 +77,192 @@ const CLASS: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
-/// Loss (and accuracy, if given) per step, as an SVG or PNG file (by the
-/// path's extension).
+/// What [`plot_history`] draws: the training loss and accuracy per step,
+/// and the validation and test figures at the steps where they were taken
+/// (the end of each epoch).
 ///
 /// ```
+/// let c = micrograd::viz::Curves::per_step(&[1.0, 0.5], &[]);
+/// assert_eq!(c.train_loss.len(), 2);
+/// assert!(c.test_loss.is_empty());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Curves {
+    /// The training batch's data loss, per step.
+    pub train_loss: Vec<f64>,
+    /// (step, data loss) on the validation set.
+    pub valid_loss: Vec<(usize, f64)>,
+    /// (step, data loss) on the test set.
+    pub test_loss: Vec<(usize, f64)>,
+    /// The training batch's accuracy, per step (empty for regression).
+    pub train_accuracy: Vec<f64>,
+    /// (step, accuracy) on the test set.
+    pub test_accuracy: Vec<(usize, f64)>,
+}
+
+impl Curves {
+    /// Curves of the training loss and accuracy alone.
+    pub fn per_step(loss: &[f64], accuracy: &[f64]) -> Curves {
+        Curves {
+            train_loss: loss.to_vec(),
+            train_accuracy: accuracy.to_vec(),
+            ..Curves::default()
+        }
+    }
+}
+
+/// The loss per step (training, and validation and test where taken), and
+/// the accuracy if there is one, as an SVG or PNG file (by the path's
+/// extension). The loss axis is logarithmic when the loss spans more than
+/// two decades.
+///
+/// ```
+/// use micrograd::viz::{Curves, plot_history};
 /// let dir = std::env::temp_dir().join(format!("mg-doc-plot-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir).unwrap();
-/// let loss = [1.0, 0.5, 0.25, 0.2];
-/// let acc = [0.5, 0.75, 1.0, 1.0];
-/// micrograd::viz::plot_history(&dir.join("loss.svg"), &loss, Some(&acc), None).unwrap();
+/// let mut c = Curves::per_step(&[1.0, 0.5, 0.25, 0.2], &[0.5, 0.75, 1.0, 1.0]);
+/// c.test_loss = vec![(1, 0.6), (3, 0.3)];
+/// plot_history(&dir.join("loss.svg"), &c).unwrap();
 /// let svg = std::fs::read_to_string(dir.join("loss.svg")).unwrap();
-/// assert!(svg.contains("<svg") && svg.contains("loss"));
-/// micrograd::viz::plot_history(&dir.join("loss.png"), &loss, None, None).unwrap();
+/// assert!(svg.contains("<svg") && svg.contains("loss") && svg.contains("test"));
+/// plot_history(&dir.join("loss.png"), &Curves::per_step(&[1.0, 0.5], &[])).unwrap();
 /// assert!(std::fs::read(dir.join("loss.png")).unwrap().starts_with(b"\x89PNG"));
 /// ```
-pub fn plot_history(
-    path: &Path,
-    loss: &[f64],
-    accuracy: Option<&[f64]>,
-    test_accuracy: Option<&[f64]>,
-) -> Result<(), VizError> {
-    save(
-        path,
-        &History {
-            loss,
-            accuracy,
-            test_accuracy,
-        },
-    )
+pub fn plot_history(path: &Path, curves: &Curves) -> Result<(), VizError> {
+    save(path, curves)
 }
 
-struct History<'a> {
-    loss: &'a [f64],
-    accuracy: Option<&'a [f64]>,
-    test_accuracy: Option<&'a [f64]>,
+/// Whether a loss curve wants a log axis: positive, spanning over 100×.
+fn log_scale(values: impl Iterator<Item = f64>) -> bool {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    lo > 0.0 && hi / lo > 100.0
 }
 
-impl Picture for History<'_> {
+/// A named, coloured line of (x, y) points.
+type Line<'a> = (&'a str, Vec<(f64, f64)>, RGBColor);
+
+impl Picture for Curves {
     fn size(&self) -> (u32, u32) {
-        (if self.accuracy.is_some() { 1100 } else { 600 }, 420)
+        (
+            if self.train_accuracy.is_empty() {
+                640
+            } else {
+                1180
+            },
+            420,
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), VizError> {
         root.fill(&WHITE).map_err(err)?;
-        let panels = if self.accuracy.is_some() {
-            root.split_evenly((1, 2))
-        } else {
+        let panels = if self.train_accuracy.is_empty() {
             vec![root.clone()]
+        } else {
+            root.split_evenly((1, 2))
         };
-        let loss = self.loss;
-        let finite: Vec<f64> = loss.iter().copied().filter(|v| v.is_finite()).collect();
+        let n = self.train_loss.len().max(2) as f64;
+        let points = |v: &[(usize, f64)]| v.iter().map(|&(s, l)| (s as f64, l)).collect::<Vec<_>>();
+        let lines: [Line; 3] = [
+            (
+                "train (batch)",
+                self.train_loss
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| (i as f64, v))
+                    .collect(),
+                CLASS[0],
+            ),
+            ("validation", points(&self.valid_loss), CLASS[3]),
+            ("test", points(&self.test_loss), CLASS[1]),
+        ];
+        let log = log_scale(lines.iter().flat_map(|l| l.1.iter().map(|p| p.1)));
+        let tf = |v: f64| if log { v.log10() } else { v };
+        let finite: Vec<f64> = lines
+            .iter()
+            .flat_map(|l| l.1.iter().map(|p| tf(p.1)))
+            .filter(|v| v.is_finite())
+            .collect();
         let (lo, hi) = finite
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
                 (a.min(v), b.max(v))
             });
-        let (lo, hi) = if lo.is_finite() {
-            (lo.min(0.0), hi.max(lo + 1e-9))
+        let range = if !lo.is_finite() {
+            0.0..1.0
+        } else if log {
+            lo - 0.1..hi + 0.1
         } else {
-            (0.0, 1.0)
+            lo.min(0.0)..hi.max(lo + 1e-9) * 1.05
         };
-        let n = loss.len().max(2) as f64;
-        let mut chart = per_step_panel(&panels[0], "loss", n, lo..hi * 1.05)?;
-        chart
-            .draw_series(LineSeries::new(
-                loss.iter()
-                    .enumerate()
-                    .filter(|(_, v)| v.is_finite())
-                    .map(|(i, &v)| (i as f64, v)),
-                CLASS[0].stroke_width(2),
-            ))
-            .map_err(err)?;
+        let caption = if log { "loss (log scale)" } else { "loss" };
+        let mut chart = per_step_panel(&panels[0], caption, n, range, log)?;
+        for (name, pts, colour) in lines {
+            if pts.is_empty() {
+                continue;
+            }
+            let pts: Vec<(f64, f64)> = pts
+                .into_iter()
+                .map(|(x, y)| (x, tf(y)))
+                .filter(|p| p.1.is_finite())
+                .collect();
+            chart
+                .draw_series(LineSeries::new(pts, colour.stroke_width(2)))
+                .map_err(err)?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
+                });
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
 
-        if let Some(acc) = self.accuracy {
-            let mut chart = per_step_panel(&panels[1], "accuracy", n, 0.0..1.02)?;
+        if !self.train_accuracy.is_empty() {
+            let mut chart = per_step_panel(&panels[1], "accuracy", n, 0.0..1.02, false)?;
             let curves = [
-                ("train", Some(acc), CLASS[2]),
-                ("test", self.test_accuracy, CLASS[3]),
+                (
+                    "train (batch)",
+                    self.train_accuracy
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &v)| (i as f64, v))
+                        .collect(),
+                    CLASS[2],
+                ),
+                ("test", points(&self.test_accuracy), CLASS[1]),
             ];
             for (name, values, colour) in curves {
-                let Some(values) = values else { continue };
+                if values.is_empty() {
+                    continue;
+                }
                 chart
-                    .draw_series(LineSeries::new(
-                        values.iter().enumerate().map(|(i, &v)| (i as f64, v)),
-                        colour.stroke_width(2),
-                    ))
+                    .draw_series(LineSeries::new(values, colour.stroke_width(2)))
                     .map_err(err)?
                     .label(name)
                     .legend(move |(x, y)| {
                         PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
                     });
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK.mix(0.3))
-                .draw()
-                .map_err(err)?;
+            legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         }
         Ok(())
     }
+}
+
+/// Draws a chart's legend in a white box.
+fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut StepChart<'a, DB>,
+    at: SeriesLabelPosition,
+) -> Result<(), VizError> {
+    chart
+        .configure_series_labels()
+        .position(at)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+        .map_err(err)
 }
 
 type StepChart<'a, DB> = ChartContext<
@@ -185,12 +271,14 @@ type StepChart<'a, DB> = ChartContext<
     Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
 >;
 
-/// A chart of something per step, `n` steps wide, with its axes drawn.
+/// A chart of something per step, `n` steps wide, with its axes drawn;
+/// `log`: the y values are log10 of the numbers, and labelled as numbers.
 fn per_step_panel<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
     caption: &str,
     n: f64,
     y: std::ops::Range<f64>,
+    log: bool,
 ) -> Result<StepChart<'a, DB>, VizError> {
     let mut chart = ChartBuilder::on(area)
         .caption(caption, ("sans-serif", 22))
@@ -203,6 +291,7 @@ fn per_step_panel<'a, DB: DrawingBackend>(
         .configure_mesh()
         .x_desc("step")
         .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| super::fmt_short(if log { 10f64.powf(*v) } else { *v }))
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(err)?;
@@ -211,37 +300,42 @@ fn per_step_panel<'a, DB: DrawingBackend>(
 
 /// The decision boundary of a 2-feature classifier over its data, as in
 /// micrograd's demo: the plane coloured by the class `predict(x, y)` gives,
-/// the samples drawn on top in the colour of their true class. SVG or PNG by
-/// the path's extension.
+/// the training samples drawn on top as dots in the colour of their true
+/// class, the test samples (if any) as triangles, with a legend of the
+/// classes. SVG or PNG by the path's extension.
 ///
 /// ```
 /// use micrograd::data::moons;
 /// let dir = std::env::temp_dir().join(format!("mg-doc-db-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir).unwrap();
-/// let ds = moons(40, 0.1, 0);
+/// let (train, test) = (moons(40, 0.1, 0), moons(20, 0.1, 1));
 /// // a straight border: y > 0.25
-/// micrograd::viz::plot_decision_boundary(&dir.join("db.svg"), &ds, |_, y| f64::from(y < 0.25), 40).unwrap();
-/// assert!(std::fs::read_to_string(dir.join("db.svg")).unwrap().contains("<circle"));
+/// micrograd::viz::plot_decision_boundary(&dir.join("db.svg"), &train, Some(&test),
+///     |_, y| f64::from(y < 0.25), 40).unwrap();
+/// let svg = std::fs::read_to_string(dir.join("db.svg")).unwrap();
+/// assert!(svg.contains("<circle") && svg.contains("<polygon") && svg.contains("test"));
 /// ```
 pub fn plot_decision_boundary(
     path: &Path,
-    ds: &Dataset,
+    train: &Dataset,
+    test: Option<&Dataset>,
     predict: impl Fn(f64, f64) -> f64,
     resolution: usize,
 ) -> Result<(), VizError> {
-    if ds.nfeatures() != 2 {
-        return Err(VizError::Io(format!(
-            "a decision boundary needs 2 features; {} has {}",
-            ds.name,
-            ds.nfeatures()
-        )));
+    for ds in std::iter::once(train).chain(test) {
+        if ds.nfeatures() != 2 {
+            return Err(VizError::Io(format!(
+                "a decision boundary needs 2 features; {} has {}",
+                ds.name,
+                ds.nfeatures()
+            )));
+        }
     }
+    let all = || train.x.iter().chain(test.into_iter().flat_map(|t| &t.x));
     let bound = |k: usize| {
-        let (lo, hi) =
-            ds.x.iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-                    (a.min(p[k]), b.max(p[k]))
-                });
+        let (lo, hi) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+            (a.min(p[k]), b.max(p[k]))
+        });
         let pad = 0.1 * (hi - lo).max(1e-9);
         (lo - pad, hi + pad)
     };
@@ -256,30 +350,44 @@ pub fn plot_decision_boundary(
                 .collect()
         })
         .collect();
-    save(path, &Boundary { ds, xs, ys, grid })
+    save(
+        path,
+        &Boundary {
+            train,
+            test,
+            xs,
+            ys,
+            grid,
+        },
+    )
 }
 
 struct Boundary<'a> {
-    ds: &'a Dataset,
+    train: &'a Dataset,
+    test: Option<&'a Dataset>,
     xs: (f64, f64),
     ys: (f64, f64),
     /// `grid[i][j]`: the class predicted in column i, row j.
     grid: Vec<Vec<f64>>,
 }
 
+fn class_colour(c: f64) -> RGBColor {
+    CLASS[c as usize % CLASS.len()]
+}
+
 impl Picture for Boundary<'_> {
     fn size(&self) -> (u32, u32) {
-        (620, 560)
+        (660, 580)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), VizError> {
-        let (ds, (x0, x1), (y0, y1)) = (self.ds, self.xs, self.ys);
+        let (ds, (x0, x1), (y0, y1)) = (self.train, self.xs, self.ys);
         let res = self.grid.len();
         let (dx, dy) = ((x1 - x0) / res as f64, (y1 - y0) / res as f64);
         root.fill(&WHITE).map_err(err)?;
         let mut chart = ChartBuilder::on(root)
             .caption(
-                format!("decision boundary: {}", ds.name),
+                format!("decision boundary: {}", crate::viz::shorten(&ds.name, 40)),
                 ("sans-serif", 22),
             )
             .margin(12)
@@ -292,6 +400,8 @@ impl Picture for Boundary<'_> {
             .disable_mesh()
             .x_desc(ds.features[0].as_str())
             .y_desc(ds.features[1].as_str())
+            .x_label_formatter(&|v| super::fmt_short(*v))
+            .y_label_formatter(&|v| super::fmt_short(*v))
             .draw()
             .map_err(err)?;
         // One rectangle per run of equal predictions down a column: the
@@ -305,7 +415,7 @@ impl Picture for Boundary<'_> {
                 }
                 let c = column[start];
                 let colour = if c.is_finite() && c >= 0.0 {
-                    CLASS[c as usize % CLASS.len()].mix(0.25)
+                    class_colour(c).mix(0.25)
                 } else {
                     BLACK.mix(0.1)
                 };
@@ -320,12 +430,121 @@ impl Picture for Boundary<'_> {
             }
         }
         chart.draw_series(cells).map_err(err)?;
+        // training samples: dots, one series per class for the legend
+        let nclasses = ds.nclasses().max(1);
+        for k in 0..nclasses {
+            let colour = class_colour(k as f64);
+            let name = ds
+                .classes
+                .get(k)
+                .map_or(k.to_string(), |c| crate::viz::shorten(c, 20));
+            chart
+                .draw_series(
+                    ds.x.iter()
+                        .zip(&ds.y)
+                        .filter(|(_, c)| **c as usize == k)
+                        .map(|(p, _)| Circle::new((p[0], p[1]), 4, colour.filled())),
+                )
+                .map_err(err)?
+                .label(name)
+                .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
+        }
+        if let Some(test) = self.test {
+            chart
+                .draw_series(test.x.iter().zip(&test.y).map(|(p, &c)| {
+                    TriangleMarker::new((p[0], p[1]), 6, class_colour(c).stroke_width(2))
+                }))
+                .map_err(err)?
+                .label("test samples")
+                .legend(|(x, y)| TriangleMarker::new((x + 8, y), 6, BLACK.stroke_width(2)));
+        }
         chart
-            .draw_series(ds.x.iter().zip(&ds.y).map(|(p, &c)| {
-                let colour = CLASS[c as usize % CLASS.len()];
-                Circle::new((p[0], p[1]), 4, colour.filled().stroke_width(1))
-            }))
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()
             .map_err(err)?;
+        Ok(())
+    }
+}
+
+/// A confusion matrix as a picture: rows are the true classes, columns the
+/// predicted ones, each cell shaded by the share of its row and labelled
+/// with its count. SVG or PNG by the path's extension.
+///
+/// ```
+/// use micrograd::metrics::Confusion;
+/// let dir = std::env::temp_dir().join(format!("mg-doc-cm-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let c = Confusion::new(&["cat".into(), "dog".into()], &[0.0, 1.0, 1.0], &[0.0, 1.0, 0.0]);
+/// micrograd::viz::plot_confusion(&dir.join("cm.svg"), &c).unwrap();
+/// let svg = std::fs::read_to_string(dir.join("cm.svg")).unwrap();
+/// assert!(svg.contains("dog") && svg.contains("predicted"));
+/// ```
+pub fn plot_confusion(path: &Path, c: &Confusion) -> Result<(), VizError> {
+    save(path, c)
+}
+
+impl Picture for Confusion {
+    fn size(&self) -> (u32, u32) {
+        let k = self.classes.len().max(1) as u32;
+        let cell = (480 / k).clamp(12, 64);
+        (170 + cell * k + 20, 120 + cell * k + 20)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), VizError> {
+        root.fill(&WHITE).map_err(err)?;
+        let k = self.classes.len().max(1);
+        let cell = (480 / k as i32).clamp(12, 64);
+        let (left, top) = (170, 120);
+        let font = |size: i32| ("sans-serif", size).into_font();
+        let small = (cell / 3).clamp(9, 16);
+        root.draw(&Text::new("confusion matrix", (12, 12), font(22)))
+            .map_err(err)?;
+        root.draw(&Text::new(
+            "predicted →",
+            (left, top - 28 - small),
+            font(15),
+        ))
+        .map_err(err)?;
+        root.draw(&Text::new("true ↓", (12, top - 28 - small), font(15)))
+            .map_err(err)?;
+        for (t, row) in self.counts.iter().enumerate() {
+            let total = row.iter().sum::<usize>().max(1) as f64;
+            let y = top + t as i32 * cell;
+            let name = crate::viz::shorten(&self.classes[t], 18);
+            root.draw(&Text::new(
+                name.clone(),
+                (12, y + cell / 2 - small / 2),
+                font(small),
+            ))
+            .map_err(err)?;
+            root.draw(&Text::new(
+                name,
+                (left + t as i32 * cell + 2, top - 8 - small),
+                font(small),
+            ))
+            .map_err(err)?;
+            for (p, &n) in row.iter().enumerate() {
+                let x = left + p as i32 * cell;
+                let share = n as f64 / total;
+                let colour = if t == p { CLASS[2] } else { CLASS[1] };
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell - 1, y + cell - 1)],
+                    colour.mix(0.08 + 0.8 * share).filled(),
+                ))
+                .map_err(err)?;
+                if k <= 20 {
+                    root.draw(&Text::new(
+                        n.to_string(),
+                        (x + cell / 2 - small / 2, y + cell / 2 - small / 2),
+                        font(small),
+                    ))
+                    .map_err(err)?;
+                }
+            }
+        }
         Ok(())
     }
 }

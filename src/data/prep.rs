@@ -1,0 +1,842 @@
+//! Preprocessing for tables: which columns are features, how each becomes
+//! numbers, and how the target is encoded. It is learned from the training
+//! rows only, saved with the model, and applied in the same way to test rows
+//! and to new rows at prediction time.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::csv::{encode_target, some_lines};
+use super::{DataError, Dataset, Table, Task, is_missing};
+use crate::viz::shorten;
+
+/// What to do with a missing cell (empty, `NA`, `NaN`, ...; see
+/// [`is_missing`]) in a feature column.
+///
+/// ```
+/// use micrograd::data::Impute;
+/// assert_eq!("mean".parse::<Impute>().unwrap(), Impute::Mean);
+/// assert_eq!(Impute::default(), Impute::None);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Impute {
+    /// A missing cell is an error that names it.
+    #[default]
+    None,
+    /// A number column's missing cell takes the training mean; a text
+    /// column's gets no category (all its one-hot inputs 0).
+    Mean,
+}
+
+impl FromStr for Impute {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "none" => Ok(Impute::None),
+            "mean" => Ok(Impute::Mean),
+            _ => Err(format!("unknown impute '{s}' (expected none or mean)")),
+        }
+    }
+}
+
+/// Choices for [`Preprocess::fit`].
+///
+/// ```
+/// let o = micrograd::data::PrepOptions::default();
+/// assert!(o.scale && o.features.is_none() && o.drop.is_empty());
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrepOptions {
+    /// Classification or regression; `Auto` decides from the target column.
+    pub task: Task,
+    /// Use exactly these columns as features (no column is dropped as an
+    /// id); `None`: every column but the target and `drop`.
+    pub features: Option<Vec<String>>,
+    /// Columns not to use.
+    pub drop: Vec<String>,
+    /// Standardise number columns and a regression target (mean 0, std 1).
+    pub scale: bool,
+    /// What to do with missing feature cells.
+    pub impute: Impute,
+}
+
+impl Default for PrepOptions {
+    fn default() -> Self {
+        PrepOptions {
+            task: Task::Auto,
+            features: None,
+            drop: Vec::new(),
+            scale: true,
+            impute: Impute::None,
+        }
+    }
+}
+
+/// How one column becomes model inputs.
+///
+/// ```
+/// use micrograd::data::Input;
+/// let age = Input::Numeric { column: "age".into(), mean: 40.0, std: 10.0 };
+/// assert_eq!(age.names(), vec!["age"]);
+/// let c = Input::OneHot { column: "colour".into(), categories: vec!["blue".into(), "red".into()] };
+/// assert_eq!(c.names(), vec!["colour=blue", "colour=red"]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Input {
+    /// One input, `(x - mean) / std`.
+    Numeric {
+        /// The column's name.
+        column: String,
+        /// Subtracted first (0 when not scaled).
+        mean: f64,
+        /// Divided by next (1 when not scaled).
+        std: f64,
+    },
+    /// One input per category: 1 for the row's category, 0 for the others
+    /// (all 0 for a category not seen in training).
+    OneHot {
+        /// The column's name.
+        column: String,
+        /// The categories seen in the training rows, sorted.
+        categories: Vec<String>,
+    },
+}
+
+impl Input {
+    /// The column this input reads.
+    ///
+    /// ```
+    /// use micrograd::data::Input;
+    /// assert_eq!(Input::Numeric { column: "x".into(), mean: 0.0, std: 1.0 }.column(), "x");
+    /// ```
+    pub fn column(&self) -> &str {
+        match self {
+            Input::Numeric { column, .. } | Input::OneHot { column, .. } => column,
+        }
+    }
+
+    /// The names of the model inputs it makes: the column's name, or
+    /// `column=category` for each category.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Input::Numeric { column, .. } => vec![column.clone()],
+            Input::OneHot { column, categories } => {
+                categories.iter().map(|c| format!("{column}={c}")).collect()
+            }
+        }
+    }
+}
+
+/// What the model predicts, and how its outputs map back to the target.
+///
+/// ```
+/// use micrograd::data::Target;
+/// let t = Target::Number { column: "price".into(), mean: 100.0, std: 20.0 };
+/// assert_eq!(t.to_target(0.5), 110.0);
+/// assert_eq!(t.from_target(110.0), 0.5);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Target {
+    /// Classification: the model predicts an index into `classes`.
+    Classes {
+        /// The target column's name.
+        column: String,
+        /// Class names, in output order.
+        classes: Vec<String>,
+    },
+    /// Regression: the model predicts `(y - mean) / std`.
+    Number {
+        /// The target column's name.
+        column: String,
+        /// The training targets' mean (0 when not scaled).
+        mean: f64,
+        /// The training targets' standard deviation (1 when not scaled).
+        std: f64,
+    },
+}
+
+impl Target {
+    /// The target column's name.
+    ///
+    /// ```
+    /// use micrograd::data::Target;
+    /// assert_eq!(Target::Classes { column: "y".into(), classes: vec![] }.column(), "y");
+    /// ```
+    pub fn column(&self) -> &str {
+        match self {
+            Target::Classes { column, .. } | Target::Number { column, .. } => column,
+        }
+    }
+
+    /// Class names; empty for regression.
+    ///
+    /// ```
+    /// use micrograd::data::Target;
+    /// assert!(Target::Number { column: "y".into(), mean: 0.0, std: 1.0 }.classes().is_empty());
+    /// ```
+    pub fn classes(&self) -> &[String] {
+        match self {
+            Target::Classes { classes, .. } => classes,
+            Target::Number { .. } => &[],
+        }
+    }
+
+    /// A model output in target units: `out·std + mean` for regression,
+    /// unchanged for classes.
+    pub fn to_target(&self, out: f64) -> f64 {
+        match self {
+            Target::Number { mean, std, .. } => out * std + mean,
+            Target::Classes { .. } => out,
+        }
+    }
+
+    /// A target in model units: the inverse of [`to_target`](Self::to_target).
+    pub fn from_target(&self, y: f64) -> f64 {
+        match self {
+            Target::Number { mean, std, .. } => (y - mean) / std,
+            Target::Classes { .. } => y,
+        }
+    }
+}
+
+/// The preprocessing of a table, learned by [`fit`](Preprocess::fit) from
+/// the training rows: each feature column's [`Input`] (standardised number
+/// or one-hot text), and the [`Target`].
+///
+/// ```
+/// use micrograd::data::{PrepOptions, Preprocess, Table};
+/// let t = Table::parse("id,size,colour,const,label\n\
+///     1,10,red,7,a\n2,20,blue,7,b\n3,30,red,7,a\n4,40,blue,7,b\n", "t.csv").unwrap();
+/// let (prep, notes) = Preprocess::fit(&t, "label", &[0, 1, 2, 3], &PrepOptions::default()).unwrap();
+/// assert_eq!(prep.input_names(), vec!["id", "size", "colour=blue", "colour=red"]);
+/// assert!(notes[0].contains("'const' has one value"));
+/// let (ds, warnings) = prep.dataset(&t, &[0, 1]).unwrap();
+/// assert_eq!(ds.x[1][3], 0.0); // row 2 is blue
+/// assert!(warnings.is_empty());
+/// assert_eq!(ds.classes, vec!["a", "b"]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Preprocess {
+    /// The model's inputs, column by column.
+    pub inputs: Vec<Input>,
+    /// The target.
+    pub target: Target,
+    /// What missing feature cells become.
+    #[serde(default)]
+    pub impute: Impute,
+}
+
+/// The distinct non-missing values of a column over some rows, with counts.
+fn distinct<'a>(table: &'a Table, col: usize, rows: &[usize]) -> BTreeMap<&'a str, usize> {
+    let mut seen = BTreeMap::new();
+    for &i in rows {
+        let s = table.rows[i].1[col].as_str();
+        if !is_missing(s) {
+            *seen.entry(s).or_insert(0) += 1;
+        }
+    }
+    seen
+}
+
+/// Whether a column name says it holds row numbers or keys.
+fn id_like_name(name: &str) -> bool {
+    let n = name.trim().to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "id" | "index" | "idx" | "row" | "rowid" | "row_id" | "key" | "unnamed: 0" | "no"
+    ) || n.ends_with("_id")
+        || n.ends_with(" id")
+        || name.ends_with("Id")
+        || name.ends_with("ID")
+}
+
+impl Preprocess {
+    /// Preprocessing that passes numeric features through unchanged:
+    /// for data that is already numbers, such as the built-in sets.
+    ///
+    /// ```
+    /// use micrograd::data::{Preprocess, moons};
+    /// let ds = moons(10, 0.1, 0);
+    /// let p = Preprocess::identity(&ds);
+    /// assert_eq!(p.encode_row(&["0.5", "-1"]).unwrap(), vec![0.5, -1.0]);
+    /// ```
+    pub fn identity(ds: &Dataset) -> Preprocess {
+        Preprocess {
+            inputs: ds
+                .features
+                .iter()
+                .map(|f| Input::Numeric {
+                    column: f.clone(),
+                    mean: 0.0,
+                    std: 1.0,
+                })
+                .collect(),
+            target: if ds.classes.is_empty() {
+                Target::Number {
+                    column: ds.target.clone(),
+                    mean: 0.0,
+                    std: 1.0,
+                }
+            } else {
+                Target::Classes {
+                    column: ds.target.clone(),
+                    classes: ds.classes.clone(),
+                }
+            },
+            impute: Impute::None,
+        }
+    }
+
+    /// Learns the preprocessing of `table` from its rows `rows` (the
+    /// training split): which columns are features, each one's mean and
+    /// standard deviation or categories, and the target's encoding. Returns
+    /// it with notes, one line each, on the columns it left out and why: a
+    /// column with one value, one that looks like a row id, a text column
+    /// with a distinct value on most rows.
+    pub fn fit(
+        table: &Table,
+        target: &str,
+        rows: &[usize],
+        opts: &PrepOptions,
+    ) -> Result<(Preprocess, Vec<String>), DataError> {
+        let err = |message: String| DataError {
+            source: table.source.clone(),
+            line: Some(1),
+            column: None,
+            message,
+        };
+        let t = table.column(target).ok_or_else(|| {
+            err(format!(
+                "no target column '{target}'; the columns are: {}",
+                shorten(&table.header.join(", "), 300)
+            ))
+        })?;
+        if rows.is_empty() {
+            return Err(err("no training rows".into()));
+        }
+        let explicit = opts.features.is_some();
+        let columns: Vec<usize> = match &opts.features {
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    let c = table.require(n)?;
+                    if c == t {
+                        return Err(err(format!("'{n}' is the target; it cannot be a feature")));
+                    }
+                    Ok(c)
+                })
+                .collect::<Result<_, _>>()?,
+            None => {
+                let mut dropped = BTreeSet::new();
+                for n in &opts.drop {
+                    let c = table.require(n)?;
+                    if c == t {
+                        return Err(err(format!("'{n}' is the target; it cannot be dropped")));
+                    }
+                    dropped.insert(c);
+                }
+                (0..table.header.len())
+                    .filter(|c| *c != t && !dropped.contains(c))
+                    .collect()
+            }
+        };
+
+        let all: Vec<usize> = (0..table.len()).collect();
+        let mut inputs = Vec::new();
+        let mut notes = Vec::new();
+        for c in columns {
+            let name = &table.header[c];
+            let values = distinct(table, c, rows);
+            let numeric = distinct(table, c, &all)
+                .keys()
+                .all(|s| s.parse::<f64>().is_ok());
+            if values.len() <= 1 {
+                notes.push(match values.keys().next() {
+                    Some(v) => format!(
+                        "column '{name}' has one value ('{}') in the training rows: not used",
+                        shorten(v, 20)
+                    ),
+                    None => format!("column '{name}' is empty in the training rows: not used"),
+                });
+                continue;
+            }
+            if numeric {
+                let every = distinct(table, c, &all);
+                let nums: Vec<f64> = every.keys().filter_map(|s| s.parse().ok()).collect();
+                let whole = nums.iter().all(|v| v.fract() == 0.0);
+                let unique = every.values().all(|&k| k == 1) && every.len() == table.len();
+                let (lo, hi) = nums
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                        (a.min(v), b.max(v))
+                    });
+                let consecutive = hi - lo + 1.0 == table.len() as f64;
+                if !explicit
+                    && table.len() >= 10
+                    && whole
+                    && unique
+                    && (consecutive || id_like_name(name))
+                {
+                    notes.push(format!(
+                        "column '{name}' looks like a row id (a different whole number on every \
+                         row): not used; name it in --features to use it"
+                    ));
+                    continue;
+                }
+                let (mean, std) = if opts.scale {
+                    mean_std(table, c, rows)
+                } else {
+                    (0.0, 1.0)
+                };
+                inputs.push(Input::Numeric {
+                    column: name.clone(),
+                    mean,
+                    std,
+                });
+            } else {
+                let n = rows.len();
+                if !explicit && n >= 10 && values.len() * 2 > n {
+                    notes.push(format!(
+                        "column '{name}' is text with {} different values in {n} training rows \
+                         (an id or free text): not used; name it in --features to one-hot encode it",
+                        values.len()
+                    ));
+                    continue;
+                }
+                inputs.push(Input::OneHot {
+                    column: name.clone(),
+                    categories: values.keys().map(|s| s.to_string()).collect(),
+                });
+            }
+        }
+        if inputs.is_empty() {
+            return Err(err(
+                "no feature columns left to learn from (see the notes above)".into(),
+            ));
+        }
+
+        let (y, classes) = encode_target(table, t, opts.task)?;
+        let target = if classes.is_empty() {
+            let (mean, std) = if opts.scale {
+                let ys: Vec<f64> = rows.iter().map(|&i| y[i]).collect();
+                let (m, s) = stats(&ys);
+                if s == 0.0 {
+                    return Err(DataError {
+                        column: Some(target.to_owned()),
+                        ..err(format!(
+                            "the target is {m} on every training row: nothing to learn"
+                        ))
+                    });
+                }
+                (m, s)
+            } else {
+                (0.0, 1.0)
+            };
+            Target::Number {
+                column: target.to_owned(),
+                mean,
+                std,
+            }
+        } else {
+            Target::Classes {
+                column: target.to_owned(),
+                classes,
+            }
+        };
+        Ok((
+            Preprocess {
+                inputs,
+                target,
+                impute: opts.impute,
+            },
+            notes,
+        ))
+    }
+
+    /// Sets every scaling to none (mean 0, std 1): for a network whose
+    /// weights already hold it (see [`ModelFile::to_safetensors`](crate::nn::ModelFile::to_safetensors)).
+    pub(crate) fn clear_scaling(&mut self) {
+        for input in &mut self.inputs {
+            if let Input::Numeric { mean, std, .. } = input {
+                (*mean, *std) = (0.0, 1.0);
+            }
+        }
+        if let Target::Number { mean, std, .. } = &mut self.target {
+            (*mean, *std) = (0.0, 1.0);
+        }
+    }
+
+    /// The columns a row must have, in the order of the inputs.
+    ///
+    /// ```
+    /// use micrograd::data::{Preprocess, xor};
+    /// assert_eq!(Preprocess::identity(&xor()).columns(), vec!["x1", "x2"]);
+    /// ```
+    pub fn columns(&self) -> Vec<&str> {
+        self.inputs.iter().map(Input::column).collect()
+    }
+
+    /// The names of the model's inputs: a column's name, or
+    /// `column=category` for each one-hot input.
+    pub fn input_names(&self) -> Vec<String> {
+        self.inputs.iter().flat_map(Input::names).collect()
+    }
+
+    /// How many inputs the model takes.
+    ///
+    /// ```
+    /// use micrograd::data::{Preprocess, toy};
+    /// assert_eq!(Preprocess::identity(&toy()).nfeatures(), 3);
+    /// ```
+    pub fn nfeatures(&self) -> usize {
+        self.inputs
+            .iter()
+            .map(|i| match i {
+                Input::Numeric { .. } => 1,
+                Input::OneHot { categories, .. } => categories.len(),
+            })
+            .sum()
+    }
+
+    /// One row's cells (in [`columns`](Self::columns) order) as model
+    /// inputs. A missing number is an error unless imputing; an unknown
+    /// category gets all zeros. Errors name the column.
+    ///
+    /// ```
+    /// use micrograd::data::{Input, Impute, Preprocess, Target};
+    /// let p = Preprocess {
+    ///     inputs: vec![Input::Numeric { column: "x".into(), mean: 1.0, std: 2.0 }],
+    ///     target: Target::Number { column: "y".into(), mean: 0.0, std: 1.0 },
+    ///     impute: Impute::None,
+    /// };
+    /// assert_eq!(p.encode_row(&["5"]).unwrap(), vec![2.0]);
+    /// assert_eq!(p.encode_row(&["abc"]).unwrap_err(), "column 'x': 'abc' is not a number");
+    /// ```
+    pub fn encode_row(&self, cells: &[&str]) -> Result<Vec<f64>, String> {
+        let mut out = Vec::with_capacity(self.nfeatures());
+        for (input, cell) in self.inputs.iter().zip(cells) {
+            self.encode(input, cell, &mut out)
+                .map_err(|m| format!("column '{}': {m}", input.column()))?;
+        }
+        Ok(out)
+    }
+
+    /// Appends one cell's inputs to `out`. Errors: a bad or missing number;
+    /// `Err("")` marks an unseen category (the zeros are appended).
+    fn encode(&self, input: &Input, cell: &str, out: &mut Vec<f64>) -> Result<(), String> {
+        let impute = self.impute == Impute::Mean;
+        match input {
+            Input::Numeric { mean, std, .. } => {
+                if is_missing(cell) {
+                    if impute {
+                        out.push(0.0);
+                        return Ok(());
+                    }
+                    return Err("empty value".into());
+                }
+                match cell.parse::<f64>() {
+                    Ok(v) if v.is_finite() => out.push((v - mean) / std),
+                    Ok(_) => return Err(format!("'{cell}' is not a finite number")),
+                    Err(_) => {
+                        return Err(format!("'{}' is not a number", shorten(cell, 40)));
+                    }
+                }
+            }
+            Input::OneHot { categories, .. } => {
+                if is_missing(cell) && !impute {
+                    return Err("empty value".into());
+                }
+                let k = categories.iter().position(|c| c == cell);
+                out.extend((0..categories.len()).map(|i| f64::from(Some(i) == k)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows `rows` of `table` as a [`Dataset`] the model trains or is
+    /// scored on: encoded inputs, and the target encoded (class indices, or
+    /// standardised numbers). Returns warnings about categories not seen in
+    /// training. Missing cells are one error that names the first few.
+    pub fn dataset(
+        &self,
+        table: &Table,
+        rows: &[usize],
+    ) -> Result<(Dataset, Vec<String>), DataError> {
+        let (x, warnings) = self.inputs_of(table, rows)?;
+        let t = table.require(self.target.column())?;
+        let task = match self.target {
+            Target::Classes { .. } => Task::Classification,
+            Target::Number { .. } => Task::Regression,
+        };
+        let (y, classes) = encode_target(table, t, task)?;
+        let y = match &self.target {
+            Target::Classes { classes: ours, .. } => {
+                // class indices in the model's order; a class the model has never seen is an error
+                let mut out = Vec::with_capacity(rows.len());
+                for &i in rows {
+                    let name = &classes[y[i] as usize];
+                    match ours.iter().position(|c| c == name) {
+                        Some(k) => out.push(k as f64),
+                        None => {
+                            return Err(DataError {
+                                source: table.source.clone(),
+                                line: Some(table.rows[i].0),
+                                column: Some(self.target.column().to_owned()),
+                                message: format!(
+                                    "class '{}' is not one the model knows ({})",
+                                    shorten(name, 40),
+                                    shorten(&ours.join(", "), 200)
+                                ),
+                            });
+                        }
+                    }
+                }
+                out
+            }
+            Target::Number { .. } => rows
+                .iter()
+                .map(|&i| self.target.from_target(y[i]))
+                .collect(),
+        };
+        Ok((
+            Dataset {
+                name: table.source.clone(),
+                features: self.input_names(),
+                target: self.target.column().to_owned(),
+                x,
+                y,
+                classes: self.target.classes().to_vec(),
+            },
+            warnings,
+        ))
+    }
+
+    /// The rows `rows` of `table` as model inputs, with warnings about
+    /// categories not seen in training; the target column is not needed.
+    pub fn inputs_of(
+        &self,
+        table: &Table,
+        rows: &[usize],
+    ) -> Result<(Vec<Vec<f64>>, Vec<String>), DataError> {
+        let cols: Vec<usize> = self
+            .columns()
+            .iter()
+            .map(|c| table.require(c))
+            .collect::<Result<_, _>>()?;
+        let mut x = Vec::with_capacity(rows.len());
+        let mut missing: Vec<(u64, &str)> = Vec::new();
+        let mut unseen: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        let mut unseen_rows = 0;
+        for &i in rows {
+            let (line, cells) = &table.rows[i];
+            let mut row = Vec::with_capacity(self.nfeatures());
+            let mut fresh = false;
+            for (input, &c) in self.inputs.iter().zip(&cols) {
+                let cell = cells[c].as_str();
+                match self.encode(input, cell, &mut row) {
+                    Ok(()) => {}
+                    Err(m) if m == "empty value" => {
+                        missing.push((*line, input.column()));
+                        row.push(0.0);
+                    }
+                    Err(m) => {
+                        return Err(DataError {
+                            source: table.source.clone(),
+                            line: Some(*line),
+                            column: Some(input.column().to_owned()),
+                            message: m,
+                        });
+                    }
+                }
+                if let Input::OneHot { categories, column } = input
+                    && !is_missing(cell)
+                    && !categories.iter().any(|k| k == cell)
+                {
+                    unseen.entry(column).or_default().insert(cell);
+                    fresh = true;
+                }
+            }
+            unseen_rows += usize::from(fresh);
+            x.push(row);
+        }
+        if let Some(&(line, column)) = missing.first() {
+            let lines: Vec<u64> = missing.iter().map(|m| m.0).collect();
+            let columns: BTreeSet<&str> = missing.iter().map(|m| m.1).collect();
+            return Err(DataError {
+                source: table.source.clone(),
+                line: Some(line),
+                column: Some(column.to_owned()),
+                message: format!(
+                    "{} missing value{} (empty or NA) in column{} {} on {}; fill or remove \
+                     those rows, or use --impute mean",
+                    missing.len(),
+                    if missing.len() == 1 { "" } else { "s" },
+                    if columns.len() == 1 { "" } else { "s" },
+                    shorten(
+                        &columns
+                            .iter()
+                            .map(|c| format!("'{c}'"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        120
+                    ),
+                    some_lines(&lines)
+                ),
+            });
+        }
+        let warnings = if unseen.is_empty() {
+            Vec::new()
+        } else {
+            let what: Vec<String> = unseen
+                .iter()
+                .map(|(c, vals)| {
+                    let shown: Vec<String> = vals
+                        .iter()
+                        .take(3)
+                        .map(|v| format!("'{}'", shorten(v, 20)))
+                        .collect();
+                    let more = if vals.len() > 3 {
+                        format!(" and {} more", vals.len() - 3)
+                    } else {
+                        String::new()
+                    };
+                    format!("'{c}' ({}{more})", shown.join(", "))
+                })
+                .collect();
+            vec![format!(
+                "{}: {unseen_rows} row{} with categories not seen in training, in column{} {}: \
+                 their one-hot inputs are all 0",
+                table.source,
+                if unseen_rows == 1 { "" } else { "s" },
+                if what.len() == 1 { "" } else { "s" },
+                shorten(&what.join(", "), 300)
+            )]
+        };
+        Ok((x, warnings))
+    }
+}
+
+/// Mean and (population) standard deviation of the numbers in column `c`
+/// over `rows`, missing cells left out; a std of 0 becomes 1.
+fn mean_std(table: &Table, c: usize, rows: &[usize]) -> (f64, f64) {
+    let v: Vec<f64> = rows
+        .iter()
+        .filter_map(|&i| table.rows[i].1[c].parse::<f64>().ok())
+        .filter(|v| v.is_finite())
+        .collect();
+    let (m, s) = stats(&v);
+    (m, if s > 0.0 { s } else { 1.0 })
+}
+
+/// Mean and population standard deviation.
+fn stats(v: &[f64]) -> (f64, f64) {
+    let n = v.len().max(1) as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n;
+    (m, var.sqrt())
+}
+
+impl fmt::Display for Preprocess {
+    /// One line per input: how each column is turned into numbers.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for i in &self.inputs {
+            match i {
+                Input::Numeric { column, mean, std } if *mean == 0.0 && *std == 1.0 => {
+                    writeln!(f, "  {column}: number, as is")?
+                }
+                Input::Numeric { column, mean, std } => writeln!(
+                    f,
+                    "  {column}: number, standardised (mean {}, std {})",
+                    crate::viz::fmt_num(*mean),
+                    crate::viz::fmt_num(*std)
+                )?,
+                Input::OneHot { column, categories } => writeln!(
+                    f,
+                    "  {column}: text, one-hot over {} categories",
+                    categories.len()
+                )?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A table made ready to train on: the fitted [`Preprocess`] and the
+/// encoded training, validation and test sets, with what the user should
+/// read (notes on dropped columns, warnings on unseen categories).
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// The preprocessing, learned from the training rows only.
+    pub prep: Preprocess,
+    /// What the model trains on.
+    pub train: Dataset,
+    /// Held out from the training rows for early stopping (may be empty).
+    pub valid: Dataset,
+    /// Held out for the final score (may be empty).
+    pub test: Dataset,
+    /// One line per column left out, and why.
+    pub notes: Vec<String>,
+    /// One line per problem found in the held-out rows.
+    pub warnings: Vec<String>,
+}
+
+/// Splits `table` into training, validation and test rows, learns the
+/// preprocessing from the training rows alone, and encodes all three.
+///
+/// `test` is a separate table to score on (the same columns); without one,
+/// `test_fraction` of the rows are held out. `valid_fraction` of the
+/// remaining rows are held out for early stopping. `seed` shuffles.
+///
+/// ```
+/// use micrograd::data::{PrepOptions, Table, prepare};
+/// let mut text = String::from("id,x,colour,y\n");
+/// for i in 0..40 {
+///     let c = ["red", "blue"][i % 2];
+///     text += &format!("{i},{},{c},{}\n", i * 1000, if i % 2 == 0 { "even" } else { "odd" });
+/// }
+/// let t = Table::parse(&text, "t.csv").unwrap();
+/// let p = prepare(&t, None, "y", &PrepOptions::default(), 0.25, 0.1, 7).unwrap();
+/// assert_eq!((p.train.len(), p.valid.len(), p.test.len()), (27, 3, 10));
+/// assert_eq!(p.train.features, vec!["x", "colour=blue", "colour=red"]);
+/// assert!(p.notes[0].contains("'id' looks like a row id"));
+/// ```
+pub fn prepare(
+    table: &Table,
+    test: Option<&Table>,
+    target: &str,
+    opts: &PrepOptions,
+    test_fraction: f64,
+    valid_fraction: f64,
+    seed: u64,
+) -> Result<Prepared, DataError> {
+    let mut rng = crate::Rng::new(seed);
+    let (rest, test_rows) = match test {
+        Some(_) => ((0..table.len()).collect(), Vec::new()),
+        None => super::split_indices(table.len(), test_fraction, &mut rng),
+    };
+    let (keep, valid_rows) = super::split_indices(rest.len(), valid_fraction, &mut rng);
+    let train_rows: Vec<usize> = keep.iter().map(|&k| rest[k]).collect();
+    let valid_rows: Vec<usize> = valid_rows.iter().map(|&k| rest[k]).collect();
+    let (prep, notes) = Preprocess::fit(table, target, &train_rows, opts)?;
+    let (train, _) = prep.dataset(table, &train_rows)?;
+    let (valid, mut warnings) = prep.dataset(table, &valid_rows)?;
+    let (test, more) = match test {
+        Some(t) => prep.dataset(t, &(0..t.len()).collect::<Vec<_>>())?,
+        None => prep.dataset(table, &test_rows)?,
+    };
+    warnings.extend(more);
+    Ok(Prepared {
+        prep,
+        train,
+        valid,
+        test,
+        notes,
+        warnings,
+    })
+}
