@@ -72,9 +72,10 @@
 //! | [`engine`] | [`Value`], its ops, `backward`, scopes, gradient checking |
 //! | [`nn`] | [`Neuron`], [`Layer`], [`MLP`], [`Linear`], [`Tanh`]/[`ReLU`]/[`Sigmoid`], [`Sequential`], losses, model files |
 //! | [`optim`] | [`Sgd`] (with momentum), [`Adam`], learning-rate [`Schedule`]s |
-//! | [`data`] | the seeds' toy set, XOR, moons, circles, spiral; CSV files; splits and batches |
-//! | [`train`] | a training loop and evaluation, as the command line uses them |
-//! | [`viz`] | the seeds' `draw_dot` as DOT and SVG, loss and decision-boundary plots |
+//! | [`data`] | the toy set, XOR, moons, circles, spiral; CSV tables and their preprocessing; splits and batches |
+//! | [`train`] | a training loop with early stopping and divergence checks, and evaluation |
+//! | [`metrics`] | confusion matrix, precision, recall; MSE, MAE, R² |
+//! | [`viz`] | micrograd's `draw_dot` as DOT and SVG; loss, decision-boundary and confusion-matrix plots |
 //! | [`expr`] | expressions as text, for `micrograd grad` |
 //!
 //! The `micrograd` command (feature `cli`, on by default) is a thin layer

@@ -35,11 +35,11 @@ BIN = os.path.join(os.path.dirname(__file__), "..", "target", "release", "microg
 
 # flags a person might reach for after a first look; the defaults are the point
 TUNED = {
-    "iris": ["--layers", "16", "--epochs", "300"],
+    "iris": ["--patience", "0", "--epochs", "100"],
     "wine": ["--layers", "16"],
-    "breast_cancer": ["--layers", "16", "--alpha", "1e-3"],
-    "digits": ["--layers", "64"],
-    "diabetes": ["--layers", "8", "--alpha", "1e-2"],
+    "breast_cancer": ["--alpha", "3e-2"],
+    "digits": ["--layers", "64", "--alpha", "1e-3"],
+    "diabetes": ["--alpha", "1e-1"],
     "messy": ["--layers", "16"],
 }
 

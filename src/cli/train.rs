@@ -97,8 +97,15 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
     )
     .map_err(Failure::input)?;
     if !quiet {
-        for n in &p.notes {
+        const SHOWN: usize = 6;
+        for n in p.notes.iter().take(SHOWN) {
             eprintln!("note: {n}");
+        }
+        if p.notes.len() > SHOWN {
+            eprintln!(
+                "note: … and {} more columns left out",
+                p.notes.len() - SHOWN
+            );
         }
     }
     for w in &p.warnings {

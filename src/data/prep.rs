@@ -743,9 +743,24 @@ fn stats(v: &[f64]) -> (f64, f64) {
 }
 
 impl fmt::Display for Preprocess {
-    /// One line per input: how each column is turned into numbers.
+    /// One line per input column (the first 12 of them): how it is turned
+    /// into numbers.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for i in &self.inputs {
+        const SHOWN: usize = 12;
+        if self.inputs.len() > SHOWN {
+            let text = self
+                .inputs
+                .iter()
+                .filter(|i| matches!(i, Input::OneHot { .. }))
+                .count();
+            writeln!(
+                f,
+                "  {} columns: {} numbers, {text} text (one-hot); the first {SHOWN}:",
+                self.inputs.len(),
+                self.inputs.len() - text
+            )?;
+        }
+        for i in self.inputs.iter().take(SHOWN) {
             match i {
                 Input::Numeric { column, mean, std } if *mean == 0.0 && *std == 1.0 => {
                     writeln!(f, "  {column}: number, as is")?
@@ -824,13 +839,17 @@ pub fn prepare(
     let train_rows: Vec<usize> = keep.iter().map(|&k| rest[k]).collect();
     let valid_rows: Vec<usize> = valid_rows.iter().map(|&k| rest[k]).collect();
     let (prep, notes) = Preprocess::fit(table, target, &train_rows, opts)?;
-    let (train, _) = prep.dataset(table, &train_rows)?;
-    let (valid, mut warnings) = prep.dataset(table, &valid_rows)?;
-    let (test, more) = match test {
-        Some(t) => prep.dataset(t, &(0..t.len()).collect::<Vec<_>>())?,
-        None => prep.dataset(table, &test_rows)?,
+    // every row encoded at once, so that one error names all the missing cells
+    let (all, mut warnings) = prep.dataset(table, &(0..table.len()).collect::<Vec<_>>())?;
+    let (train, valid) = (all.subset(&train_rows), all.subset(&valid_rows));
+    let test = match test {
+        Some(t) => {
+            let (test, more) = prep.dataset(t, &(0..t.len()).collect::<Vec<_>>())?;
+            warnings.extend(more);
+            test
+        }
+        None => all.subset(&test_rows),
     };
-    warnings.extend(more);
     Ok(Prepared {
         prep,
         train,

@@ -520,8 +520,10 @@ impl Picture for Confusion {
                 font(small),
             ))
             .map_err(err)?;
+            // column labels: as many characters as fit the cell
+            let fit = ((cell as f64) / (0.5 * small as f64)).floor().max(2.0) as usize;
             root.draw(&Text::new(
-                name,
+                crate::viz::shorten(&self.classes[t], fit - 1),
                 (left + t as i32 * cell + 2, top - 8 - small),
                 font(small),
             ))
