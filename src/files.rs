@@ -3,7 +3,8 @@
 //! writes) are made once.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// What kind of thing is at a path, in words, for messages.
 fn kind(ft: std::fs::FileType) -> &'static str {
@@ -125,9 +126,151 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
     }
 }
 
+/// The temporary files of writes under way, for [`remove_temporaries`].
+static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn temporaries() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    // a panic while the list was held leaves a list that is still right
+    TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes the temporary files of every write under way in this process:
+/// for a Ctrl-C handler, so that an interrupted save leaves nothing behind.
+/// (Writes that end, well or not, remove their own.)
+///
+/// ```
+/// micrograd::remove_temporaries(); // nothing under way: nothing to do
+/// ```
+pub fn remove_temporaries() {
+    for p in temporaries().drain(..) {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// Where a write to `path` lands: `path`, or the file a link at `path`
+/// points to (the link is kept). Errors if that is a directory, a device, a
+/// pipe or anything but a regular file or nothing.
+fn destination(path: &Path) -> Result<PathBuf, String> {
+    let shown = path.display();
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)
+            .map_err(|e| format!("{shown}: cannot write through the link here: {e}"))?,
+        _ => path.to_path_buf(),
+    };
+    match std::fs::metadata(&target) {
+        Ok(m) if !m.is_file() => Err(format!(
+            "{shown}: cannot write: this is {}, not a file",
+            kind(m.file_type())
+        )),
+        _ => Ok(target),
+    }
+}
+
+/// A file being written: a temporary with a random name beside its
+/// destination, created exclusively (no one can have planted it, or a link
+/// in its place), listed for [`remove_temporaries`], and removed if dropped
+/// before [`commit`](Pending::commit).
+struct Pending {
+    shown: String,
+    dest: PathBuf,
+    tmp: Option<tempfile::NamedTempFile>,
+}
+
+impl Pending {
+    fn new(path: &Path) -> Result<Pending, String> {
+        let shown = path.display().to_string();
+        let dest = destination(path)?;
+        let dir = match dest.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let name = dest
+            .file_name()
+            .ok_or_else(|| format!("{shown}: not a file path"))?
+            .to_string_lossy()
+            .into_owned();
+        // the same extension at the end: writers that go by it (PNG) still can
+        let suffix = match dest.extension() {
+            Some(e) => format!(".tmp.{}", e.to_string_lossy()),
+            None => ".tmp".to_owned(),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(&suffix)
+            .tempfile_in(dir)
+            .map_err(|e| format!("{shown}: cannot write: {e}"))?;
+        temporaries().push(tmp.path().to_path_buf());
+        Ok(Pending {
+            shown,
+            dest,
+            tmp: Some(tmp),
+        })
+    }
+
+    fn path(&self) -> &Path {
+        self.tmp.as_ref().expect("not yet committed").path()
+    }
+
+    /// Gives the temporary the existing file's permissions and owner, then
+    /// renames it over the destination.
+    fn commit(mut self) -> Result<(), String> {
+        let tmp = self.tmp.take().expect("committed once");
+        let fail = |e: &dyn std::fmt::Display| format!("{}: cannot write: {e}", self.shown);
+        if let Ok(old) = std::fs::metadata(&self.dest) {
+            use std::os::unix::fs::MetadataExt;
+            tmp.as_file()
+                .set_permissions(old.permissions())
+                .map_err(|e| fail(&e))?;
+            // as root, the file stays its owner's; otherwise this is a no-op or not allowed
+            let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(old.uid()), Some(old.gid()));
+        }
+        let path = tmp.path().to_path_buf();
+        let done = tmp
+            .persist(&self.dest)
+            .map(|_| ())
+            .map_err(|e| fail(&e.error));
+        temporaries().retain(|p| *p != path);
+        done
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(tmp) = self.tmp.take() {
+            let path = tmp.path().to_path_buf();
+            drop(tmp); // removes the file
+            temporaries().retain(|p| *p != path);
+        }
+    }
+}
+
+/// Writes several files so that each is whole or untouched, and they change
+/// together: every file is written to a temporary beside it first, and only
+/// when all are written are they renamed into place. `write` fills the
+/// temporary at the path it is given.
+///
+/// A path may be a link (the file it points to is written) or a regular
+/// file (its permissions are kept; hard links to it are not, as a rename
+/// makes a new file); a directory, device or pipe is refused. The
+/// temporaries have random names and are created exclusively, so a planted
+/// file or link cannot redirect the write; they are removed on any error,
+/// and by [`remove_temporaries`] on Ctrl-C.
+pub(crate) fn write_together(
+    paths: &[&Path],
+    write: impl Fn(usize, &Path) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut pending = Vec::with_capacity(paths.len());
+    for (k, p) in paths.iter().enumerate() {
+        let file = Pending::new(p)?;
+        write(k, file.path()).map_err(|e| format!("{}: cannot write: {e}", p.display()))?;
+        pending.push(file);
+    }
+    pending.into_iter().try_for_each(Pending::commit)
+}
+
 /// Writes `bytes` to `path` through a temporary file beside it and a rename:
 /// readers never see a half-written file, and a failure leaves none behind.
-/// Every file this crate writes goes through it.
+/// Every file this crate writes goes this way (see [`write_all`]).
 ///
 /// ```
 /// let p = std::env::temp_dir().join(format!("mg-doc-atomic-{}.txt", std::process::id()));
@@ -137,24 +280,33 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
 /// assert!(err.starts_with("/no/such/dir/x.txt: cannot write"));
 /// ```
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| format!("{}: not a file path", path.display()))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("{}: cannot write: {e}", path.display())
-        })
+    write_all(&[(path, bytes)])
+}
+
+/// Writes several files together (a model's JSON and safetensors, say):
+/// all temporaries are written first and then renamed, so the files always
+/// come from the same run. A link at a path is written through; an existing
+/// file keeps its permissions; a directory, device or pipe is refused.
+///
+/// ```
+/// let d = std::env::temp_dir();
+/// let (a, b) = (d.join("mg-doc-pair-a.txt"), d.join("mg-doc-pair-b.txt"));
+/// micrograd::write_all(&[(a.as_path(), b"one".as_slice()), (b.as_path(), b"two")]).unwrap();
+/// assert_eq!(std::fs::read(&b).unwrap(), b"two");
+/// let e = micrograd::write_all(&[(d.as_path(), b"")]).unwrap_err();
+/// assert!(e.ends_with("this is a directory, not a file"), "{e}");
+/// ```
+pub fn write_all(files: &[(&Path, &[u8])]) -> Result<(), String> {
+    let paths: Vec<&Path> = files.iter().map(|f| f.0).collect();
+    write_together(&paths, |k, tmp| {
+        std::fs::write(tmp, files[k].1).map_err(|e| e.to_string())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::FileTypeExt as _;
 
     #[test]
     fn reads_only_regular_files_and_at_most_the_cap() {
@@ -173,5 +325,105 @@ mod tests {
         assert_eq!(bytes(512), "512 bytes");
         assert_eq!(bytes(1 << 30), "1.0 GiB");
         assert_eq!(bytes(3 << 20), "3.0 MiB");
+    }
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("mg-files-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn names(d: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn writes_keep_permissions_follow_links_and_refuse_special_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = dir("perm");
+        let p = d.join("model.json");
+        std::fs::write(&p, "old").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write_atomic(&p, b"new").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new");
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // a link is written through, and stays a link
+        let link = d.join("latest.json");
+        std::os::unix::fs::symlink(&p, &link).unwrap();
+        write_atomic(&link, b"via link").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&p).unwrap(), b"via link");
+        // a device, a pipe, a directory: refused, and left as they were
+        let e = write_atomic(Path::new("/dev/null"), b"x").unwrap_err();
+        assert_eq!(e, "/dev/null: cannot write: this is a device, not a file");
+        assert!(
+            std::fs::metadata("/dev/null")
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+        let fifo = d.join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let e = write_atomic(&fifo, b"x").unwrap_err();
+            assert!(e.ends_with("this is a pipe, not a file"), "{e}");
+        }
+        let e = write_atomic(&d, b"x").unwrap_err();
+        assert!(e.ends_with("this is a directory, not a file"), "{e}");
+        // nothing left behind by any of it
+        let left = names(&d);
+        assert!(left.iter().all(|n| !n.contains(".tmp")), "{left:?}");
+    }
+
+    #[test]
+    fn temporaries_are_random_exclusive_and_removed_on_failure() {
+        let d = dir("tmp");
+        let victim = d.join("victim.txt");
+        std::fs::write(&victim, "precious").unwrap();
+        // links planted at the names the old scheme would have used
+        for pid in std::process::id()..std::process::id() + 50 {
+            let planted = d.join(format!(".model.json.{pid}.tmp"));
+            std::os::unix::fs::symlink(&victim, planted).unwrap();
+        }
+        write_atomic(&d.join("model.json"), b"model").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(std::fs::read(d.join("model.json")).unwrap(), b"model");
+        // a write that fails half-way, for the second of two files: neither changes
+        let (a, b) = (d.join("a.json"), d.join("b.json"));
+        std::fs::write(&a, "old a").unwrap();
+        let err = write_together(&[&a, &b], |k, tmp| {
+            if k == 1 {
+                return Err("disk full".into());
+            }
+            std::fs::write(tmp, "new a").map_err(|e| e.to_string())
+        })
+        .unwrap_err();
+        assert!(err.contains("b.json: cannot write: disk full"), "{err}");
+        assert_eq!(std::fs::read(&a).unwrap(), b"old a");
+        assert!(!b.exists());
+        assert!(
+            names(&d)
+                .iter()
+                .all(|n| !n.ends_with(".tmp") || n.contains(".model.json."))
+        );
+        // Ctrl-C: the handler removes what is under way
+        let p = Pending::new(&d.join("c.json")).unwrap();
+        let tmp = p.path().to_path_buf();
+        assert!(tmp.exists());
+        remove_temporaries();
+        assert!(!tmp.exists());
+        drop(p);
     }
 }

@@ -97,7 +97,7 @@ pub use engine::{
     Exponent, GradCheck, GradMismatch, GradReport, NonFinite, Scope, TapeStats, Value, gradcheck,
     numerical_grad, scope, stats, zero_grad,
 };
-pub use files::{check_writable, write_atomic};
+pub use files::{check_writable, remove_temporaries, write_all, write_atomic};
 pub use nn::{
     Activation, Init, Layer, Linear, Loss, MLP, MlpBuilder, Module, Neuron, ReLU, Sequential,
     Sigmoid, Tanh,

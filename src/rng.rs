@@ -127,6 +127,21 @@ thread_local! {
 /// Reseeds this thread's generator, which `Neuron::new`, `Layer::new` and
 /// `MLP::new` draw from (micrograd's demo calls `random.seed(1337)`).
 ///
+/// Every thread's generator starts from seed 0, so that a program makes the
+/// same weights each run: two threads that never call `seed` draw the same
+/// weights. Give each thread its own seed (or use
+/// [`MlpBuilder::seed`](crate::MlpBuilder::seed)) to make them differ:
+///
+/// ```
+/// use micrograd::{MLP, Module};
+/// let draw = |k: Option<u64>| std::thread::spawn(move || {
+///     if let Some(k) = k { micrograd::seed(k) }
+///     MLP::new(2, &[2]).parameter_data()
+/// }).join().unwrap();
+/// assert_eq!(draw(None), draw(None));
+/// assert_ne!(draw(Some(1)), draw(Some(2)));
+/// ```
+///
 /// ```
 /// use micrograd::{MLP, Module, seed};
 /// seed(1337);

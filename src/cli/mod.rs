@@ -253,7 +253,24 @@ impl Failure {
     }
 }
 
+/// On Ctrl-C (or SIGTERM), removes the temporary files of a save under way
+/// before exiting as the signal would, so an interrupted run leaves none.
+fn clean_up_on_interrupt() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return; // no handler: the default behaviour, nothing worse
+    };
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            micrograd::remove_temporaries();
+            eprintln!("interrupted");
+            std::process::exit(128 + sig);
+        }
+    });
+}
+
 pub fn main() -> ExitCode {
+    clean_up_on_interrupt();
     let cli = Cli::parse();
     let result = match cli.command {
         None => train::run(&cli.train),

@@ -560,10 +560,21 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         loss,
     };
     let mut written = write_pictures(a, &d, &file, &curves, on_test.as_ref().unwrap_or(&on_train))?;
-    for p in &model_paths {
-        file.save(p).map_err(Failure::input)?;
-        written.push(p.clone());
-    }
+    // both model files from this run, or neither: written first, renamed together
+    let bytes = model_paths
+        .iter()
+        .map(|p| {
+            file.to_bytes(p)
+                .map_err(|m| Failure::input(format!("{}: {m}", p.display())))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let files: Vec<(&Path, &[u8])> = model_paths
+        .iter()
+        .zip(&bytes)
+        .map(|(p, b)| (p.as_path(), b.as_slice()))
+        .collect();
+    micrograd::write_all(&files).map_err(Failure::input)?;
+    written.extend(model_paths);
 
     let last = on_test
         .as_ref()

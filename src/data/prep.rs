@@ -416,9 +416,10 @@ impl Preprocess {
             }
         }
         if inputs.is_empty() {
-            return Err(err(
-                "no feature columns left to learn from (see the notes above)".into(),
-            ));
+            return Err(err(format!(
+                "no feature columns left to learn from: {}",
+                shorten(&notes.join("; "), 400)
+            )));
         }
 
         let (y, classes) = encode_target(table, t, opts.task)?;

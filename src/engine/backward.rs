@@ -201,24 +201,29 @@ impl Tape {
                 }
             }
         }
-        self.note_unscoped_backward();
+        self.note_growth();
     }
 
-    /// Warns once if a training loop seems to run without a scope, since then
-    /// nothing is ever freed.
-    fn note_unscoped_backward(&mut self) {
-        if !self.scopes.is_empty() || self.warned {
-            return;
+    /// Warns once if a training loop seems to keep every step's nodes: the
+    /// tape has grown between 100 `backward` calls in a row, to a million
+    /// nodes or more. Whatever scopes are open: one scope around the whole
+    /// loop, or a forgotten (`mem::forget`) one, frees nothing either.
+    fn note_growth(&mut self) {
+        let len = self.data.len();
+        if len > self.len_at_backward {
+            self.growing_backwards = self.growing_backwards.saturating_add(1);
+        } else {
+            self.growing_backwards = 0;
         }
-        self.unscoped_backwards = self.unscoped_backwards.saturating_add(1);
-        if self.unscoped_backwards >= 100 && self.data.len() >= 1_000_000 {
+        self.len_at_backward = len;
+        if self.growing_backwards >= 100 && len >= 1_000_000 && !self.warned {
             self.warned = true;
             eprintln!(
-                "micrograd: warning: backward() has run {} times with no scope open and this \
-                 thread's tape holds {} nodes. Nodes are freed only when a scope ends: start \
-                 each training step with `let _step = micrograd::scope();`.",
-                self.unscoped_backwards,
-                self.data.len()
+                "micrograd: warning: this thread's tape has grown at each of the last {} \
+                 backward() calls and holds {len} nodes. Nodes are freed only when a scope \
+                 ends: start each training step with `let _step = micrograd::scope();` (a \
+                 scope around the whole loop frees nothing until the loop ends).",
+                self.growing_backwards
             );
         }
     }
@@ -424,6 +429,26 @@ mod tests {
             tape::with(|t| t.warned),
             "100 calls, 2·10^6 nodes, no scope"
         );
+    }
+
+    #[test]
+    fn one_scope_around_the_whole_loop_is_warned_about_too() {
+        let w = Value::new(1.0);
+        let _all = scope();
+        for _ in 0..100 {
+            step(w);
+        }
+        assert!(tape::with(|t| t.warned));
+    }
+
+    #[test]
+    fn a_forgotten_scope_is_warned_about_too() {
+        let w = Value::new(1.0);
+        for _ in 0..100 {
+            std::mem::forget(scope());
+            step(w);
+        }
+        assert!(tape::with(|t| t.warned));
     }
 
     #[test]

@@ -110,10 +110,19 @@ pub(crate) struct Tape {
     /// Interior nodes below this index may hold a gradient from an earlier
     /// `backward` (or `set_grad`); above it they hold `NO_GRAD`.
     pub(crate) dirty: usize,
-    /// `backward` calls made with no scope open, for the forgotten-scope warning.
-    pub(crate) unscoped_backwards: u32,
+    /// For the forgotten-scope warning: the tape's length at the last
+    /// `backward`, and how many `backward` calls in a row found it longer.
+    pub(crate) len_at_backward: usize,
+    pub(crate) growing_backwards: u32,
     pub(crate) warned: bool,
+    /// How many entries a column may hold: what a `u32` index addresses.
+    /// Lowered only by tests, to reach the limit without 16 GiB.
+    pub(crate) limit: usize,
 }
+
+/// The most entries a column of the tape can hold: nodes, constants and
+/// child links are all addressed by `u32`.
+pub(crate) const LIMIT: usize = u32::MAX as usize;
 
 /// The bits of a gradient slot that has received nothing: a signalling NaN
 /// with a payload of our own. Arithmetic never yields it (it quiets NaNs, and
@@ -153,8 +162,10 @@ impl Tape {
             next_scope: 1,
             marks: Vec::new(),
             dirty: 0,
-            unscoped_backwards: 0,
+            len_at_backward: 0,
+            growing_backwards: 0,
             warned: false,
+            limit: LIMIT,
         }
     }
 
@@ -162,8 +173,8 @@ impl Tape {
     #[inline]
     pub(crate) fn push(&mut self, op: Op, data: f64, args: [u32; 2]) -> u32 {
         let i = self.data.len();
-        if i >= u32::MAX as usize {
-            tape_full();
+        if i >= self.limit {
+            full("nodes", self.limit);
         }
         self.data.push(data);
         self.op.push(op);
@@ -175,8 +186,22 @@ impl Tape {
     #[inline]
     pub(crate) fn konst(&mut self, c: f64) -> u32 {
         let i = self.consts.len();
+        if i >= self.limit {
+            full("constants", self.limit);
+        }
         self.consts.push(c);
         i as u32
+    }
+
+    /// The `(start, n)` a node with many children stores, its `n` children
+    /// (or `2n + 1` for an affine node) being `kids[start..]`: checked to fit
+    /// in `u32`, so that an offset never wraps round to another node's children.
+    #[inline]
+    pub(crate) fn span(&self, start: usize, n: usize) -> [u32; 2] {
+        if self.kids.len() > self.limit {
+            full("child links", self.limit);
+        }
+        [start as u32, n as u32]
     }
 
     /// Panics unless a handle made in scope `scope` still points at its node.
@@ -245,7 +270,6 @@ impl Tape {
             kids: self.kids.len(),
         });
         self.current = id;
-        self.unscoped_backwards = 0;
         id
     }
 
@@ -328,9 +352,69 @@ fn stale(idx: u32) -> ! {
 
 #[cold]
 #[inline(never)]
-fn tape_full() -> ! {
+fn full(what: &str, limit: usize) -> ! {
     panic!(
-        "micrograd: the tape of this thread holds 2^32 - 1 nodes, the most it can address. \
-         Open a `micrograd::scope()` per training step so that finished steps are freed."
+        "micrograd: the tape of this thread holds {limit} {what}, the most it can address. \
+         Open a `micrograd::scope()` per training step so that finished steps are freed, \
+         or use smaller batches."
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::{Value, tape};
+
+    /// Runs `f` on a fresh thread whose tape addresses only `limit` entries
+    /// per column, and returns its panic message.
+    fn panics_with_limit(limit: usize, f: impl FnOnce() + Send + 'static) -> String {
+        let r = std::thread::spawn(move || {
+            tape::with(|t| t.limit = limit);
+            f();
+        })
+        .join();
+        match r {
+            Ok(()) => String::new(),
+            Err(e) => e
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_else(|| "a panic without a message".into()),
+        }
+    }
+
+    #[test]
+    fn every_column_stops_at_its_limit_with_a_message_and_never_wraps() {
+        let msg = panics_with_limit(1000, || {
+            let xs: Vec<Value> = (0..600).map(|i| Value::new(i as f64)).collect();
+            let _ok = Value::sum(xs.iter().copied()); // 600 links
+            let _wraps = Value::sum(xs.iter().copied()); // 1200 > 1000
+        });
+        assert!(
+            msg.contains("holds 1000 child links, the most it can address"),
+            "{msg}"
+        );
+        let msg = panics_with_limit(1000, || {
+            let w: Vec<Value> = (0..300).map(|_| Value::new(1.0)).collect();
+            let x: Vec<Value> = (0..300).map(|_| Value::new(2.0)).collect();
+            for _ in 0..2 {
+                let _ = Value::dot(&w, &x); // 600 links each
+            }
+        });
+        assert!(msg.contains("child links"), "{msg}");
+        let msg = panics_with_limit(1000, || {
+            let x = Value::new(1.0);
+            for _ in 0..1001 {
+                let _ = x * 3.0; // a node and a constant each
+            }
+        });
+        assert!(
+            msg.contains("holds 1000 nodes") || msg.contains("1000 constants"),
+            "{msg}"
+        );
+        let msg = panics_with_limit(1000, || {
+            let xs: Vec<Value> = (0..10).map(|i| Value::new(i as f64)).collect();
+            let s = Value::sum(xs.iter().copied());
+            s.backward();
+        });
+        assert_eq!(msg, "", "under the limit nothing changes");
+    }
 }

@@ -110,7 +110,19 @@ impl Value {
     /// Overwrites the data, as `p.data -= lr * p.grad` does in the seeds.
     ///
     /// It changes this node only: nodes computed from it keep their numbers
-    /// until the expression is built again.
+    /// until the expression is built again. Meant for leaves (parameters):
+    /// on a node made by `tanh`, `exp` or `sigmoid`, whose derivative is
+    /// computed from its own output, it changes the gradient that `backward`
+    /// passes through it too, as in micrograd:
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let x = Value::new(0.5);
+    /// let y = x.tanh();
+    /// y.set_data(0.0); // tanh' = 1 - y², read from y
+    /// y.backward();
+    /// assert_eq!(x.grad(), 1.0);
+    /// ```
     ///
     /// ```
     /// let p = micrograd::Value::new(1.0);
@@ -382,8 +394,8 @@ impl Value {
                 acc += t.data[i];
                 t.kids.push(i as u32);
             }
-            let n = (t.kids.len() - start) as u32;
-            Value::make(t, Op::Sum, acc, [start as u32, n])
+            let span = t.span(start, t.kids.len() - start);
+            Value::make(t, Op::Sum, acc, span)
         })
     }
 
@@ -449,7 +461,8 @@ impl Value {
             }
             let kids = &t.kids[start..];
             let out = logsumexp(kids.iter().map(|&k| t.data[k as usize]));
-            Value::make(t, Op::LogSumExp, out, [start as u32, z.len() as u32])
+            let span = t.span(start, z.len());
+            Value::make(t, Op::LogSumExp, out, span)
         })
     }
 }
@@ -495,7 +508,8 @@ fn push_affine(t: &mut Tape, w: &[Value], x: &[Value], b: Option<Value>, act: Op
         }
         None => Op::Dot,
     };
-    let v = Value::make(t, op, acc, [start as u32, w.len() as u32]);
+    let span = t.span(start, w.len());
+    let v = Value::make(t, op, acc, span);
     match act {
         Some(a) => Value::make(t, a, activate(a, acc), [v.idx, 0]),
         None => v,

@@ -181,8 +181,49 @@ impl Loss {
         }
     }
 
+    /// Whether a batch suits this loss: as many outputs as targets, each
+    /// with [`outputs`](Self::outputs) numbers, and for classes every target
+    /// a class index `0..classes`. The error names the first sample that
+    /// does not.
+    ///
+    /// ```
+    /// use micrograd::{Loss, Value};
+    /// let out = vec![vec![Value::new(0.5); 3]; 2];
+    /// assert!(Loss::CrossEntropy.check_batch(&out, &[0.0, 2.0], 3).is_ok());
+    /// let e = Loss::CrossEntropy.check_batch(&out, &[0.0, -1.0], 3).unwrap_err();
+    /// assert_eq!(e, "sample 1: target -1 is not a class index from 0 to 2");
+    /// let e = Loss::Svm.check_batch(&out[..1], &[1.0, 0.0], 2).unwrap_err();
+    /// assert_eq!(e, "1 outputs for 2 targets");
+    /// ```
+    pub fn check_batch(self, out: &[Vec<Value>], y: &[f64], classes: usize) -> Result<(), String> {
+        if out.len() != y.len() {
+            return Err(format!("{} outputs for {} targets", out.len(), y.len()));
+        }
+        let want = self.outputs(classes);
+        for (i, (o, &t)) in out.iter().zip(y).enumerate() {
+            if o.len() < want {
+                return Err(format!(
+                    "sample {i}: {} model outputs, loss {} with {classes} classes needs {want}",
+                    o.len(),
+                    self.name()
+                ));
+            }
+            let is_class = t >= 0.0 && t.fract() == 0.0 && t < classes as f64;
+            if classes > 0 && !is_class {
+                return Err(format!(
+                    "sample {i}: target {t} is not a class index from 0 to {}",
+                    classes - 1
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The loss over a batch: `out[i]` is the model's output for sample i,
     /// `y[i]` its target, `classes` the number of classes (0 = regression).
+    /// Panics with [`check_batch`](Self::check_batch)'s message if the batch
+    /// does not suit the loss (a target that is no class, too few outputs):
+    /// never a silently wrong number.
     ///
     /// ```
     /// use micrograd::{Loss, Value};
@@ -190,6 +231,9 @@ impl Loss {
     /// assert_eq!(Loss::Mse.compute(&out, &[1.5], 0).data(), 1.0);
     /// ```
     pub fn compute(self, out: &[Vec<Value>], y: &[f64], classes: usize) -> Value {
+        if let Err(e) = self.check_batch(out, y, classes) {
+            panic!("micrograd: loss {}: {e}", self.name());
+        }
         let first = || out.iter().map(|o| o[0]).collect::<Vec<_>>();
         let signed = || y.iter().map(|&t| 2.0 * t - 1.0).collect::<Vec<_>>();
         match self {

@@ -7,7 +7,7 @@ mod plot;
 use std::path::Path;
 
 pub use graph::{
-    DotOptions, RankDir, VizError, dot_to_svg, draw_dot, render_with_graphviz, save_graph,
+    DotOptions, RankDir, VizError, dot_to_svg, draw_dot, draw_svg, render_with_graphviz, save_graph,
 };
 pub use plot::{Curves, plot_confusion, plot_decision_boundary, plot_history};
 

@@ -34,24 +34,12 @@ fn save(path: &Path, pic: &impl Picture) -> Result<(), VizError> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("png"));
     if is_png {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{name}.{}.tmp.png", std::process::id()));
-        let drawn = (|| {
-            let root = BitMapBackend::new(&tmp, pic.size()).into_drawing_area();
-            pic.draw(&root)?;
-            root.present().map_err(err)
-        })();
-        let done = drawn.and_then(|()| {
-            std::fs::rename(&tmp, path)
-                .map_err(|e| VizError::Io(format!("{}: cannot write: {e}", path.display())))
-        });
-        if done.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        done
+        crate::files::write_together(&[path], |_, tmp| {
+            let root = BitMapBackend::new(tmp, pic.size()).into_drawing_area();
+            pic.draw(&root).map_err(|e| e.to_string())?;
+            root.present().map_err(|e| e.to_string())
+        })
+        .map_err(VizError::Io)
     } else {
         let mut svg = String::new();
         {
