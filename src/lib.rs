@@ -94,8 +94,8 @@ pub mod train;
 pub mod viz;
 
 pub use engine::{
-    Exponent, GradCheck, GradMismatch, GradReport, NonFinite, Scope, TapeStats, Value, gradcheck,
-    numerical_grad, scope, stats, zero_grad,
+    Exponent, GradCheck, GradMismatch, GradReport, NonFinite, Replay, ReplayError, Scope,
+    TapeStats, Value, gradcheck, numerical_grad, scope, stats, zero_grad,
 };
 pub use files::{check_writable, remove_temporaries, write_all, write_atomic};
 pub use nn::{

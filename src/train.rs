@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::data::Dataset;
-use crate::engine::{Value, scope};
+use crate::engine::{Replay, Value, scope};
 use crate::nn::{Loss, MLP, Module, loss};
 use crate::optim::{OptimizerKind, Schedule};
 use crate::rng::Rng;
@@ -37,6 +37,10 @@ pub struct TrainConfig {
     /// has not improved for this many epochs in a row, and put back the
     /// weights of its best epoch. `None`: run every step, keep the last.
     pub patience: Option<usize>,
+    /// Record one sample's graph and replay it over each batch
+    /// ([`Replay`](crate::Replay)); `false` builds every sample on the tape.
+    /// The results agree to rounding (the tests hold them to 1e-12).
+    pub replay: bool,
 }
 
 impl Default for TrainConfig {
@@ -54,6 +58,7 @@ impl Default for TrainConfig {
             batch_size: 0,
             seed: 1337,
             patience: None,
+            replay: true,
         }
     }
 }
@@ -246,6 +251,10 @@ fn run(
     // early stopping: the best validation loss, its step and weights, and epochs since
     let mut best: Option<(f64, usize, Vec<f64>)> = None;
     let mut since_best = 0;
+    let mut replay = cfg
+        .replay
+        .then(|| record_step(model, ds.nfeatures(), cfg.loss, classes))
+        .and_then(Result::ok);
     for step in 0..cfg.steps {
         let batch = match batches.next() {
             Some(b) => b,
@@ -256,23 +265,42 @@ fn run(
         };
         let epoch_ends = batches.len() == 0;
         let _step = scope();
-        let outs: Vec<Vec<Value>> = batch
-            .iter()
-            .map(|&i| {
-                let x: Vec<Value> = ds.x[i].iter().map(|&v| Value::new(v)).collect();
-                model.forward(&x)
-            })
-            .collect();
         let y: Vec<f64> = batch.iter().map(|&i| ds.y[i]).collect();
-        let data_loss = cfg.loss.compute(&outs, &y, classes);
+        opt.zero_grad();
+        let (data_loss, accuracy) = match replay.as_mut() {
+            Some(r) => {
+                let rows: Vec<Vec<f64>> = batch
+                    .iter()
+                    .map(|&i| [ds.x[i].clone(), cfg.loss.target_row(ds.y[i], classes)].concat())
+                    .collect();
+                let l = r.run(&rows);
+                let acc = (classes > 0).then(|| {
+                    let right = r.outputs().iter().zip(&y);
+                    let right = right.filter(|(o, t)| cfg.loss.predict(o, classes) == **t);
+                    right.count() as f64 / y.len().max(1) as f64
+                });
+                (Value::new(l), acc)
+            }
+            None => {
+                let outs = forward_batch(model, ds, &batch);
+                let l = cfg.loss.compute(&outs, &y, classes);
+                let acc = (classes > 0).then(|| accuracy(&outs, &y, cfg.loss, classes));
+                (l, acc)
+            }
+        };
         let total = if cfg.alpha != 0.0 {
             data_loss + loss::l2(&params, cfg.alpha)
         } else {
             data_loss
         };
-        let accuracy = (classes > 0).then(|| accuracy(&outs, &y, cfg.loss, classes));
         if !total.data().is_finite() {
-            let at = total
+            // find the first non-finite number on the tape: the batch again, as nodes
+            let outs = forward_batch(model, ds, &batch);
+            let mut again = cfg.loss.compute(&outs, &y, classes);
+            if cfg.alpha != 0.0 {
+                again += loss::l2(&params, cfg.alpha);
+            }
+            let at = again
                 .find_non_finite()
                 .map_or_else(|| "no node found".to_owned(), |n| n.to_string());
             history.diverged = Some(Divergence::NonFinite { step, at });
@@ -285,7 +313,7 @@ fn run(
         }
         let lr = cfg.schedule.lr(step);
         opt.set_lr(lr);
-        opt.zero_grad();
+        // the replayed data loss has given its gradient already; the rest comes from the tape
         total.backward();
         opt.step();
 
@@ -330,6 +358,31 @@ fn run(
         history.best_step = Some(step);
     }
     history
+}
+
+/// One sample's loss for `model`, recorded for replay: inputs are the
+/// features, then the target as [`Loss::target_row`] makes it.
+fn record_step(
+    model: &MLP,
+    nin: usize,
+    loss: Loss,
+    classes: usize,
+) -> Result<Replay, crate::ReplayError> {
+    Replay::record(nin + loss.target_width(classes), |v| {
+        let out = model.forward(&v[..nin]);
+        (loss.per_sample(&out, &v[nin..]), out)
+    })
+}
+
+/// The model's outputs for the samples `batch` of `ds`, on the tape.
+fn forward_batch(model: &MLP, ds: &Dataset, batch: &[usize]) -> Vec<Vec<Value>> {
+    batch
+        .iter()
+        .map(|&i| {
+            let x: Vec<Value> = ds.x[i].iter().map(|&v| Value::new(v)).collect();
+            model.forward(&x)
+        })
+        .collect()
 }
 
 /// Whether the losses so far (the last at `step`) have grown far above the

@@ -51,6 +51,10 @@ fn default_run_trains_the_moons_demo_and_writes_everything() {
     // progress on stderr (not a terminal here: a line every tenth)
     let err = stderr(&o);
     assert!(err.contains("step   100/100 loss 0.022016"), "{err}");
+    assert!(
+        !err.contains("valid loss"),
+        "no validation set in the demo: {err}"
+    );
     for f in [
         "loss.svg",
         "decision_boundary.svg",

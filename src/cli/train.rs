@@ -9,7 +9,7 @@ use micrograd::data::{self, BUILTIN, Dataset, PrepOptions, Preprocess, Table};
 use micrograd::metrics::{Confusion, Regression};
 use micrograd::nn::ModelFile;
 use micrograd::train::{
-    Divergence, Evaluation, History, StepReport, TrainConfig, evaluate, fit_with_validation,
+    Divergence, Evaluation, History, StepReport, TrainConfig, evaluate, fit, fit_with_validation,
 };
 use micrograd::viz::{Curves, fmt_num, fmt_short, shorten};
 use micrograd::{Activation, Init, Loss, MLP, Module, OptimizerKind, Rng, Schedule};
@@ -270,6 +270,7 @@ fn recipe(a: &TrainArgs, d: &Loaded) -> Result<Recipe, Failure> {
             batch_size,
             seed: a.seed,
             patience: (patience > 0 && d.valid.is_some()).then_some(patience),
+            replay: true,
         },
         layers,
         init,
@@ -388,18 +389,10 @@ fn train_loop(
             aside += t0.elapsed().as_secs_f64();
         }
     };
-    let empty = Dataset {
-        x: vec![],
-        y: vec![],
-        ..d.train.clone()
+    let history = match &d.valid {
+        Some(v) => fit_with_validation(model, &d.train, v, cfg, on_step),
+        None => fit(model, &d.train, cfg, on_step),
     };
-    let history = fit_with_validation(
-        model,
-        &d.train,
-        d.valid.as_ref().unwrap_or(&empty),
-        cfg,
-        on_step,
-    );
     progress.finish();
     let seconds = start.elapsed().as_secs_f64() - aside;
     curves.train_loss = history.data_loss.clone();

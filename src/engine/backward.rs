@@ -55,15 +55,27 @@ fn reset_marks(marks: &mut Vec<u64>, n: usize) {
 /// are reset to `NO_GRAD` before the pass, so each ends up holding
 /// d(root)/d(node) of this pass; leaves (inputs, parameters) keep what they
 /// had and add to it, which is micrograd's and PyTorch's accumulation.
+///
+/// It also keeps the frontier: the lowest interior node that has received a
+/// gradient. The pass stops below it, so it costs the nodes the root reaches,
+/// not the tape below them. Leaves are written here and never visited, so
+/// parameters made long before (at the bottom of the tape) do not pull the
+/// frontier down to them.
 struct Grads<'a> {
     grad: &'a mut [f64],
+    op: &'a [Op],
+    low: usize,
 }
 
 impl Grads<'_> {
     #[inline(always)]
     fn add(&mut self, child: u32, x: f64) {
-        let g = &mut self.grad[child as usize];
+        let c = child as usize;
+        let g = &mut self.grad[c];
         *g = if g.to_bits() == NO_GRAD { x } else { *g + x };
+        if c < self.low && self.op[c] != Op::Leaf {
+            self.low = c;
+        }
     }
 }
 
@@ -72,12 +84,18 @@ impl Tape {
         self.grow_grad();
         let n = root + 1;
         // Interior nodes that an earlier pass (or `set_grad`) wrote: start over.
-        for i in 0..self.dirty.min(n) {
+        let stale = self.dirty.start..self.dirty.end.min(n);
+        for i in stale {
             if self.op[i] != Op::Leaf {
                 self.grad[i] = f64::from_bits(NO_GRAD);
             }
         }
-        self.dirty = self.dirty.max(n);
+        // what is left dirty is above the root (untouched by this pass)
+        self.dirty = if self.dirty.end > n {
+            n..self.dirty.end
+        } else {
+            0..0
+        };
         let Tape {
             data,
             grad,
@@ -92,10 +110,14 @@ impl Tape {
         let (consts, kids): (&[f64], &[u32]) = (consts, kids);
         let mut g = Grads {
             grad: &mut grad[..n],
+            op,
+            low: root,
         };
         g.add(root as u32, 1.0);
 
-        for i in (0..n).rev() {
+        let mut i = n;
+        while i > g.low {
+            i -= 1;
             let gi = g.grad[i];
             if gi.to_bits() == NO_GRAD {
                 continue; // the root does not depend on this node
@@ -201,6 +223,8 @@ impl Tape {
                 }
             }
         }
+        let reached = g.low..n;
+        self.mark_dirty(reached);
         self.note_growth();
     }
 
@@ -449,6 +473,33 @@ mod tests {
             step(w);
         }
         assert!(tape::with(|t| t.warned));
+    }
+
+    #[test]
+    fn a_pass_walks_and_resets_only_what_its_root_reaches() {
+        let w = Value::new(3.0); // a parameter, at the bottom of the tape
+        let mut x = w;
+        for _ in 0..100_000 {
+            x = x * 1.0 + 0.0;
+        }
+        x.backward(); // a big pass: 200 000 interior nodes written
+        assert_eq!(w.grad(), 1.0);
+        let mid = tape::with(|t| t.data.len()) / 2;
+        let (a, b) = (Value::new(2.0), x);
+        let y = a * w + (b * 0.0).tanh(); // reaches the parameter, and the big graph through b
+        y.backward();
+        assert_eq!((a.grad(), w.grad()), (3.0, 1.0 + 2.0 + 0.0));
+        let small = Value::new(5.0);
+        let z = small * w;
+        z.backward();
+        assert_eq!((small.grad(), w.grad()), (3.0, 3.0 + 5.0));
+        // z's pass started at its own node: what it walked and left dirty is just that
+        let (dirty, len) = tape::with(|t| (t.dirty.clone(), t.data.len()));
+        assert!(dirty.start >= len - 2, "{dirty:?} of {len}");
+        // and the big graph's interior nodes hold d(z)/d(node) = 0, not the old gradients
+        let inner = Value::at(mid as u32, crate::engine::tape::ROOT);
+        assert_eq!(inner.grad(), 0.0);
+        assert_eq!(b.grad(), 0.0);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod backward;
 mod gradcheck;
+mod replay;
 mod scope;
 pub(crate) mod tape;
 mod trace;
@@ -9,6 +10,7 @@ mod value;
 
 pub use backward::{NonFinite, zero_grad};
 pub use gradcheck::{GradCheck, GradMismatch, GradReport, gradcheck, numerical_grad};
+pub use replay::{Replay, ReplayError};
 pub use scope::{Scope, scope};
 pub use trace::GraphNode;
 pub(crate) use value::affine_layer;
@@ -17,7 +19,16 @@ pub use value::{Exponent, Value};
 
 /// The data of each value, read in one visit to the tape.
 pub(crate) fn read_data(values: &[Value]) -> Vec<f64> {
-    tape::with(|t| values.iter().map(|v| t.data[v.live(t)]).collect())
+    tape::with(|t| {
+        values
+            .iter()
+            .map(|v| {
+                let i = v.live(t);
+                t.note_read(i);
+                t.data[i]
+            })
+            .collect()
+    })
 }
 
 /// Calls `f(k, &mut data, grad)` for the k-th value, in one visit to the tape:

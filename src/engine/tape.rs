@@ -107,14 +107,21 @@ pub(crate) struct Tape {
     pub(crate) next_scope: u32,
     /// Scratch bitset for reachability, kept to reuse its allocation.
     pub(crate) marks: Vec<u64>,
-    /// Interior nodes below this index may hold a gradient from an earlier
-    /// `backward` (or `set_grad`); above it they hold `NO_GRAD`.
-    pub(crate) dirty: usize,
+    /// Interior nodes in this range may hold a gradient from an earlier
+    /// `backward` (or `set_grad`); outside it they hold `NO_GRAD`. A pass
+    /// resets only this range, so its cost is that of the passes before it,
+    /// not the tape's length.
+    pub(crate) dirty: std::ops::Range<usize>,
     /// For the forgotten-scope warning: the tape's length at the last
     /// `backward`, and how many `backward` calls in a row found it longer.
     pub(crate) len_at_backward: usize,
     pub(crate) growing_backwards: u32,
     pub(crate) warned: bool,
+    /// While a [`Replay`](crate::Replay) records: the first node of the
+    /// recording (`usize::MAX` otherwise), and whether its function read the
+    /// data of a node it made.
+    pub(crate) recording_from: usize,
+    pub(crate) read_in_recording: bool,
     /// How many entries a column may hold: what a `u32` index addresses.
     /// Lowered only by tests, to reach the limit without 16 GiB.
     pub(crate) limit: usize,
@@ -161,11 +168,28 @@ impl Tape {
             current: ROOT,
             next_scope: 1,
             marks: Vec::new(),
-            dirty: 0,
+            dirty: 0..0,
             len_at_backward: 0,
             growing_backwards: 0,
             warned: false,
             limit: LIMIT,
+            recording_from: usize::MAX,
+            read_in_recording: false,
+        }
+    }
+
+    /// Whether a [`Replay`](crate::Replay) is recording.
+    #[inline]
+    pub(crate) fn recording(&self) -> bool {
+        self.recording_from != usize::MAX
+    }
+
+    /// Notes that node `i`'s data was read: during a recording, a read of
+    /// a recorded node means the graph may depend on the data.
+    #[inline]
+    pub(crate) fn note_read(&mut self, i: usize) {
+        if i >= self.recording_from {
+            self.read_in_recording = true;
         }
     }
 
@@ -255,7 +279,16 @@ impl Tape {
         self.grow_grad();
         // a NaN with NO_GRAD's bits would read as "nothing": store a plain NaN
         self.grad[idx] = if g.to_bits() == NO_GRAD { f64::NAN } else { g };
-        self.dirty = self.dirty.max(idx + 1);
+        self.mark_dirty(idx..idx + 1);
+    }
+
+    /// Adds `r` to the range of interior nodes that may hold a gradient.
+    pub(crate) fn mark_dirty(&mut self, r: std::ops::Range<usize>) {
+        self.dirty = if self.dirty.is_empty() {
+            r
+        } else {
+            self.dirty.start.min(r.start)..self.dirty.end.max(r.end)
+        };
     }
 
     pub(crate) fn open_scope(&mut self) -> u32 {
@@ -287,7 +320,8 @@ impl Tape {
         self.op.truncate(n);
         self.args.truncate(n);
         self.grad.truncate(n);
-        self.dirty = self.dirty.min(n);
+        self.dirty.end = self.dirty.end.min(n);
+        self.dirty.start = self.dirty.start.min(self.dirty.end);
         self.consts.truncate(mark.consts);
         self.kids.truncate(mark.kids);
         if self.labels.range(mark.start..).next().is_some() {

@@ -89,7 +89,11 @@ impl Value {
     /// ```
     #[inline]
     pub fn data(self) -> f64 {
-        tape::with(|t| t.data[self.live(t)])
+        tape::with(|t| {
+            let i = self.live(t);
+            t.note_read(i);
+            t.data[i]
+        })
     }
 
     /// d(root)/d(self) from the last [`backward`](Value::backward), 0 before any.
@@ -261,7 +265,9 @@ impl Value {
             let out = f(t.data[a], c);
             let k = match op {
                 Op::MulC | Op::DivC | Op::PowC => t.konst(c),
-                _ => 0, // AddC, SubC, RSubC, RDivC: backward does not need c
+                // AddC, SubC, RSubC, RDivC: backward does not need c, but a replay does
+                _ if t.recording() => t.konst(c),
+                _ => 0,
             };
             Value::make(t, op, out, [a as u32, k])
         })
@@ -527,7 +533,7 @@ pub(crate) fn activate(op: Op, x: f64) -> f64 {
 }
 
 #[inline]
-fn relu(x: f64) -> f64 {
+pub(crate) fn relu(x: f64) -> f64 {
     if x > 0.0 || x.is_nan() { x } else { 0.0 }
 }
 
@@ -554,11 +560,11 @@ pub(crate) fn sigmoid(x: f64) -> f64 {
 }
 
 #[inline]
-fn softplus(x: f64) -> f64 {
+pub(crate) fn softplus(x: f64) -> f64 {
     x.max(0.0) + (-x.abs()).exp().ln_1p()
 }
 
-fn logsumexp(z: impl Iterator<Item = f64> + Clone) -> f64 {
+pub(crate) fn logsumexp(z: impl Iterator<Item = f64> + Clone) -> f64 {
     let m = z.clone().fold(f64::NEG_INFINITY, |m, x| {
         if x.is_nan() || m.is_nan() {
             f64::NAN

@@ -248,6 +248,54 @@ impl Loss {
         }
     }
 
+    /// How many numbers [`target_row`](Self::target_row) makes of a target.
+    pub fn target_width(self, classes: usize) -> usize {
+        match self {
+            Loss::CrossEntropy => classes,
+            _ => 1,
+        }
+    }
+
+    /// A target as the numbers [`per_sample`](Self::per_sample) takes: ±1
+    /// for `svm` (and `mse` on 2 classes), 0/1 for `bce`, one-hot for `xent`,
+    /// the number itself for regression.
+    ///
+    /// ```
+    /// use micrograd::Loss;
+    /// assert_eq!(Loss::Svm.target_row(0.0, 2), vec![-1.0]);
+    /// assert_eq!(Loss::CrossEntropy.target_row(2.0, 3), vec![0.0, 0.0, 1.0]);
+    /// ```
+    pub fn target_row(self, y: f64, classes: usize) -> Vec<f64> {
+        match self {
+            Loss::Svm => vec![2.0 * y - 1.0],
+            Loss::Mse if classes == 2 => vec![2.0 * y - 1.0],
+            Loss::Mse | Loss::Bce => vec![y],
+            Loss::CrossEntropy => (0..classes).map(|k| f64::from(k as f64 == y)).collect(),
+        }
+    }
+
+    /// One sample's term of the loss, with the target as values made by
+    /// [`target_row`](Self::target_row): the batch loss of
+    /// [`compute`](Self::compute) is the mean of these. The form a
+    /// [`Replay`](crate::Replay) records, since it takes the target as an
+    /// input rather than a constant.
+    ///
+    /// ```
+    /// use micrograd::{Loss, Value};
+    /// let out = [Value::new(0.5)];
+    /// let t = Loss::Svm.target_row(1.0, 2).into_iter().map(Value::new).collect::<Vec<_>>();
+    /// assert_eq!(Loss::Svm.per_sample(&out, &t).data(), 0.5); // relu(1 - 0.5)
+    /// ```
+    pub fn per_sample(self, out: &[Value], target: &[Value]) -> Value {
+        let (s, t) = (out[0], target[0]);
+        match self {
+            Loss::Svm => (1.0 - t * s).relu(),
+            Loss::Mse => (s - t).pow(2),
+            Loss::Bce => s.softplus() - s * t,
+            Loss::CrossEntropy => Value::logsumexp(out) - Value::dot(target, out),
+        }
+    }
+
     /// The class an output predicts, for `classes` classes; for regression
     /// (`classes` = 0), the output itself.
     ///
