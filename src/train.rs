@@ -255,6 +255,16 @@ fn run(
         .replay
         .then(|| record_step(model, ds.nfeatures(), cfg.loss, classes))
         .and_then(Result::ok);
+    // each sample as the replay takes it: its features, then its target
+    let rows: Vec<Vec<f64>> = match replay {
+        Some(_) => {
+            ds.x.iter()
+                .zip(&ds.y)
+                .map(|(x, &y)| [x.as_slice(), &cfg.loss.target_row(y, classes)].concat())
+                .collect()
+        }
+        None => Vec::new(),
+    };
     for step in 0..cfg.steps {
         let batch = match batches.next() {
             Some(b) => b,
@@ -267,33 +277,37 @@ fn run(
         let _step = scope();
         let y: Vec<f64> = batch.iter().map(|&i| ds.y[i]).collect();
         opt.zero_grad();
-        let (data_loss, accuracy) = match replay.as_mut() {
+        // the data loss and its gradient, replayed or on the tape; then the L2 term
+        let (data, total, accuracy, on_tape) = match replay.as_mut() {
             Some(r) => {
-                let rows: Vec<Vec<f64>> = batch
-                    .iter()
-                    .map(|&i| [ds.x[i].clone(), cfg.loss.target_row(ds.y[i], classes)].concat())
-                    .collect();
+                let rows: Vec<&[f64]> = batch.iter().map(|&i| rows[i].as_slice()).collect();
                 let l = r.run(&rows);
                 let acc = (classes > 0).then(|| {
-                    let right = r.outputs().iter().zip(&y);
-                    let right = right.filter(|(o, t)| cfg.loss.predict(o, classes) == **t);
+                    let right = y.iter().enumerate();
+                    let right =
+                        right.filter(|&(k, t)| cfg.loss.predict(r.output(k), classes) == *t);
                     right.count() as f64 / y.len().max(1) as f64
                 });
-                (Value::new(l), acc)
+                let reg = if cfg.alpha != 0.0 {
+                    loss::l2_with_grad(&params, cfg.alpha)
+                } else {
+                    0.0
+                };
+                (l, l + reg, acc, None)
             }
             None => {
                 let outs = forward_batch(model, ds, &batch);
                 let l = cfg.loss.compute(&outs, &y, classes);
                 let acc = (classes > 0).then(|| accuracy(&outs, &y, cfg.loss, classes));
-                (l, acc)
+                let total = if cfg.alpha != 0.0 {
+                    l + loss::l2(&params, cfg.alpha)
+                } else {
+                    l
+                };
+                (l.data(), total.data(), acc, Some(total))
             }
         };
-        let total = if cfg.alpha != 0.0 {
-            data_loss + loss::l2(&params, cfg.alpha)
-        } else {
-            data_loss
-        };
-        if !total.data().is_finite() {
+        if !total.is_finite() {
             // find the first non-finite number on the tape: the batch again, as nodes
             let outs = forward_batch(model, ds, &batch);
             let mut again = cfg.loss.compute(&outs, &y, classes);
@@ -306,18 +320,19 @@ fn run(
             history.diverged = Some(Divergence::NonFinite { step, at });
             break;
         }
-        history.loss.push(total.data());
+        history.loss.push(total);
         if let Some(grew) = grew(&history.loss, step) {
             history.diverged = Some(grew);
             break;
         }
         let lr = cfg.schedule.lr(step);
         opt.set_lr(lr);
-        // the replayed data loss has given its gradient already; the rest comes from the tape
-        total.backward();
+        if let Some(t) = on_tape {
+            t.backward();
+        }
         opt.step();
 
-        history.data_loss.push(data_loss.data());
+        history.data_loss.push(data);
         if let Some(a) = accuracy {
             history.accuracy.push(a);
         }
@@ -327,8 +342,8 @@ fn run(
             .map(|v| evaluate(model, v, cfg.loss).loss);
         let report = StepReport {
             step,
-            loss: total.data(),
-            data_loss: data_loss.data(),
+            loss: total,
+            data_loss: data,
             accuracy,
             lr,
             epoch_end: epoch_ends,

@@ -421,9 +421,15 @@ impl Value {
 /// ```
 pub fn zero_grad(values: &[Value]) {
     tape::with(|t| {
+        t.check_all(values);
+        t.grow_grad();
         for v in values {
-            let i = v.live(t);
-            t.write_grad(i, 0.0);
+            let i = v.idx as usize;
+            t.grad[i] = 0.0;
+            // leaves keep their gradient across passes; an interior node's is reset
+            if t.op[i] != Op::Leaf {
+                t.mark_dirty(i..i + 1);
+            }
         }
     })
 }

@@ -20,14 +20,11 @@ pub use value::{Exponent, Value};
 /// The data of each value, read in one visit to the tape.
 pub(crate) fn read_data(values: &[Value]) -> Vec<f64> {
     tape::with(|t| {
-        values
-            .iter()
-            .map(|v| {
-                let i = v.live(t);
-                t.note_read(i);
-                t.data[i]
-            })
-            .collect()
+        t.check_all(values);
+        if t.recording() {
+            values.iter().for_each(|v| t.note_read(v.idx as usize));
+        }
+        values.iter().map(|v| t.data[v.idx as usize]).collect()
     })
 }
 
@@ -35,10 +32,29 @@ pub(crate) fn read_data(values: &[Value]) -> Vec<f64> {
 /// how optimizers update parameters.
 pub(crate) fn update_each(values: &[Value], mut f: impl FnMut(usize, &mut f64, f64)) {
     tape::with(|t| {
+        t.check_all(values);
         for (k, v) in values.iter().enumerate() {
-            let i = v.live(t);
-            let g = t.grad_of(i as u32);
+            let i = v.idx as usize;
+            let g = t.grad_of(v.idx);
             f(k, &mut t.data[i], g);
+        }
+    })
+}
+
+/// Adds `f(data)` to each leaf's gradient, in one visit to the tape (leaves
+/// accumulate, as after `backward`).
+pub(crate) fn add_to_grads(leaves: &[Value], mut f: impl FnMut(f64) -> f64) {
+    tape::with(|t| {
+        t.check_all(leaves);
+        t.grow_grad();
+        for v in leaves {
+            let i = v.idx as usize;
+            debug_assert!(
+                t.op[i] == tape::Op::Leaf,
+                "gradients are added to leaves only"
+            );
+            let g = t.grad_of(i as u32);
+            t.grad[i] = g + f(t.data[i]);
         }
     })
 }

@@ -51,6 +51,12 @@ struct Layer {
     out: Vec<usize>,
     w: Vec<Vec<usize>>,
     b: Option<Vec<usize>>,
+    /// The activation node on each output, when there is one: run with the
+    /// layer, not as a node of its own.
+    act: Vec<Option<(usize, Op)>>,
+    /// `(first, row stride)` when `w[i][j]` is `first + i·stride + j`: the
+    /// weights are then read (and their gradients written) in place.
+    regular: Option<(usize, usize)>,
 }
 
 /// The order of work: a single node, or a whole layer at once.
@@ -149,7 +155,10 @@ pub struct Replay {
     grad: Vec<f64>,
     shared_val: Vec<f64>,
     shared_grad: Vec<f64>,
-    last_outputs: Vec<Vec<f64>>,
+    /// The last run's outputs, row by row.
+    out: Vec<f64>,
+    /// Scratch for the layers' matrices, kept between runs.
+    scratch: [Vec<f64>; 5],
 }
 
 impl Replay {
@@ -235,7 +244,8 @@ impl Replay {
             grad: Vec::new(),
             shared_val: Vec::new(),
             shared_grad: Vec::new(),
-            last_outputs: Vec::new(),
+            out: Vec::new(),
+            scratch: Default::default(),
         };
         r.plan();
         Ok(r)
@@ -294,6 +304,7 @@ impl Replay {
                     let layer = &mut self.layers[l];
                     layer.out.push(i);
                     layer.w.push(w);
+                    layer.act.push(None);
                     if let (Some(bs), Some(b)) = (&mut layer.b, b) {
                         bs.push(b);
                     }
@@ -306,10 +317,39 @@ impl Replay {
                         out: vec![i],
                         w: vec![w],
                         b: b.map(|b| vec![b]),
+                        act: vec![None],
+                        regular: None,
                     });
                 }
             }
         }
+        for layer in &mut self.layers {
+            layer.regular = regular(&layer.w);
+        }
+        // an activation of a layer's output runs inside the layer
+        let mut row_of = std::collections::HashMap::new();
+        for (l, layer) in self.layers.iter().enumerate() {
+            for (k, &o) in layer.out.iter().enumerate() {
+                row_of.insert(o, (l, k));
+            }
+        }
+        let nodes = &self.nodes;
+        let layers = &mut self.layers;
+        self.steps.retain(|s| {
+            let Step::Node(i) = *s else { return true };
+            let n = &nodes[i];
+            let fusable = matches!(n.op, Op::Relu | Op::Tanh | Op::Sigmoid);
+            match (fusable, n.args.as_slice()) {
+                (true, [Arg::Lane(o)]) => match row_of.get(o) {
+                    Some(&(l, k)) if layers[l].act[k].is_none() => {
+                        layers[l].act[k] = Some((i, n.op));
+                        false
+                    }
+                    _ => true,
+                },
+                _ => true,
+            }
+        });
     }
 
     /// How many inputs a row has.
@@ -329,18 +369,19 @@ impl Replay {
         let root = &self.val[self.root * b..(self.root + 1) * b];
         let mean = root.iter().sum::<f64>() / b.max(1) as f64;
         self.backward();
-        self.last_outputs = rows
-            .iter()
-            .enumerate()
-            .map(|(r, _)| self.outputs.iter().map(|&o| self.val[o * b + r]).collect())
-            .collect();
+        self.out.clear();
+        for r in 0..b {
+            self.out
+                .extend(self.outputs.iter().map(|&o| self.val[o * b + r]));
+        }
         mean
     }
 
-    /// The outputs of each row of the last [`run`](Self::run), in the order
+    /// The outputs of row `r` of the last [`run`](Self::run), in the order
     /// the recorded function returned them.
-    pub fn outputs(&self) -> &[Vec<f64>] {
-        &self.last_outputs
+    pub fn output(&self, r: usize) -> &[f64] {
+        let k = self.outputs.len();
+        &self.out[r * k..(r + 1) * k]
     }
 
     /// Sizes the buffers, puts the rows in the input lanes, reads the shared values.
@@ -348,8 +389,7 @@ impl Replay {
         let b = rows.len();
         self.lanes = b;
         let n = self.nodes.len();
-        self.val.clear();
-        self.val.resize(n * b, 0.0);
+        self.val.resize(n * b, 0.0); // every node is written before it is read
         self.grad.clear();
         self.grad.resize(n * b, 0.0);
         for (r, row) in rows.iter().enumerate() {
@@ -407,180 +447,428 @@ impl Replay {
         }
         // leaves accumulate, as after `backward`
         tape::with(|t| {
+            t.check_all(&self.shared);
             t.grow_grad();
             for (v, &g) in self.shared.iter().zip(&self.shared_grad) {
-                let i = v.live(t);
-                let old = t.grad_of(i as u32);
-                t.grad[i] = old + g;
+                let old = t.grad_of(v.idx);
+                t.grad[v.idx as usize] = old + g;
             }
         });
     }
 
-    /// Y = X·Wᵀ (+ b), with X the lanes of the layer's inputs.
+    /// Y = X·Wᵀ (+ b), with X the lanes of the layer's inputs; then the
+    /// activations on its outputs.
     fn layer_forward(&mut self, l: usize) {
         let b = self.lanes;
         let layer = &self.layers[l];
         let (n, m) = (layer.x.len(), layer.out.len());
-        let x = gather(&self.val, &layer.x, b); // b×n, column-major
-        let w: Vec<f64> = layer
-            .w
-            .iter()
-            .flat_map(|row| row.iter().map(|&k| self.shared_val[k]))
-            .collect(); // m×n, row-major
-        let mut y = vec![0.0; b * m]; // b×m, column-major
-        // SAFETY: each pointer is to a live buffer of exactly the size the
-        // dimensions and strides address: x is b×n, w is m×n, y is b×m.
+        let [xs, ws, ys, _, _] = &mut self.scratch;
+        let w = weights(raw(&mut self.shared_val), &layer.w, layer.regular, ws); // m×n, rows w.1 apart
+        let val = raw(&mut self.val);
+        let x = columns(val, &layer.x, b, xs); // b×n
+        let direct = progression(&layer.out);
+        let (y, ycs) = match direct {
+            // the outputs' lanes themselves (inside the buffer: their first
+            // lane is, and dgemm writes b rows of each of m columns)
+            Some((o0, step)) => {
+                assert!((o0 + step * (m - 1) + 1) * b <= val.1);
+                // SAFETY: checked just above to stay inside `val`.
+                (unsafe { val.0.add(o0 * b) }, step * b)
+            }
+            None => {
+                ys.clear();
+                ys.resize(b * m, 0.0);
+                (ys.as_mut_ptr(), b)
+            }
+        };
+        // SAFETY: x addresses b×n numbers at (1, x.1) strides inside `val` or
+        // a scratch buffer, w is m×n, and y addresses b×m numbers at (1, ycs)
+        // inside `val` or a scratch buffer of that size. The layer's outputs
+        // come after all its inputs on the recording, so y never overlaps x.
         unsafe {
             matrixmultiply::dgemm(
                 b,
                 n,
                 m,
                 1.0,
-                x.as_ptr(),
+                x.0,
                 1,
-                b as isize,
-                w.as_ptr(),
+                x.1 as isize,
+                w.0,
                 1,
-                n as isize,
+                w.1 as isize,
                 0.0,
-                y.as_mut_ptr(),
+                y,
                 1,
-                b as isize,
+                ycs as isize,
             );
         }
         for (i, &o) in layer.out.iter().enumerate() {
-            let col = &y[i * b..(i + 1) * b];
             let bias = layer.b.as_ref().map_or(0.0, |bs| self.shared_val[bs[i]]);
-            for (v, &yv) in self.val[o * b..(o + 1) * b].iter_mut().zip(col) {
-                *v = yv + bias;
+            let lanes = &mut self.val[o * b..(o + 1) * b];
+            match direct {
+                Some(_) => lanes.iter_mut().for_each(|v| *v += bias),
+                None => {
+                    let col = &ys[i * b..(i + 1) * b];
+                    lanes.iter_mut().zip(col).for_each(|(v, &y)| *v = y + bias);
+                }
+            }
+        }
+        self.activations_forward(l);
+    }
+
+    /// The activations on a layer's outputs.
+    fn activations_forward(&mut self, l: usize) {
+        let b = self.lanes;
+        let layer = &self.layers[l];
+        for (i, &o) in layer.out.iter().enumerate() {
+            if let Some((a, op)) = layer.act[i] {
+                let (before, after) = self.val.split_at_mut(a * b);
+                let z = Src::Lanes(&before[o * b..(o + 1) * b]);
+                let out = &mut after[..b];
+                match op {
+                    Op::Relu => map1(z, out, super::value::relu),
+                    Op::Tanh => map1(z, out, f64::tanh),
+                    _ => map1(z, out, sigmoid),
+                }
             }
         }
     }
 
-    /// dX += dY·W, dW += dYᵀ·X, db += Σ dY over lanes.
+    /// Through the activations first; then dX += dY·W, dW += dYᵀ·X, db +=
+    /// Σ dY over lanes.
     fn layer_backward(&mut self, l: usize) {
         let b = self.lanes;
         let layer = &self.layers[l];
         let (n, m) = (layer.x.len(), layer.out.len());
-        let dy = gather(&self.grad, &layer.out, b); // b×m, column-major
-        let x = gather(&self.val, &layer.x, b); // b×n
-        let w: Vec<f64> = layer
-            .w
-            .iter()
-            .flat_map(|row| row.iter().map(|&k| self.shared_val[k]))
-            .collect(); // m×n
-        let mut dx = vec![0.0; b * n];
-        let mut dw = vec![0.0; m * n];
-        // SAFETY: as in layer_forward, every buffer holds exactly what its
-        // dimensions and strides address: dy b×m, w m×n, dx b×n, x b×n, dw m×n.
-        unsafe {
-            matrixmultiply::dgemm(
-                b,
-                m,
-                n,
-                1.0,
-                dy.as_ptr(),
-                1,
-                b as isize,
-                w.as_ptr(),
-                n as isize,
-                1,
-                0.0,
-                dx.as_mut_ptr(),
-                1,
-                b as isize,
-            );
-            matrixmultiply::dgemm(
-                m,
-                b,
-                n,
-                1.0,
-                dy.as_ptr(),
-                b as isize,
-                1,
-                x.as_ptr(),
-                1,
-                b as isize,
-                0.0,
-                dw.as_mut_ptr(),
-                n as isize,
-                1,
-            );
-        }
-        for (j, &xj) in layer.x.iter().enumerate() {
-            for (g, &d) in self.grad[xj * b..(xj + 1) * b].iter_mut().zip(&dx[j * b..]) {
-                *g += d;
+        for (i, &o) in layer.out.iter().enumerate() {
+            if let Some((a, op)) = layer.act[i] {
+                let (before, after) = self.grad.split_at_mut(a * b);
+                let (ga, z, y) = (
+                    &after[..b],
+                    &self.val[o * b..][..b],
+                    &self.val[a * b..][..b],
+                );
+                let g = before[o * b..(o + 1) * b].iter_mut().zip(ga);
+                // one loop per activation, so that each vectorizes
+                match op {
+                    // relu' = 1 if z > 0 else 0
+                    Op::Relu => g
+                        .zip(z)
+                        .for_each(|((g, &d), &z)| *g += if z > 0.0 { d } else { 0.0 }),
+                    // tanh' = 1 - y²
+                    Op::Tanh => g.zip(y).for_each(|((g, &d), &y)| *g += d * (1.0 - y * y)),
+                    // σ' = σ(1 - σ)
+                    _ => g.zip(y).for_each(|((g, &d), &y)| *g += d * (y * (1.0 - y))),
+                }
             }
         }
-        for (i, row) in layer.w.iter().enumerate() {
-            for (j, &k) in row.iter().enumerate() {
-                self.shared_grad[k] += dw[i * n + j];
+        let [xs, ws, dys, dxs, dws] = &mut self.scratch;
+        let w = weights(raw(&mut self.shared_val), &layer.w, layer.regular, ws); // m×n, rows w.1 apart
+        let (val, grad) = (raw(&mut self.val), raw(&mut self.grad));
+        let x = columns(val, &layer.x, b, xs); // b×n
+        let dy = columns(grad, &layer.out, b, dys); // b×m
+        // dX is added straight into the inputs' lanes when they are evenly spaced
+        let direct = progression(&layer.x);
+        let (dx, dxcs) = match direct {
+            Some((x0, step)) => {
+                assert!((x0 + step * (n - 1) + 1) * b <= grad.1);
+                // SAFETY: checked just above to stay inside `grad`.
+                (unsafe { grad.0.add(x0 * b) }, step * b)
+            }
+            None => {
+                dxs.clear();
+                dxs.resize(b * n, 0.0);
+                (dxs.as_mut_ptr(), b)
+            }
+        };
+        // dW is added straight into the shared gradients when the weights are regular
+        let dw_direct = layer.regular;
+        let (dw, dwrs) = match dw_direct {
+            Some(_) => weights(raw(&mut self.shared_grad), &layer.w, dw_direct, dws),
+            None => {
+                dws.clear();
+                dws.resize(m * n, 0.0);
+                (dws.as_mut_ptr(), n)
+            }
+        };
+        // the inputs' gradient is wanted unless they are all the data's own lanes
+        let want_dx = layer.x.iter().any(|&j| j >= self.nin);
+        // SAFETY: as in layer_forward: dy addresses b×m numbers (the outputs'
+        // gradient lanes or a copy), w m×n, x b×n, dw m×n, and dx b×n at
+        // (1, dxcs) inside `grad` (the inputs' lanes, before the outputs'
+        // lanes that dy reads) or a scratch buffer of that size.
+        unsafe {
+            if want_dx {
+                matrixmultiply::dgemm(
+                    b,
+                    m,
+                    n,
+                    1.0,
+                    dy.0,
+                    1,
+                    dy.1 as isize,
+                    w.0,
+                    w.1 as isize,
+                    1,
+                    if direct.is_some() { 1.0 } else { 0.0 },
+                    dx,
+                    1,
+                    dxcs as isize,
+                );
+            }
+            matrixmultiply::dgemm(
+                m,
+                b,
+                n,
+                1.0,
+                dy.0,
+                dy.1 as isize,
+                1,
+                x.0,
+                1,
+                x.1 as isize,
+                if dw_direct.is_some() { 1.0 } else { 0.0 },
+                dw,
+                dwrs as isize,
+                1,
+            );
+        }
+        if want_dx && direct.is_none() {
+            for (j, &xj) in layer.x.iter().enumerate() {
+                for (g, &d) in self.grad[xj * b..(xj + 1) * b]
+                    .iter_mut()
+                    .zip(&dxs[j * b..])
+                {
+                    *g += d;
+                }
+            }
+        }
+        if dw_direct.is_none() {
+            for (i, row) in layer.w.iter().enumerate() {
+                for (j, &k) in row.iter().enumerate() {
+                    self.shared_grad[k] += dws[i * n + j];
+                }
             }
         }
         if let Some(bs) = &layer.b {
             for (i, &k) in bs.iter().enumerate() {
-                self.shared_grad[k] += dy[i * b..(i + 1) * b].iter().sum::<f64>();
+                let o = layer.out[i];
+                self.shared_grad[k] += self.grad[o * b..(o + 1) * b].iter().sum::<f64>();
             }
         }
     }
 }
 
-/// The lanes of `nodes`, one column each: a b×len column-major matrix.
-fn gather(from: &[f64], nodes: &[usize], b: usize) -> Vec<f64> {
-    let mut out = Vec::with_capacity(nodes.len() * b);
-    for &k in nodes {
-        out.extend_from_slice(&from[k * b..(k + 1) * b]);
+/// The weights of a layer, row by row, from the shared values.
+///
+/// Returns a pointer and the distance between rows: in place when the
+/// indices are regular (row i, column j at `first + i·rs + j`, as an MLP's
+/// parameters are: each neuron's weights, then its bias), else copied into
+/// `scratch`.
+fn weights(
+    (base, len): (*mut f64, usize),
+    w: &[Vec<usize>],
+    regular: Option<(usize, usize)>,
+    scratch: &mut Vec<f64>,
+) -> (*mut f64, usize) {
+    if let Some((first, rs)) = regular {
+        let n = w[0].len();
+        assert!(
+            first + rs * (w.len() - 1) + n <= len,
+            "a layer's weights lie inside the buffer"
+        );
+        // SAFETY: the last row's last weight is inside the buffer (checked above).
+        return (unsafe { base.add(first) }, rs);
     }
-    out
+    // SAFETY: `base` and `len` describe one live buffer, read while no
+    // reference to it is alive.
+    let shared = unsafe { std::slice::from_raw_parts(base, len) };
+    scratch.clear();
+    scratch.extend(w.iter().flat_map(|row| row.iter().map(|&k| shared[k])));
+    (scratch.as_mut_ptr(), w.first().map_or(0, Vec::len))
 }
 
-/// One operand's number in lane `r`.
-#[inline(always)]
-fn at(a: Arg, val: &[f64], shared: &[f64], b: usize, r: usize) -> f64 {
+/// `(first, row stride)` if `w[i][j] = first + i·stride + j` for all i, j.
+fn regular(w: &[Vec<usize>]) -> Option<(usize, usize)> {
+    let first = *w.first()?.first()?;
+    let rs = w.get(1).map_or(w[0].len(), |r| r[0].saturating_sub(first));
+    let fits = rs >= w[0].len()
+        && w.iter().enumerate().all(|(i, row)| {
+            row.iter()
+                .enumerate()
+                .all(|(j, &k)| k == first + i * rs + j)
+        });
+    fits.then_some((first, rs))
+}
+
+/// `(first, step)` if `nodes` are evenly spaced (one node: step 1).
+fn progression(nodes: &[usize]) -> Option<(usize, usize)> {
+    let (&first, rest) = nodes.split_first()?;
+    let step = rest.first().map_or(1, |&s| s.saturating_sub(first));
+    let even = step > 0 && nodes.windows(2).all(|p| p[1] == p[0] + step);
+    even.then_some((first, step))
+}
+
+/// The lanes of `nodes` in `from` (a buffer of `len` numbers at `base`)
+/// as a b×len column-major matrix: a pointer and the distance between
+/// columns. In place when the nodes are evenly spaced; else copied into
+/// `scratch`. Every pointer into a buffer comes from its one base pointer,
+/// so that a matrix read and one written in the same buffer may coexist.
+fn columns(
+    (base, len): (*mut f64, usize),
+    nodes: &[usize],
+    b: usize,
+    scratch: &mut Vec<f64>,
+) -> (*const f64, usize) {
+    if let Some((first, step)) = progression(nodes) {
+        let last = (first + step * (nodes.len() - 1) + 1) * b;
+        assert!(last <= len, "a layer's lanes lie inside the buffer");
+        // SAFETY: first·b + the matrix's extent is within the buffer (checked above).
+        return (unsafe { base.add(first * b) }, step * b);
+    }
+    // SAFETY: `base` and `len` describe one live buffer, and no reference
+    // to it is alive while this copy reads it.
+    let from = unsafe { std::slice::from_raw_parts(base, len) };
+    scratch.clear();
+    for &k in nodes {
+        scratch.extend_from_slice(&from[k * b..(k + 1) * b]);
+    }
+    (scratch.as_ptr(), b)
+}
+
+/// A buffer as a base pointer and a length, for [`columns`].
+fn raw(v: &mut [f64]) -> (*mut f64, usize) {
+    (v.as_mut_ptr(), v.len())
+}
+
+/// An operand over the lanes: each lane its own number, or one for all.
+#[derive(Clone, Copy)]
+enum Src<'a> {
+    Lanes(&'a [f64]),
+    All(f64),
+}
+
+impl Src<'_> {
+    #[inline(always)]
+    fn at(self, r: usize) -> f64 {
+        match self {
+            Src::Lanes(v) => v[r],
+            Src::All(x) => x,
+        }
+    }
+}
+
+/// Operand `a` over `b` lanes, from the values before the node.
+#[inline]
+fn src<'a>(a: Arg, val: &'a [f64], shared: &[f64], b: usize) -> Src<'a> {
     match a {
-        Arg::Lane(k) => val[k * b + r],
-        Arg::Shared(k) => shared[k],
+        Arg::Lane(k) => Src::Lanes(&val[k * b..(k + 1) * b]),
+        Arg::Shared(k) => Src::All(shared[k]),
+    }
+}
+
+/// `out[r] = f(a[r])` for every lane, in a loop the compiler can vectorize.
+#[inline(always)]
+fn map1(a: Src, out: &mut [f64], f: impl Fn(f64) -> f64) {
+    match a {
+        Src::Lanes(a) => out.iter_mut().zip(a).for_each(|(o, &x)| *o = f(x)),
+        Src::All(x) => out.fill(f(x)),
+    }
+}
+
+/// `out[r] = f(a[r], b[r])` for every lane.
+#[inline(always)]
+fn map2(a: Src, b: Src, out: &mut [f64], f: impl Fn(f64, f64) -> f64) {
+    match (a, b) {
+        (Src::Lanes(a), Src::Lanes(b)) => {
+            for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                *o = f(x, y);
+            }
+        }
+        (Src::Lanes(a), Src::All(y)) => out.iter_mut().zip(a).for_each(|(o, &x)| *o = f(x, y)),
+        (Src::All(x), Src::Lanes(b)) => out.iter_mut().zip(b).for_each(|(o, &y)| *o = f(x, y)),
+        (Src::All(x), Src::All(y)) => out.fill(f(x, y)),
     }
 }
 
 /// A node's value in every lane, from the nodes before it. The same
 /// formulas as the tape's ops.
 fn forward_node(n: &Node, val: &[f64], shared: &[f64], out: &mut [f64], b: usize) {
-    let x = |k: usize, r: usize| at(n.args[k], val, shared, b, r);
-    for (r, o) in out.iter_mut().enumerate() {
-        *o = match n.op {
-            Op::Leaf => n.c,
-            Op::Add => x(0, r) + x(1, r),
-            Op::Sub => x(0, r) - x(1, r),
-            Op::Mul => x(0, r) * x(1, r),
-            Op::Div => x(0, r) / x(1, r),
-            Op::Neg => -x(0, r),
-            Op::AddC => x(0, r) + n.c,
-            Op::SubC => x(0, r) - n.c,
-            Op::RSubC => n.c - x(0, r),
-            Op::RDivC => n.c / x(0, r),
-            Op::MulC => x(0, r) * n.c,
-            Op::DivC => x(0, r) / n.c,
-            Op::PowC => x(0, r).powf(n.c),
-            Op::Pow => x(0, r).powf(x(1, r)),
-            Op::Exp => x(0, r).exp(),
-            Op::Ln => x(0, r).ln(),
-            Op::Tanh => x(0, r).tanh(),
-            Op::Relu => super::value::relu(x(0, r)),
-            Op::Sigmoid => sigmoid(x(0, r)),
-            Op::Softplus => super::value::softplus(x(0, r)),
-            Op::Sum => (0..n.args.len()).map(|k| x(k, r)).sum(),
-            Op::Dot | Op::Affine => {
-                let k = n.args.len() / 2;
-                let dot: f64 = (0..k).map(|j| x(j, r) * x(k + j, r)).sum();
-                if n.op == Op::Affine {
-                    dot + x(2 * k, r)
-                } else {
-                    dot
+    let x = |k: usize| src(n.args[k], val, shared, b);
+    let c = n.c;
+    match n.op {
+        Op::Leaf => out.fill(c),
+        Op::Add => map2(x(0), x(1), out, |p, q| p + q),
+        Op::Sub => map2(x(0), x(1), out, |p, q| p - q),
+        Op::Mul => map2(x(0), x(1), out, |p, q| p * q),
+        Op::Div => map2(x(0), x(1), out, |p, q| p / q),
+        Op::Pow => map2(x(0), x(1), out, f64::powf),
+        Op::Neg => map1(x(0), out, |p| -p),
+        Op::AddC => map1(x(0), out, |p| p + c),
+        Op::SubC => map1(x(0), out, |p| p - c),
+        Op::RSubC => map1(x(0), out, |p| c - p),
+        Op::RDivC => map1(x(0), out, |p| c / p),
+        Op::MulC => map1(x(0), out, |p| p * c),
+        Op::DivC => map1(x(0), out, |p| p / c),
+        Op::PowC => map1(x(0), out, |p| p.powf(c)),
+        Op::Exp => map1(x(0), out, f64::exp),
+        Op::Ln => map1(x(0), out, f64::ln),
+        Op::Tanh => map1(x(0), out, f64::tanh),
+        Op::Relu => map1(x(0), out, super::value::relu),
+        Op::Sigmoid => map1(x(0), out, sigmoid),
+        Op::Softplus => map1(x(0), out, super::value::softplus),
+        Op::Sum => {
+            out.fill(0.0);
+            for k in 0..n.args.len() {
+                match x(k) {
+                    Src::Lanes(v) => out.iter_mut().zip(v).for_each(|(o, p)| *o += p),
+                    Src::All(p) => out.iter_mut().for_each(|o| *o += p),
                 }
             }
-            Op::LogSumExp => super::value::logsumexp((0..n.args.len()).map(|k| x(k, r))),
-        };
+        }
+        Op::Dot | Op::Affine => {
+            let k = n.args.len() / 2;
+            for (r, o) in out.iter_mut().enumerate() {
+                let bias = if n.op == Op::Affine {
+                    x(2 * k).at(r)
+                } else {
+                    0.0
+                };
+                *o = (0..k).fold(bias, |acc, j| acc + x(j).at(r) * x(k + j).at(r));
+            }
+        }
+        Op::LogSumExp => {
+            for (r, o) in out.iter_mut().enumerate() {
+                *o = super::value::logsumexp((0..n.args.len()).map(|k| x(k).at(r)));
+            }
+        }
+    }
+}
+
+/// Where a node's backward sends gradients: its operands' lanes, or the
+/// shared values' sums.
+struct Give<'a> {
+    args: &'a [Arg],
+    grad: &'a mut [f64],
+    shared_grad: &'a mut [f64],
+    b: usize,
+}
+
+impl Give<'_> {
+    /// Adds `d(r)` to operand `k`'s gradient for every lane `r`: lane by
+    /// lane for a lane operand, summed over the lanes for a shared one.
+    #[inline(always)]
+    fn add(&mut self, k: usize, d: impl Fn(usize) -> f64) {
+        let b = self.b;
+        match self.args[k] {
+            Arg::Lane(c) => {
+                for (r, g) in self.grad[c * b..(c + 1) * b].iter_mut().enumerate() {
+                    *g += d(r);
+                }
+            }
+            Arg::Shared(c) => self.shared_grad[c] += (0..b).map(d).sum::<f64>(),
+        }
     }
 }
 
@@ -595,88 +883,108 @@ fn backward_node(
     shared_grad: &mut [f64],
     b: usize,
 ) {
-    let x = |k: usize, r: usize| at(n.args[k], val, shared, b, r);
-    for r in 0..b {
-        let gi = grad[i * b + r];
-        if gi == 0.0 {
-            continue;
+    let (before, after) = grad.split_at_mut(i * b);
+    let gi = &after[..b];
+    if gi.iter().all(|&g| g == 0.0) {
+        return; // nothing flows through this node
+    }
+    let out = &val[i * b..(i + 1) * b];
+    let x = |k: usize| src(n.args[k], val, shared, b);
+    let mut g = Give {
+        args: &n.args,
+        grad: before,
+        shared_grad,
+        b,
+    };
+    let c = n.c;
+    match n.op {
+        Op::Leaf => {}
+        Op::Add => {
+            g.add(0, |r| gi[r]);
+            g.add(1, |r| gi[r]);
         }
-        let out = val[i * b + r];
-        let mut add = |k: usize, d: f64| match n.args[k] {
-            Arg::Lane(c) => grad[c * b + r] += d,
-            Arg::Shared(c) => shared_grad[c] += d,
-        };
-        match n.op {
-            Op::Leaf => {}
-            Op::Add => {
-                add(0, gi);
-                add(1, gi);
-            }
-            Op::Sub => {
-                add(0, gi);
-                add(1, -gi);
-            }
-            Op::Mul => {
-                let (a, bb) = (x(0, r), x(1, r));
-                add(0, gi * bb);
-                add(1, gi * a);
-            }
-            Op::Div => {
-                let y = x(1, r);
-                add(0, gi / y);
-                add(1, -gi * (out / y));
-            }
-            Op::Neg => add(0, -gi),
-            Op::AddC | Op::SubC => add(0, gi),
-            Op::RSubC => add(0, -gi),
-            Op::RDivC => add(0, -gi * (out / x(0, r))),
-            Op::MulC => add(0, gi * n.c),
-            Op::DivC => add(0, gi / n.c),
-            Op::PowC => {
-                let d = if n.c == 0.0 {
+        Op::Sub => {
+            g.add(0, |r| gi[r]);
+            g.add(1, |r| -gi[r]);
+        }
+        Op::Mul => {
+            let (p, q) = (x(0), x(1));
+            g.add(0, |r| gi[r] * q.at(r));
+            g.add(1, |r| gi[r] * p.at(r));
+        }
+        Op::Div => {
+            let q = x(1);
+            g.add(0, |r| gi[r] / q.at(r));
+            g.add(1, |r| -gi[r] * (out[r] / q.at(r)));
+        }
+        Op::Neg | Op::RSubC => g.add(0, |r| -gi[r]),
+        Op::AddC | Op::SubC => g.add(0, |r| gi[r]),
+        Op::RDivC => {
+            let p = x(0);
+            g.add(0, |r| -gi[r] * (out[r] / p.at(r)));
+        }
+        Op::MulC => g.add(0, |r| gi[r] * c),
+        Op::DivC => g.add(0, |r| gi[r] / c),
+        Op::PowC => {
+            let p = x(0);
+            g.add(0, |r| {
+                if c == 0.0 {
                     0.0
                 } else {
-                    gi * n.c * x(0, r).powf(n.c - 1.0)
-                };
-                add(0, d);
-            }
-            Op::Pow => {
-                let (a, p) = (x(0, r), x(1, r));
-                let da = if p == 0.0 {
+                    gi[r] * c * p.at(r).powf(c - 1.0)
+                }
+            });
+        }
+        Op::Pow => {
+            let (p, q) = (x(0), x(1));
+            g.add(0, |r| {
+                let e = q.at(r);
+                if e == 0.0 {
                     0.0
                 } else {
-                    gi * p * a.powf(p - 1.0)
-                };
-                let db = if a == 0.0 && p >= 0.0 {
+                    gi[r] * e * p.at(r).powf(e - 1.0)
+                }
+            });
+            g.add(1, |r| {
+                let (a, e) = (p.at(r), q.at(r));
+                if a == 0.0 && e >= 0.0 {
                     0.0
                 } else {
-                    gi * out * a.ln()
-                };
-                add(0, da);
-                add(1, db);
+                    gi[r] * out[r] * a.ln()
+                }
+            });
+        }
+        Op::Exp => g.add(0, |r| gi[r] * out[r]),
+        Op::Ln => {
+            let p = x(0);
+            g.add(0, |r| gi[r] / p.at(r));
+        }
+        Op::Tanh => g.add(0, |r| gi[r] * (1.0 - out[r] * out[r])),
+        Op::Relu => {
+            let p = x(0);
+            g.add(0, |r| if p.at(r) > 0.0 { gi[r] } else { 0.0 });
+        }
+        Op::Sigmoid => g.add(0, |r| gi[r] * out[r] * (1.0 - out[r])),
+        Op::Softplus => {
+            let p = x(0);
+            g.add(0, |r| gi[r] * sigmoid(p.at(r)));
+        }
+        Op::Sum => (0..n.args.len()).for_each(|k| g.add(k, |r| gi[r])),
+        Op::Dot | Op::Affine => {
+            let k = n.args.len() / 2;
+            for j in 0..k {
+                let (w, xv) = (x(j), x(k + j));
+                g.add(j, |r| gi[r] * xv.at(r));
+                g.add(k + j, |r| gi[r] * w.at(r));
             }
-            Op::Exp => add(0, gi * out),
-            Op::Ln => add(0, gi / x(0, r)),
-            Op::Tanh => add(0, gi * (1.0 - out * out)),
-            Op::Relu => add(0, if x(0, r) > 0.0 { gi } else { 0.0 }),
-            Op::Sigmoid => add(0, gi * out * (1.0 - out)),
-            Op::Softplus => add(0, gi * sigmoid(x(0, r))),
-            Op::Sum => (0..n.args.len()).for_each(|k| add(k, gi)),
-            Op::Dot | Op::Affine => {
-                let k = n.args.len() / 2;
-                for j in 0..k {
-                    let (w, xv) = (x(j, r), x(k + j, r));
-                    add(j, gi * xv);
-                    add(k + j, gi * w);
-                }
-                if n.op == Op::Affine {
-                    add(2 * k, gi);
-                }
+            if n.op == Op::Affine {
+                g.add(2 * k, |r| gi[r]);
             }
-            Op::LogSumExp => {
-                for k in 0..n.args.len() {
-                    add(k, gi * (x(k, r) - out).exp());
-                }
+        }
+        Op::LogSumExp => {
+            for k in 0..n.args.len() {
+                let z = x(k);
+                g.add(k, |r| gi[r] * (z.at(r) - out[r]).exp());
             }
         }
     }

@@ -236,6 +236,16 @@ impl Tape {
         }
     }
 
+    /// Panics unless every handle in `vs` is live: one vectorized pass when
+    /// all were made in the current scope or the root (parameters are), a
+    /// check of each otherwise. After it, `v.idx` may be used directly.
+    #[inline]
+    pub(crate) fn check_all(&self, vs: &[crate::engine::Value]) {
+        if !self.all_current(vs) {
+            vs.iter().for_each(|v| _ = v.live(self));
+        }
+    }
+
     /// Whether every handle was made in the current scope or the root, so is
     /// surely live: the fast path of checking many handles at once.
     #[inline]
@@ -279,7 +289,10 @@ impl Tape {
         self.grow_grad();
         // a NaN with NO_GRAD's bits would read as "nothing": store a plain NaN
         self.grad[idx] = if g.to_bits() == NO_GRAD { f64::NAN } else { g };
-        self.mark_dirty(idx..idx + 1);
+        // leaves keep their gradient across passes and are never reset
+        if self.op[idx] != Op::Leaf {
+            self.mark_dirty(idx..idx + 1);
+        }
     }
 
     /// Adds `r` to the range of interior nodes that may hold a gradient.

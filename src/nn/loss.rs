@@ -50,6 +50,19 @@ pub fn l2(params: &[Value], alpha: f64) -> Value {
     Value::dot(params, params) * alpha
 }
 
+/// [`l2`]'s value and gradient without building it on the tape: returns
+/// alpha · Σ p² (summed in the same order) and adds its gradient, 2·alpha·p
+/// (as alpha·p + alpha·p, as the tape's backward adds it), to each
+/// parameter's. For a training step whose data loss was replayed.
+pub(crate) fn l2_with_grad(params: &[Value], alpha: f64) -> f64 {
+    let mut sum = 0.0;
+    crate::engine::add_to_grads(params, |p| {
+        sum += p * p;
+        alpha * p + alpha * p
+    });
+    sum * alpha
+}
+
 /// Binary cross-entropy on logits, mean(softplus(z) - y·z) for y in {0, 1}:
 /// the same as sigmoid then log loss, without overflow for any z.
 ///

@@ -1,0 +1,221 @@
+//! Training speed at every size, for BENCHMARKS.md: micrograd's recipe (SVM
+//! loss + 1e-4·L2, SGD from lr 1.0 down to 0.1, full batches) on MLP(2, [w,
+//! w, 1]) relu, on n moons points, per step; with replay (the default) and on
+//! the tape. Each case's data and initial weights are written to
+//! `target/speed/W_N.json`, so that `tools/pytorch_speed.py` times PyTorch
+//! on exactly the same work and checks it reaches the same loss.
+//!
+//! Also: the demo's 100 steps in-process, a tiny backward with 10^7 nodes on
+//! the tape, and a loop that forgot its scope.
+//!
+//! Run: `cargo bench --bench speed` (medians of 5 runs).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use micrograd::train::{TrainConfig, fit};
+use micrograd::{Activation, Init, MLP, Module, Schedule, Value, data, scope};
+
+const RUNS: usize = 5;
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn demo_model(w: usize) -> MLP {
+    MLP::builder(2, &[w, w, 1])
+        .hidden(Activation::Relu)
+        .output(Activation::Linear)
+        .init(Init::Micrograd)
+        .seed(1337)
+        .build()
+}
+
+/// Seconds per step and the last step's loss, training `steps` steps.
+fn per_step(w: usize, n: usize, steps: usize, replay: bool) -> (f64, f64) {
+    let ds = data::moons(n, 0.1, 1337);
+    let m = demo_model(w);
+    let cfg = TrainConfig {
+        steps,
+        schedule: Schedule::Linear {
+            start: lr(w),
+            end: lr(w) / 10.0,
+            steps,
+        },
+        replay,
+        ..TrainConfig::default()
+    };
+    let t = Instant::now();
+    let h = fit(&m, &ds, &cfg, |_| {});
+    (
+        t.elapsed().as_secs_f64() / steps as f64,
+        *h.loss.last().unwrap(),
+    )
+}
+
+/// The first step's learning rate: micrograd's 1.0 for width 16, smaller
+/// for wider layers, whose larger initial outputs it would blow up.
+fn lr(w: usize) -> f64 {
+    (16.0 / w as f64).min(1.0)
+}
+
+/// The case's data and initial weights, for the PyTorch side.
+fn write_case(w: usize, n: usize, steps: usize, loss: f64) {
+    let ds = data::moons(n, 0.1, 1337);
+    let m = demo_model(w);
+    let layers: Vec<serde_json::Value> = m
+        .layers
+        .iter()
+        .map(|l| {
+            let weight: Vec<Vec<f64>> = l
+                .neurons
+                .iter()
+                .map(|n| n.w.iter().map(|v| v.data()).collect())
+                .collect();
+            let bias: Vec<f64> = l.neurons.iter().map(|n| n.b.unwrap().data()).collect();
+            serde_json::json!({"weight": weight, "bias": bias})
+        })
+        .collect();
+    let j = serde_json::json!({
+        "width": w, "points": n, "steps": steps, "alpha": 1e-4, "lr": lr(w),
+        "x": ds.x, "y": ds.y.iter().map(|&c| 2.0 * c - 1.0).collect::<Vec<_>>(),
+        "layers": layers, "our_final_loss": loss,
+    });
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/speed");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{w}_{n}.json")), j.to_string()).unwrap();
+}
+
+/// A backward over 3 nodes with 10^7 nodes below it on the tape (a chain
+/// built and back-propagated once), reaching a parameter made before all of
+/// them: microseconds, median over 2001.
+fn tiny_backward() -> f64 {
+    std::thread::spawn(|| {
+        let w = Value::new(0.5);
+        let mut x = w;
+        for _ in 0..5_000_000 {
+            x = x * 1.0 + 0.0;
+        }
+        x.backward();
+        let times: Vec<f64> = (0..2001)
+            .map(|_| {
+                let _s = scope();
+                let a = Value::new(2.0);
+                let y = (a * w + 1.0).tanh();
+                let t = Instant::now();
+                y.backward();
+                t.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        black_box(w.grad());
+        median(times)
+    })
+    .join()
+    .unwrap()
+}
+
+/// micrograd's demo loop on the tape with no scope, 1 000 steps: the median
+/// step time of the last 100 over the first 100 (memory grows; time should not).
+fn scopeless_loop() -> (f64, f64) {
+    std::thread::spawn(|| {
+        let ds = data::moons(100, 0.1, 1337);
+        let m = demo_model(16);
+        let params = m.parameters();
+        let mut times = Vec::with_capacity(1000);
+        for k in 0..1000 {
+            let t = Instant::now();
+            let scores: Vec<Value> =
+                ds.x.iter()
+                    .map(|x| m.forward(&[Value::new(x[0]), Value::new(x[1])])[0])
+                    .collect();
+            let losses = scores
+                .iter()
+                .zip(&ds.y)
+                .map(|(&s, &y)| (1.0 - (2.0 * y - 1.0) * s).relu());
+            let loss = Value::sum(losses) / 100.0 + micrograd::nn::loss::l2(&params, 1e-4);
+            m.zero_grad();
+            loss.backward();
+            let lr = 1.0 - 0.9 * (k % 100) as f64 / 100.0;
+            for p in &params {
+                p.set_data(p.data() - lr * p.grad());
+            }
+            times.push(t.elapsed().as_secs_f64());
+        }
+        (
+            median(times[..100].to_vec()) * 1e3,
+            median(times[900..].to_vec()) * 1e3,
+        )
+    })
+    .join()
+    .unwrap()
+}
+
+fn main() {
+    println!(
+        "micrograd's recipe on MLP(2, [w, w, 1]), n moons points, full batches; ms per step, median of {RUNS}"
+    );
+    println!();
+    println!(
+        "{:>6} {:>7} {:>12} {:>12} {:>8} {:>14}",
+        "width", "points", "replay", "tape", "tape/replay", "final loss"
+    );
+    let cases = [
+        (16, 100),
+        (32, 100),
+        (64, 100),
+        (256, 100),
+        (16, 1000),
+        (16, 10_000),
+        (64, 1000),
+    ];
+    for (w, n) in cases {
+        let steps = (2_000_000 / (w * w * n / 16 + 1)).clamp(50, 200);
+        let mut ours = Vec::new();
+        let mut tape = Vec::new();
+        let mut loss = 0.0;
+        for _ in 0..RUNS {
+            let (s, l) = per_step(w, n, steps, true);
+            ours.push(s);
+            loss = l;
+            if w * n <= 64_000 {
+                tape.push(per_step(w, n, steps.min(20), false).0);
+            }
+        }
+        write_case(w, n, steps, loss);
+        let (o, t) = (
+            median(ours) * 1e3,
+            if tape.is_empty() {
+                f64::NAN
+            } else {
+                median(tape) * 1e3
+            },
+        );
+        println!(
+            "{w:>6} {n:>7} {o:>12.4} {t:>12.4} {:>8.1} {loss:>14.6}",
+            t / o
+        );
+    }
+    println!();
+    let demo: Vec<f64> = (0..RUNS)
+        .map(|_| per_step(16, 100, 100, true).0 * 100.0 * 1e3)
+        .collect();
+    println!(
+        "demo, 100 steps in-process (fit, replay): {:.3} ms",
+        median(demo)
+    );
+    let tiny: Vec<f64> = (0..3).map(|_| tiny_backward()).collect();
+    println!(
+        "tiny backward with 10^7 nodes on the tape: {:.2} µs",
+        median(tiny)
+    );
+    let (first, last) = scopeless_loop();
+    println!(
+        "loop without a scope, 1000 steps: {first:.3} ms/step at the start, {last:.3} at the end ({:.2}×)",
+        last / first
+    );
+    println!();
+    println!(
+        "data and initial weights: target/speed/*.json; PyTorch: python3 tools/pytorch_speed.py"
+    );
+}

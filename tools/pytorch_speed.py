@@ -1,0 +1,73 @@
+"""The PyTorch column of BENCHMARKS.md's speed table: the same work as
+`cargo bench --bench speed`, on the same data and initial weights, which that
+bench writes to target/speed/W_N.json.
+
+    python3 -m pip install torch
+    cargo bench --bench speed              # writes target/speed/*.json, prints our column
+    python3 tools/pytorch_speed.py         # prints PyTorch's, one thread, float64
+
+micrograd's recipe per step: scores = model(X); loss = mean(relu(1 - y·scores))
++ alpha·Σ p²; backward; p -= lr·grad, with lr falling from lr to lr/10 over
+the steps. The final loss is printed beside ours: the same work gives the
+same number (to rounding).
+"""
+
+import glob
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+torch.set_num_threads(1)
+torch.set_default_dtype(torch.float64)
+
+
+def run(case):
+    w = case["width"]
+    model = torch.nn.Sequential(
+        torch.nn.Linear(2, w), torch.nn.ReLU(),
+        torch.nn.Linear(w, w), torch.nn.ReLU(),
+        torch.nn.Linear(w, 1),
+    )
+    with torch.no_grad():
+        for lin, layer in zip([model[0], model[2], model[4]], case["layers"]):
+            lin.weight.copy_(torch.tensor(layer["weight"]))
+            lin.bias.copy_(torch.tensor(layer["bias"]))
+    x = torch.tensor(case["x"])
+    y = torch.tensor(case["y"])
+    steps, alpha, lr0 = case["steps"], case["alpha"], case["lr"]
+    params = list(model.parameters())
+    t = time.perf_counter()
+    for k in range(steps):
+        scores = model(x).squeeze(1)
+        data = torch.relu(1 - y * scores).mean()
+        reg = alpha * sum((p * p).sum() for p in params)
+        loss = data + reg
+        model.zero_grad()
+        loss.backward()
+        lr = lr0 + (lr0 / 10 - lr0) * k / steps
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+    return (time.perf_counter() - t) / steps, loss.item()
+
+
+def main(d):
+    print(f"PyTorch {torch.__version__}, 1 thread, float64; ms per step, median of 5")
+    print(f"{'width':>6} {'points':>7} {'PyTorch':>12} {'final loss':>14} {'ours':>14}")
+    cases = [json.load(open(f)) for f in glob.glob(os.path.join(d, "*.json"))]
+    for case in sorted(cases, key=lambda c: (c["points"], c["width"])):
+        times, loss = [], None
+        for _ in range(5):
+            s, loss = run(case)
+            times.append(s)
+        print(f"{case['width']:>6} {case['points']:>7} {statistics.median(times) * 1e3:>12.4f} "
+              f"{loss:>14.6f} {case['our_final_loss']:>14.6f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else
+         os.path.join(os.path.dirname(__file__), "..", "target", "speed"))
