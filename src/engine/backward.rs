@@ -79,6 +79,136 @@ impl Grads<'_> {
     }
 }
 
+/// Where [`propagate`] sends each child's share of a node's gradient.
+trait Sink {
+    fn add(&mut self, child: u32, x: f64);
+}
+
+impl Sink for Grads<'_> {
+    #[inline(always)]
+    fn add(&mut self, child: u32, x: f64) {
+        Grads::add(self, child, x);
+    }
+}
+
+/// One node's step of the chain rule: sends `gi · ∂node/∂child` to `g` for
+/// each child of node `i`. The one place every op's local derivative is
+/// written; `backward` runs it with the gradient store, [`Value::local_grads`]
+/// with `gi = 1` to show the derivatives themselves.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn propagate(
+    i: usize,
+    gi: f64,
+    op: &[Op],
+    data: &[f64],
+    args: &[[u32; 2]],
+    consts: &[f64],
+    kids: &[u32],
+    g: &mut impl Sink,
+) {
+    let out = data[i];
+    let [a, b] = args[i];
+    let (ai, bi) = (a as usize, b as usize);
+    match op[i] {
+        Op::Leaf => {}
+        // d(a+b)/da = 1, d(a+b)/db = 1
+        Op::Add => {
+            g.add(a, gi);
+            g.add(b, gi);
+        }
+        // d(a-b)/da = 1, d(a-b)/db = -1
+        Op::Sub => {
+            g.add(a, gi);
+            g.add(b, -gi);
+        }
+        // d(ab)/da = b, d(ab)/db = a
+        Op::Mul => {
+            g.add(a, gi * data[bi]);
+            g.add(b, gi * data[ai]);
+        }
+        // d(a/b)/da = 1/b, d(a/b)/db = -a/b² = -(a/b)/b
+        Op::Div => {
+            let y = data[bi];
+            g.add(a, gi / y);
+            g.add(b, -gi * (out / y));
+        }
+        // d(-a)/da = -1
+        Op::Neg => g.add(a, -gi),
+        // d(a+c)/da = 1, d(a-c)/da = 1
+        Op::AddC | Op::SubC => g.add(a, gi),
+        // d(a·c)/da = c
+        Op::MulC => g.add(a, gi * consts[bi]),
+        // d(a/c)/da = 1/c
+        Op::DivC => g.add(a, gi / consts[bi]),
+        // d(c-a)/da = -1
+        Op::RSubC => g.add(a, -gi),
+        // d(c/a)/da = -c/a² = -(c/a)/a
+        Op::RDivC => g.add(a, -gi * (out / data[ai])),
+        // d(a^p)/da = p·a^(p-1); 0 when p = 0, as in PyTorch
+        Op::PowC => {
+            let p = consts[bi];
+            let d = if p == 0.0 {
+                0.0
+            } else {
+                gi * p * data[ai].powf(p - 1.0)
+            };
+            g.add(a, d);
+        }
+        // d(a^b)/da = b·a^(b-1), d(a^b)/db = a^b·ln a; 0 where a = 0 and b >= 0
+        Op::Pow => {
+            let (x, p) = (data[ai], data[bi]);
+            let da = if p == 0.0 {
+                0.0
+            } else {
+                gi * p * x.powf(p - 1.0)
+            };
+            let db = if x == 0.0 && p >= 0.0 {
+                0.0
+            } else {
+                gi * out * x.ln()
+            };
+            g.add(a, da);
+            g.add(b, db);
+        }
+        // d(e^a)/da = e^a
+        Op::Exp => g.add(a, gi * out),
+        // d(ln a)/da = 1/a
+        Op::Ln => g.add(a, gi / data[ai]),
+        // d(tanh a)/da = 1 - tanh²a
+        Op::Tanh => g.add(a, gi * (1.0 - out * out)),
+        // d(relu a)/da = 1 if a > 0 else 0
+        Op::Relu => g.add(a, if data[ai] > 0.0 { gi } else { 0.0 }),
+        // dσ(a)/da = σ(a)(1 - σ(a))
+        Op::Sigmoid => g.add(a, gi * out * (1.0 - out)),
+        // d softplus(a)/da = σ(a)
+        Op::Softplus => g.add(a, gi * sigmoid(data[ai])),
+        // d(Σ xᵢ)/dxᵢ = 1
+        Op::Sum => {
+            for &k in &kids[ai..ai + bi] {
+                g.add(k, gi);
+            }
+        }
+        // d(Σ wᵢxᵢ [+ b])/dwᵢ = xᵢ, /dxᵢ = wᵢ, /db = 1
+        Op::Dot | Op::Affine => {
+            let (w, x) = kids[ai..ai + 2 * bi].split_at(bi);
+            for (&wk, &xk) in w.iter().zip(x) {
+                g.add(wk, gi * data[xk as usize]);
+                g.add(xk, gi * data[wk as usize]);
+            }
+            if op[i] == Op::Affine {
+                g.add(kids[ai + 2 * bi], gi);
+            }
+        }
+        // d(ln Σ e^zⱼ)/dzᵢ = e^(zᵢ - out) = softmax(z)ᵢ
+        Op::LogSumExp => {
+            for &k in &kids[ai..ai + bi] {
+                g.add(k, gi * (data[k as usize] - out).exp());
+            }
+        }
+    }
+}
+
 impl Tape {
     pub(crate) fn backward(&mut self, root: usize) {
         self.grow_grad();
@@ -122,106 +252,7 @@ impl Tape {
             if gi.to_bits() == NO_GRAD {
                 continue; // the root does not depend on this node
             }
-            let out = data[i];
-            let [a, b] = args[i];
-            let (ai, bi) = (a as usize, b as usize);
-            match op[i] {
-                Op::Leaf => {}
-                // d(a+b)/da = 1, d(a+b)/db = 1
-                Op::Add => {
-                    g.add(a, gi);
-                    g.add(b, gi);
-                }
-                // d(a-b)/da = 1, d(a-b)/db = -1
-                Op::Sub => {
-                    g.add(a, gi);
-                    g.add(b, -gi);
-                }
-                // d(ab)/da = b, d(ab)/db = a
-                Op::Mul => {
-                    g.add(a, gi * data[bi]);
-                    g.add(b, gi * data[ai]);
-                }
-                // d(a/b)/da = 1/b, d(a/b)/db = -a/b² = -(a/b)/b
-                Op::Div => {
-                    let y = data[bi];
-                    g.add(a, gi / y);
-                    g.add(b, -gi * (out / y));
-                }
-                // d(-a)/da = -1
-                Op::Neg => g.add(a, -gi),
-                // d(a+c)/da = 1, d(a-c)/da = 1
-                Op::AddC | Op::SubC => g.add(a, gi),
-                // d(a·c)/da = c
-                Op::MulC => g.add(a, gi * consts[bi]),
-                // d(a/c)/da = 1/c
-                Op::DivC => g.add(a, gi / consts[bi]),
-                // d(c-a)/da = -1
-                Op::RSubC => g.add(a, -gi),
-                // d(c/a)/da = -c/a² = -(c/a)/a
-                Op::RDivC => g.add(a, -gi * (out / data[ai])),
-                // d(a^p)/da = p·a^(p-1); 0 when p = 0, as in PyTorch
-                Op::PowC => {
-                    let p = consts[bi];
-                    let d = if p == 0.0 {
-                        0.0
-                    } else {
-                        gi * p * data[ai].powf(p - 1.0)
-                    };
-                    g.add(a, d);
-                }
-                // d(a^b)/da = b·a^(b-1), d(a^b)/db = a^b·ln a; 0 where a = 0 and b >= 0
-                Op::Pow => {
-                    let (x, p) = (data[ai], data[bi]);
-                    let da = if p == 0.0 {
-                        0.0
-                    } else {
-                        gi * p * x.powf(p - 1.0)
-                    };
-                    let db = if x == 0.0 && p >= 0.0 {
-                        0.0
-                    } else {
-                        gi * out * x.ln()
-                    };
-                    g.add(a, da);
-                    g.add(b, db);
-                }
-                // d(e^a)/da = e^a
-                Op::Exp => g.add(a, gi * out),
-                // d(ln a)/da = 1/a
-                Op::Ln => g.add(a, gi / data[ai]),
-                // d(tanh a)/da = 1 - tanh²a
-                Op::Tanh => g.add(a, gi * (1.0 - out * out)),
-                // d(relu a)/da = 1 if a > 0 else 0
-                Op::Relu => g.add(a, if data[ai] > 0.0 { gi } else { 0.0 }),
-                // dσ(a)/da = σ(a)(1 - σ(a))
-                Op::Sigmoid => g.add(a, gi * out * (1.0 - out)),
-                // d softplus(a)/da = σ(a)
-                Op::Softplus => g.add(a, gi * sigmoid(data[ai])),
-                // d(Σ xᵢ)/dxᵢ = 1
-                Op::Sum => {
-                    for &k in &kids[ai..ai + bi] {
-                        g.add(k, gi);
-                    }
-                }
-                // d(Σ wᵢxᵢ [+ b])/dwᵢ = xᵢ, /dxᵢ = wᵢ, /db = 1
-                Op::Dot | Op::Affine => {
-                    let (w, x) = kids[ai..ai + 2 * bi].split_at(bi);
-                    for (&wk, &xk) in w.iter().zip(x) {
-                        g.add(wk, gi * data[xk as usize]);
-                        g.add(xk, gi * data[wk as usize]);
-                    }
-                    if op[i] == Op::Affine {
-                        g.add(kids[ai + 2 * bi], gi);
-                    }
-                }
-                // d(ln Σ e^zⱼ)/dzᵢ = e^(zᵢ - out) = softmax(z)ᵢ
-                Op::LogSumExp => {
-                    for &k in &kids[ai..ai + bi] {
-                        g.add(k, gi * (data[k as usize] - out).exp());
-                    }
-                }
-            }
+            propagate(i, gi, op, data, args, consts, kids, &mut g);
         }
         let reached = g.low..n;
         self.mark_dirty(reached);
@@ -329,7 +360,49 @@ impl fmt::Display for NonFinite {
     }
 }
 
+/// Collects what [`propagate`] sends, in order.
+struct Collect(Vec<f64>);
+
+impl Sink for Collect {
+    fn add(&mut self, _child: u32, x: f64) {
+        self.0.push(x);
+    }
+}
+
 impl Value {
+    /// The local derivative of this node with respect to each of its
+    /// children, in [`children`](Value::children) order: the factor
+    /// `backward` multiplies the incoming gradient by on each edge (the same
+    /// code computes both). Empty for a leaf.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let (a, b) = (Value::new(2.0), Value::new(-3.0));
+    /// assert_eq!((a * b).local_grads(), vec![-3.0, 2.0]); // ∂(ab)/∂a = b, ∂(ab)/∂b = a
+    /// assert_eq!((a + a).local_grads(), vec![1.0, 1.0]);   // one per edge
+    /// let t = Value::new(0.0).tanh();
+    /// assert_eq!(t.local_grads(), vec![1.0]);              // 1 - tanh²(0)
+    /// let n = Value::affine(&[a, b], &[b, a], Value::new(1.0)); // a·b + b·a + 1
+    /// assert_eq!(n.local_grads(), vec![-3.0, 2.0, 2.0, -3.0, 1.0]); // w..., x..., b
+    /// ```
+    pub fn local_grads(self) -> Vec<f64> {
+        tape::with(|t| {
+            let i = self.live(t);
+            let mut c = Collect(Vec::new());
+            propagate(i, 1.0, &t.op, &t.data, &t.args, &t.consts, &t.kids, &mut c);
+            let mut d = c.0;
+            if matches!(t.op[i], Op::Dot | Op::Affine) {
+                // sent as w₀, x₀, w₁, x₁, ... (then b); children are w..., x..., b
+                let n = d.len() / 2;
+                let (pairs, bias) = d.split_at(2 * n);
+                let w = pairs.iter().step_by(2);
+                let x = pairs.iter().skip(1).step_by(2);
+                d = w.chain(x).chain(bias).copied().collect();
+            }
+            d
+        })
+    }
+
     /// Computes d(self)/d(v) for every value `v` that `self` depends on and
     /// stores it in `v.grad`.
     ///
