@@ -138,6 +138,22 @@ pub struct Adam {
 }
 
 impl Adam {
+    /// The moment estimates, one of each per parameter: the running mean of
+    /// the gradient (m) and of its square (v), before bias correction.
+    ///
+    /// ```
+    /// use micrograd::{Adam, Optimizer, Value};
+    /// let p = Value::new(0.0);
+    /// let mut opt = Adam::new(vec![p], 0.1);
+    /// p.set_grad(2.0);
+    /// opt.step();
+    /// let (m, v) = opt.moments();
+    /// assert!((m[0] - 0.2).abs() < 1e-12 && (v[0] - 0.004).abs() < 1e-12);
+    /// ```
+    pub fn moments(&self) -> (&[f64], &[f64]) {
+        (&self.m, &self.v)
+    }
+
     /// Adam over `params` with learning rate `lr`.
     ///
     /// ```

@@ -2,6 +2,7 @@
 
 mod grad;
 mod predict;
+mod serve;
 mod train;
 
 use std::fmt;
@@ -24,7 +25,8 @@ use clap::{Args, Parser, Subcommand};
         micrograd train --data spiral --layers 32,32 --optimizer adam --steps 300\n  \
         micrograd train --data iris.csv --target species\n  \
         micrograd predict --model out/model.json --data points.csv\n  \
-        micrograd grad \"tanh(x1*w1 + x2*w2 + b)\" x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432"
+        micrograd grad \"tanh(x1*w1 + x2*w2 + b)\" x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432\n  \
+        micrograd serve                             a page that steps through backprop"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -41,6 +43,22 @@ enum Command {
     Predict(PredictArgs),
     /// Evaluate an expression and print d/d of every variable.
     Grad(GradArgs),
+    /// Serve a page that steps through backprop on an expression or a training run.
+    Serve(ServeArgs),
+}
+
+/// Options of `micrograd serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The port (0: any free one; the URL is printed).
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
+    /// The address to listen on. Anything but 127.0.0.1 lets other machines in.
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDRESS")]
+    host: std::net::IpAddr,
+    /// Open the page in the default browser.
+    #[arg(long)]
+    open: bool,
 }
 
 /// Options of `micrograd train`.
@@ -277,6 +295,7 @@ pub fn main() -> ExitCode {
         Some(Command::Train(a)) => train::run(&a),
         Some(Command::Predict(a)) => predict::run(&a),
         Some(Command::Grad(a)) => grad::run(&a),
+        Some(Command::Serve(a)) => serve::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -102,8 +102,23 @@ impl fmt::Display for ReplayError {
 
 impl std::error::Error for ReplayError {}
 
-/// A per-sample function recorded once, run over whole batches. See the
-/// [module docs](self) for what it covers.
+/// A per-sample function recorded once, run over whole batches.
+///
+/// A training step builds the same graph for every sample. [`record`]
+/// runs the function once on the tape and keeps the nodes it made as a
+/// program; [`run`] evaluates it for a whole batch, one lane per sample, and
+/// back-propagates it the same way: a layer of neurons on the same inputs is
+/// one matrix product forward and two backward. Values and gradients are the
+/// tape's up to the order of summation (held to 1e-12 by the tests).
+///
+/// It covers any function of its inputs built from [`Value`] ops on
+/// parameters and constants. [`record`] refuses (and the caller uses the
+/// tape) a function that reads a number it computed (`x.data()`, to branch on
+/// it), since its graph could then differ between samples, or one that uses a
+/// value computed outside it that is not a leaf.
+///
+/// [`record`]: Replay::record
+/// [`run`]: Replay::run
 ///
 /// micrograd's demo, a step at a time: the per-sample loss is
 /// `relu(1 - y·score)`, the batch's mean is the data loss, and the L2 term
@@ -361,7 +376,7 @@ impl Replay {
     /// d(mean)/d(p) to the gradient of every parameter `p` it uses (leaves
     /// accumulate, as after [`Value::backward`]), and returns the mean over
     /// the rows of the recorded value. The per-row outputs are then in
-    /// [`outputs`](Self::outputs).
+    /// [`output`](Self::output).
     pub fn run<R: AsRef<[f64]>>(&mut self, rows: &[R]) -> f64 {
         let b = rows.len();
         self.load(rows);
