@@ -38,7 +38,7 @@ pub struct TrainConfig {
     /// weights of its best epoch. `None`: run every step, keep the last.
     pub patience: Option<usize>,
     /// Record one sample's graph and replay it over each batch
-    /// ([`Replay`](crate::Replay)); `false` builds every sample on the tape.
+    /// ([`crate::Replay`]); `false` builds every sample on the tape.
     /// The results agree to rounding (the tests hold them to 1e-12).
     pub replay: bool,
 }
