@@ -1,34 +1,11 @@
 //! The `micrograd` binary: each subcommand and flag family, and the errors.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn micrograd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_micrograd"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+use common::{dir, micrograd, s, stderr, stdout};
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A fresh directory for one test.
-fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("micrograd-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use std::path::Path;
+use std::process::Command;
 
 /// Runs and expects exit status 2 with `want` in the message.
 fn bad_input(args: &[&str], want: &str) {

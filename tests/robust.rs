@@ -4,36 +4,16 @@
 
 mod common;
 
+use common::{dir, micrograd, s, stderr};
+
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use micrograd::data::moons;
 use micrograd::train::evaluate;
 use micrograd::{Activation, Loss, MLP, Value};
-
-fn micrograd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_micrograd"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("micrograd-robust-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn no_temporaries(d: &Path) {
     let left: Vec<String> = std::fs::read_dir(d)

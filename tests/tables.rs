@@ -2,38 +2,16 @@
 //! the table recipe's defaults, the scores, warnings and checks, and the
 //! model files taking raw rows.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use common::{dir, micrograd, s, stderr, stdout};
+
+use std::path::Path;
+use std::process::Output;
 
 use micrograd::data::{Impute, Input, PrepOptions, Preprocess, Table, Target, prepare};
 use micrograd::nn::ModelFile;
 use micrograd::{Activation, Loss, MLP, Rng};
-
-fn micrograd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_micrograd"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("micrograd-tables-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// A table as exports come: an id, a constant column, a number on a 1e5
 /// scale, a small number, a text column, CRLF line ends. Whether a customer

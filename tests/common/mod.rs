@@ -1,6 +1,9 @@
 //! Fixtures shared by the integration tests (each test file uses what it needs).
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
 use micrograd::Value;
 
 /// The neuron of seeds 001 and 002, built as the notebooks build it, with
@@ -29,4 +32,39 @@ pub fn cases(n: u32) -> proptest::prelude::ProptestConfig {
         .and_then(|s| s.parse().ok())
         .unwrap_or(n);
     proptest::prelude::ProptestConfig::with_cases(n)
+}
+
+/// Runs the `micrograd` binary with `args`.
+pub fn micrograd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_micrograd"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// What a run printed on stdout.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// What a run printed on stderr.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh directory for one test, named after the test file and `name`.
+pub fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "micrograd-{}-{}-{name}",
+        env!("CARGO_CRATE_NAME"),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A path as the `&str` a command line takes.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
 }
