@@ -299,6 +299,14 @@ impl Preprocess {
     /// it with notes, one line each, on the columns it left out and why: a
     /// column with one value, one that looks like a row id, a text column
     /// with a distinct value on most rows.
+    ///
+    /// ```
+    /// use micrograd::data::{Input, PrepOptions, Preprocess, Table};
+    /// let t = Table::parse("x,y\n1,a\n3,b\n100,a\n", "t.csv").unwrap();
+    /// let (p, _) = Preprocess::fit(&t, "y", &[0, 1], &PrepOptions::default()).unwrap();
+    /// // learned from rows 0 and 1 only: the 100 of row 2 does not move it
+    /// assert_eq!(p.inputs[0], Input::Numeric { column: "x".into(), mean: 2.0, std: 1.0 });
+    /// ```
     pub fn fit(
         table: &Table,
         target: &str,
@@ -564,6 +572,14 @@ impl Preprocess {
     /// scored on: encoded inputs, and the target encoded (class indices, or
     /// standardised numbers). Returns warnings about categories not seen in
     /// training. Missing cells are one error that names the first few.
+    ///
+    /// ```
+    /// use micrograd::data::{PrepOptions, Preprocess, Table};
+    /// let t = Table::parse("x,y\n1,a\n3,b\n", "t.csv").unwrap();
+    /// let (p, _) = Preprocess::fit(&t, "y", &[0, 1], &PrepOptions::default()).unwrap();
+    /// let (ds, _) = p.dataset(&t, &[1, 0]).unwrap();
+    /// assert_eq!((ds.x, ds.y), (vec![vec![1.0], vec![-1.0]], vec![1.0, 0.0]));
+    /// ```
     pub fn dataset(
         &self,
         table: &Table,
@@ -620,6 +636,16 @@ impl Preprocess {
 
     /// The rows `rows` of `table` as model inputs, with warnings about
     /// categories not seen in training; the target column is not needed.
+    ///
+    /// ```
+    /// use micrograd::data::{PrepOptions, Preprocess, Table};
+    /// let t = Table::parse("c,y\nred,a\nblue,b\n", "t.csv").unwrap();
+    /// let (p, _) = Preprocess::fit(&t, "y", &[0, 1], &PrepOptions::default()).unwrap();
+    /// let new = Table::parse("c\ngreen\n", "new.csv").unwrap();
+    /// let (x, warnings) = p.inputs_of(&new, &[0]).unwrap();
+    /// assert_eq!(x, vec![vec![0.0, 0.0]]); // an unseen category: all zeros
+    /// assert!(warnings[0].contains("'green'"));
+    /// ```
     pub fn inputs_of(
         &self,
         table: &Table,

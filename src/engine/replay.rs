@@ -368,6 +368,11 @@ impl Replay {
     }
 
     /// How many inputs a row has.
+    ///
+    /// ```
+    /// let r = micrograd::Replay::record(2, |v| (v[0] * v[1], vec![])).unwrap();
+    /// assert_eq!(r.nin(), 2);
+    /// ```
     pub fn nin(&self) -> usize {
         self.nin
     }
@@ -377,6 +382,16 @@ impl Replay {
     /// accumulate, as after [`Value::backward`]), and returns the mean over
     /// the rows of the recorded value. The per-row outputs are then in
     /// [`output`](Self::output).
+    ///
+    /// ```
+    /// use micrograd::{Replay, Value};
+    /// let w = Value::new(3.0);
+    /// let mut r = Replay::record(1, |v| ((v[0] * w).pow(2), vec![v[0] * w])).unwrap();
+    /// let mean = r.run(&[[1.0], [2.0]]); // ((3)² + (6)²) / 2
+    /// assert_eq!(mean, 22.5);
+    /// assert_eq!(w.grad(), (2.0 * 3.0 * 1.0 + 2.0 * 6.0 * 2.0) / 2.0); // d(mean)/dw
+    /// assert_eq!(r.output(1), &[6.0]);
+    /// ```
     pub fn run<R: AsRef<[f64]>>(&mut self, rows: &[R]) -> f64 {
         let b = rows.len();
         self.load(rows);
@@ -393,7 +408,7 @@ impl Replay {
     }
 
     /// The outputs of row `r` of the last [`run`](Self::run), in the order
-    /// the recorded function returned them.
+    /// the recorded function returned them (see [`run`](Self::run)'s example).
     pub fn output(&self, r: usize) -> &[f64] {
         let k = self.outputs.len();
         &self.out[r * k..(r + 1) * k]

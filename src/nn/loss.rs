@@ -262,6 +262,11 @@ impl Loss {
     }
 
     /// How many numbers [`target_row`](Self::target_row) makes of a target.
+    ///
+    /// ```
+    /// use micrograd::Loss;
+    /// assert_eq!((Loss::CrossEntropy.target_width(3), Loss::Svm.target_width(2)), (3, 1));
+    /// ```
     pub fn target_width(self, classes: usize) -> usize {
         match self {
             Loss::CrossEntropy => classes,
