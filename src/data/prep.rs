@@ -329,98 +329,12 @@ impl Preprocess {
             return Err(err("no training rows".into()));
         }
         let explicit = opts.features.is_some();
-        let columns: Vec<usize> = match &opts.features {
-            Some(names) => names
-                .iter()
-                .map(|n| {
-                    let c = table.require(n)?;
-                    if c == t {
-                        return Err(err(format!("'{n}' is the target; it cannot be a feature")));
-                    }
-                    Ok(c)
-                })
-                .collect::<Result<_, _>>()?,
-            None => {
-                let mut dropped = BTreeSet::new();
-                for n in &opts.drop {
-                    let c = table.require(n)?;
-                    if c == t {
-                        return Err(err(format!("'{n}' is the target; it cannot be dropped")));
-                    }
-                    dropped.insert(c);
-                }
-                (0..table.header.len())
-                    .filter(|c| *c != t && !dropped.contains(c))
-                    .collect()
-            }
-        };
-
-        let all: Vec<usize> = (0..table.len()).collect();
         let mut inputs = Vec::new();
         let mut notes = Vec::new();
-        for c in columns {
-            let name = &table.header[c];
-            let values = distinct(table, c, rows);
-            let numeric = distinct(table, c, &all)
-                .keys()
-                .all(|s| s.parse::<f64>().is_ok());
-            if values.len() <= 1 {
-                notes.push(match values.keys().next() {
-                    Some(v) => format!(
-                        "column '{name}' has one value ('{}') in the training rows: not used",
-                        shorten(v, 20)
-                    ),
-                    None => format!("column '{name}' is empty in the training rows: not used"),
-                });
-                continue;
-            }
-            if numeric {
-                let every = distinct(table, c, &all);
-                let nums: Vec<f64> = every.keys().filter_map(|s| s.parse().ok()).collect();
-                let whole = nums.iter().all(|v| v.fract() == 0.0);
-                let unique = every.values().all(|&k| k == 1) && every.len() == table.len();
-                let (lo, hi) = nums
-                    .iter()
-                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-                        (a.min(v), b.max(v))
-                    });
-                let consecutive = hi - lo + 1.0 == table.len() as f64;
-                if !explicit
-                    && table.len() >= 10
-                    && whole
-                    && unique
-                    && (consecutive || id_like_name(name))
-                {
-                    notes.push(format!(
-                        "column '{name}' looks like a row id (a different whole number on every \
-                         row): not used; name it in --features to use it"
-                    ));
-                    continue;
-                }
-                let (mean, std) = if opts.scale {
-                    mean_std(table, c, rows)
-                } else {
-                    (0.0, 1.0)
-                };
-                inputs.push(Input::Numeric {
-                    column: name.clone(),
-                    mean,
-                    std,
-                });
-            } else {
-                let n = rows.len();
-                if !explicit && n >= 10 && values.len() * 2 > n {
-                    notes.push(format!(
-                        "column '{name}' is text with {} different values in {n} training rows \
-                         (an id or free text): not used; name it in --features to one-hot encode it",
-                        values.len()
-                    ));
-                    continue;
-                }
-                inputs.push(Input::OneHot {
-                    column: name.clone(),
-                    categories: values.keys().map(|s| s.to_string()).collect(),
-                });
+        for c in feature_columns(table, t, opts)? {
+            match column_input(table, c, rows, explicit, opts.scale) {
+                Ok(input) => inputs.push(input),
+                Err(note) => notes.push(note),
             }
         }
         if inputs.is_empty() {
@@ -430,34 +344,7 @@ impl Preprocess {
             )));
         }
 
-        let (y, classes) = encode_target(table, t, opts.task)?;
-        let target = if classes.is_empty() {
-            let (mean, std) = if opts.scale {
-                let ys: Vec<f64> = rows.iter().map(|&i| y[i]).collect();
-                let (m, s) = stats(&ys);
-                if s == 0.0 {
-                    return Err(DataError {
-                        column: Some(target.to_owned()),
-                        ..err(format!(
-                            "the target is {m} on every training row: nothing to learn"
-                        ))
-                    });
-                }
-                (m, s)
-            } else {
-                (0.0, 1.0)
-            };
-            Target::Number {
-                column: target.to_owned(),
-                mean,
-                std,
-            }
-        } else {
-            Target::Classes {
-                column: target.to_owned(),
-                classes,
-            }
-        };
+        let target = fit_target(table, t, rows, opts)?;
         Ok((
             Preprocess {
                 inputs,
@@ -747,6 +634,132 @@ impl Preprocess {
         };
         Ok((x, warnings))
     }
+}
+
+/// The columns to use as features: `opts.features`, or every column but
+/// the target (`t`) and `opts.drop`. Naming the target is an error.
+fn feature_columns(table: &Table, t: usize, opts: &PrepOptions) -> Result<Vec<usize>, DataError> {
+    let err = |message: String| DataError {
+        source: table.source.clone(),
+        line: Some(1),
+        column: None,
+        message,
+    };
+    let not_target = |n: &String, what: &str| -> Result<usize, DataError> {
+        let c = table.require(n)?;
+        if c == t {
+            return Err(err(format!("'{n}' is the target; it cannot be {what}")));
+        }
+        Ok(c)
+    };
+    match &opts.features {
+        Some(names) => names.iter().map(|n| not_target(n, "a feature")).collect(),
+        None => {
+            let dropped = opts
+                .drop
+                .iter()
+                .map(|n| not_target(n, "dropped"))
+                .collect::<Result<BTreeSet<_>, _>>()?;
+            Ok((0..table.header.len())
+                .filter(|c| *c != t && !dropped.contains(c))
+                .collect())
+        }
+    }
+}
+
+/// How column `c` becomes inputs, learned from `rows`: a standardised
+/// number (or as is, without `scale`), or one-hot text. `Err` is the note
+/// saying why it is left out: one value, a row id, or text with a distinct
+/// value on most rows (those two only when the user did not name it,
+/// `explicit`).
+fn column_input(
+    table: &Table,
+    c: usize,
+    rows: &[usize],
+    explicit: bool,
+    scale: bool,
+) -> Result<Input, String> {
+    let name = &table.header[c];
+    let values = distinct(table, c, rows);
+    if values.len() <= 1 {
+        return Err(match values.keys().next() {
+            Some(v) => format!(
+                "column '{name}' has one value ('{}') in the training rows: not used",
+                shorten(v, 20)
+            ),
+            None => format!("column '{name}' is empty in the training rows: not used"),
+        });
+    }
+    // what kind of column it is (numbers or text, an id) is the table's, not the split's
+    let every = distinct(table, c, &(0..table.len()).collect::<Vec<_>>());
+    if !every.keys().all(|s| s.parse::<f64>().is_ok()) {
+        let n = rows.len();
+        if !explicit && n >= 10 && values.len() * 2 > n {
+            return Err(format!(
+                "column '{name}' is text with {} different values in {n} training rows \
+                 (an id or free text): not used; name it in --features to one-hot encode it",
+                values.len()
+            ));
+        }
+        return Ok(Input::OneHot {
+            column: name.clone(),
+            categories: values.keys().map(|s| s.to_string()).collect(),
+        });
+    }
+    let nums: Vec<f64> = every.keys().filter_map(|s| s.parse().ok()).collect();
+    let whole = nums.iter().all(|v| v.fract() == 0.0);
+    let unique = every.values().all(|&k| k == 1) && every.len() == table.len();
+    let (lo, hi) = nums
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let consecutive = hi - lo + 1.0 == table.len() as f64;
+    if !explicit && table.len() >= 10 && whole && unique && (consecutive || id_like_name(name)) {
+        return Err(format!(
+            "column '{name}' looks like a row id (a different whole number on every \
+             row): not used; name it in --features to use it"
+        ));
+    }
+    let (mean, std) = if scale {
+        mean_std(table, c, rows)
+    } else {
+        (0.0, 1.0)
+    };
+    Ok(Input::Numeric {
+        column: name.clone(),
+        mean,
+        std,
+    })
+}
+
+/// The target of column `t`: its classes (from every row, so that a class
+/// held out is no error), or its number's mean and std over `rows`.
+fn fit_target(
+    table: &Table,
+    t: usize,
+    rows: &[usize],
+    opts: &PrepOptions,
+) -> Result<Target, DataError> {
+    let column = table.header[t].clone();
+    let (y, classes) = encode_target(table, t, opts.task)?;
+    if !classes.is_empty() {
+        return Ok(Target::Classes { column, classes });
+    }
+    let (mean, std) = if opts.scale {
+        stats(&rows.iter().map(|&i| y[i]).collect::<Vec<_>>())
+    } else {
+        (0.0, 1.0)
+    };
+    if std == 0.0 {
+        return Err(DataError {
+            source: table.source.clone(),
+            line: Some(1),
+            column: Some(column),
+            message: format!("the target is {mean} on every training row: nothing to learn"),
+        });
+    }
+    Ok(Target::Number { column, mean, std })
 }
 
 /// Mean and (population) standard deviation of the numbers in column `c`
