@@ -245,26 +245,12 @@ fn run(
     let params = model.parameters();
     let mut opt = cfg.optimizer.build(params.clone(), cfg.schedule.lr(0));
     let mut rng = Rng::new(cfg.seed);
-    let classes = ds.nclasses();
     let mut history = History::default();
     let mut batches = Vec::new().into_iter();
     // early stopping: the best validation loss, its step and weights, and epochs since
     let mut best: Option<(f64, usize, Vec<f64>)> = None;
     let mut since_best = 0;
-    let mut replay = cfg
-        .replay
-        .then(|| record_step(model, ds.nfeatures(), cfg.loss, classes))
-        .and_then(Result::ok);
-    // each sample as the replay takes it: its features, then its target
-    let rows: Vec<Vec<f64>> = match replay {
-        Some(_) => {
-            ds.x.iter()
-                .zip(&ds.y)
-                .map(|(x, &y)| [x.as_slice(), &cfg.loss.target_row(y, classes)].concat())
-                .collect()
-        }
-        None => Vec::new(),
-    };
+    let mut objective = Objective::new(model, ds, cfg);
     for step in 0..cfg.steps {
         let batch = match batches.next() {
             Some(b) => b,
@@ -275,48 +261,15 @@ fn run(
         };
         let epoch_ends = batches.len() == 0;
         let _step = scope();
-        let y: Vec<f64> = batch.iter().map(|&i| ds.y[i]).collect();
         opt.zero_grad();
-        // the data loss and its gradient, replayed or on the tape; then the L2 term
-        let (data, total, accuracy, on_tape) = match replay.as_mut() {
-            Some(r) => {
-                let rows: Vec<&[f64]> = batch.iter().map(|&i| rows[i].as_slice()).collect();
-                let l = r.run(&rows);
-                let acc = (classes > 0).then(|| {
-                    let right = y.iter().enumerate();
-                    let right =
-                        right.filter(|&(k, t)| cfg.loss.predict(r.output(k), classes) == *t);
-                    right.count() as f64 / y.len().max(1) as f64
-                });
-                let reg = if cfg.alpha != 0.0 {
-                    loss::l2_with_grad(&params, cfg.alpha)
-                } else {
-                    0.0
-                };
-                (l, l + reg, acc, None)
-            }
-            None => {
-                let outs = forward_batch(model, ds, &batch);
-                let l = cfg.loss.compute(&outs, &y, classes);
-                let acc = (classes > 0).then(|| accuracy(&outs, &y, cfg.loss, classes));
-                let total = if cfg.alpha != 0.0 {
-                    l + loss::l2(&params, cfg.alpha)
-                } else {
-                    l
-                };
-                (l.data(), total.data(), acc, Some(total))
-            }
-        };
+        let StepLoss {
+            data,
+            total,
+            accuracy,
+            on_tape,
+        } = objective.gradients(&batch, &params);
         if !total.is_finite() {
-            // find the first non-finite number on the tape: the batch again, as nodes
-            let outs = forward_batch(model, ds, &batch);
-            let mut again = cfg.loss.compute(&outs, &y, classes);
-            if cfg.alpha != 0.0 {
-                again += loss::l2(&params, cfg.alpha);
-            }
-            let at = again
-                .find_non_finite()
-                .map_or_else(|| "no node found".to_owned(), |n| n.to_string());
+            let at = objective.first_non_finite(&batch, &params);
             history.diverged = Some(Divergence::NonFinite { step, at });
             break;
         }
@@ -373,6 +326,114 @@ fn run(
         history.best_step = Some(step);
     }
     history
+}
+
+/// What training minimises on a batch, and how: replayed over the batch
+/// ([`Replay`]) when the model and loss record, on the tape otherwise.
+struct Objective<'a> {
+    model: &'a MLP,
+    ds: &'a Dataset,
+    cfg: &'a TrainConfig,
+    replay: Option<Replay>,
+    /// Each sample as the replay takes it: its features, then its target.
+    rows: Vec<Vec<f64>>,
+}
+
+/// One batch's loss: the data loss, with the L2 term, the batch accuracy,
+/// and (on the tape) the node to call `backward` on.
+struct StepLoss {
+    data: f64,
+    total: f64,
+    accuracy: Option<f64>,
+    on_tape: Option<Value>,
+}
+
+impl<'a> Objective<'a> {
+    fn new(model: &'a MLP, ds: &'a Dataset, cfg: &'a TrainConfig) -> Objective<'a> {
+        let classes = ds.nclasses();
+        let replay = cfg
+            .replay
+            .then(|| record_step(model, ds.nfeatures(), cfg.loss, classes))
+            .and_then(Result::ok);
+        let rows = match replay {
+            Some(_) => {
+                ds.x.iter()
+                    .zip(&ds.y)
+                    .map(|(x, &y)| [x.as_slice(), &cfg.loss.target_row(y, classes)].concat())
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        Objective {
+            model,
+            ds,
+            cfg,
+            replay,
+            rows,
+        }
+    }
+
+    /// The loss of the samples `batch`. Replayed, their gradients (and the
+    /// L2 term's) are already added to the parameters; on the tape, they
+    /// come from `backward` on [`StepLoss::on_tape`].
+    fn gradients(&mut self, batch: &[usize], params: &[Value]) -> StepLoss {
+        let (cfg, classes) = (self.cfg, self.ds.nclasses());
+        let y: Vec<f64> = batch.iter().map(|&i| self.ds.y[i]).collect();
+        match self.replay.as_mut() {
+            Some(r) => {
+                let rows: Vec<&[f64]> = batch.iter().map(|&i| self.rows[i].as_slice()).collect();
+                let data = r.run(&rows);
+                let accuracy = (classes > 0).then(|| {
+                    let right = y.iter().enumerate();
+                    let right =
+                        right.filter(|&(k, t)| cfg.loss.predict(r.output(k), classes) == *t);
+                    right.count() as f64 / y.len().max(1) as f64
+                });
+                let reg = if cfg.alpha != 0.0 {
+                    loss::l2_with_grad(params, cfg.alpha)
+                } else {
+                    0.0
+                };
+                StepLoss {
+                    data,
+                    total: data + reg,
+                    accuracy,
+                    on_tape: None,
+                }
+            }
+            None => {
+                let outs = forward_batch(self.model, self.ds, batch);
+                let data = cfg.loss.compute(&outs, &y, classes);
+                let total = self.with_l2(data, params);
+                StepLoss {
+                    data: data.data(),
+                    total: total.data(),
+                    accuracy: (classes > 0).then(|| accuracy(&outs, &y, cfg.loss, classes)),
+                    on_tape: Some(total),
+                }
+            }
+        }
+    }
+
+    /// `data_loss` plus the L2 term, on the tape.
+    fn with_l2(&self, data_loss: Value, params: &[Value]) -> Value {
+        if self.cfg.alpha != 0.0 {
+            data_loss + loss::l2(params, self.cfg.alpha)
+        } else {
+            data_loss
+        }
+    }
+
+    /// Where the first NaN or infinity appeared in the batch's loss: the
+    /// batch again, on the tape, searched node by node.
+    fn first_non_finite(&self, batch: &[usize], params: &[Value]) -> String {
+        let y: Vec<f64> = batch.iter().map(|&i| self.ds.y[i]).collect();
+        let outs = forward_batch(self.model, self.ds, batch);
+        let l = self.cfg.loss.compute(&outs, &y, self.ds.nclasses());
+        self.with_l2(l, params)
+            .find_non_finite()
+            .map_or_else(|| "no node found".to_owned(), |n| n.to_string())
+    }
 }
 
 /// One sample's loss for `model`, recorded for replay: inputs are the
