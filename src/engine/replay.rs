@@ -569,12 +569,11 @@ impl Replay {
         }
     }
 
-    /// Through the activations first; then dX += dY·W, dW += dYᵀ·X, db +=
-    /// Σ dY over lanes.
-    fn layer_backward(&mut self, l: usize) {
+    /// The activations' backward: each output's gradient gets its
+    /// activation's, times the activation's derivative.
+    fn activations_backward(&mut self, l: usize) {
         let b = self.lanes;
         let layer = &self.layers[l];
-        let (n, m) = (layer.x.len(), layer.out.len());
         for (i, &o) in layer.out.iter().enumerate() {
             if let Some((a, op)) = layer.act[i] {
                 let (before, after) = self.grad.split_at_mut(a * b);
@@ -597,6 +596,15 @@ impl Replay {
                 }
             }
         }
+    }
+
+    /// Through the activations first; then dX += dY·W, dW += dYᵀ·X, db +=
+    /// Σ dY over lanes.
+    fn layer_backward(&mut self, l: usize) {
+        self.activations_backward(l);
+        let b = self.lanes;
+        let layer = &self.layers[l];
+        let (n, m) = (layer.x.len(), layer.out.len());
         if n.min(m) <= THIN {
             self.thin_backward(l);
             return;

@@ -258,25 +258,7 @@ impl State {
                 .filter(|x| x.is_finite() && *x > 0.0 && *x <= 10.0)
                 .ok_or_else(|| bad("\"lr\" must be a number above 0, at most 10"))?,
         };
-        let ds = match name {
-            "moons" => data::moons(SAMPLES, 0.1, 1),
-            "circles" => data::circles(SAMPLES, 0.08, 0.5, 1),
-            "spiral" => data::spiral(SAMPLES / 3, 3, 1),
-            _ => {
-                // XOR as a cloud: four corners, with noise
-                let mut rng = micrograd::Rng::new(1);
-                let mut d = data::xor();
-                let (x, y): (Vec<Vec<f64>>, Vec<f64>) = (0..SAMPLES)
-                    .map(|i| {
-                        let c = &d.x[i % 4];
-                        let x = vec![c[0] + 0.15 * rng.normal(), c[1] + 0.15 * rng.normal()];
-                        (x, d.y[i % 4])
-                    })
-                    .unzip();
-                (d.x, d.y) = (x, y);
-                d
-            }
-        };
+        let ds = session_data(name);
         let classes = ds.nclasses();
         let loss = if classes == 2 {
             Loss::Svm
@@ -292,19 +274,7 @@ impl State {
             .seed(self.next + 1)
             .build();
         let params = model.parameters();
-        let mut names = Vec::with_capacity(params.len());
-        for (l, layer) in model.layers.iter().enumerate() {
-            for (n, neuron) in layer.neurons.iter().enumerate() {
-                for (k, w) in neuron.w.iter().enumerate() {
-                    names.push(format!("L{}.n{n}.w{k}", l + 1));
-                    w.set_label(names.last().expect("just pushed"));
-                }
-                if let Some(b) = neuron.b {
-                    names.push(format!("L{}.n{n}.b", l + 1));
-                    b.set_label(names.last().expect("just pushed"));
-                }
-            }
-        }
+        let names = name_parameters(&model);
         let opt = match body["optimizer"].as_str().unwrap_or("adam") {
             "adam" => Opt::Adam(Adam::new(params.clone(), lr)),
             "sgd" => Opt::Sgd(Sgd::new(params.clone(), lr)),
@@ -492,4 +462,46 @@ impl Session {
         g["index"] = json!(i);
         Ok(g)
     }
+}
+
+/// A session's data set: `name`'s construction with 100 samples (XOR as
+/// a noisy cloud round its four corners).
+fn session_data(name: &str) -> Dataset {
+    match name {
+        "moons" => data::moons(SAMPLES, 0.1, 1),
+        "circles" => data::circles(SAMPLES, 0.08, 0.5, 1),
+        "spiral" => data::spiral(SAMPLES / 3, 3, 1),
+        _ => {
+            let mut rng = micrograd::Rng::new(1);
+            let mut d = data::xor();
+            let (x, y): (Vec<Vec<f64>>, Vec<f64>) = (0..SAMPLES)
+                .map(|i| {
+                    let c = &d.x[i % 4];
+                    let x = vec![c[0] + 0.15 * rng.normal(), c[1] + 0.15 * rng.normal()];
+                    (x, d.y[i % 4])
+                })
+                .unzip();
+            (d.x, d.y) = (x, y);
+            d
+        }
+    }
+}
+
+/// Labels every parameter as the table and the graphs show it
+/// (`L1.n0.w1`, `L2.n3.b`) and returns the names in parameter order.
+fn name_parameters(model: &MLP) -> Vec<String> {
+    let mut names = Vec::new();
+    for (l, layer) in model.layers.iter().enumerate() {
+        for (n, neuron) in layer.neurons.iter().enumerate() {
+            for (k, w) in neuron.w.iter().enumerate() {
+                names.push(format!("L{}.n{n}.w{k}", l + 1));
+                w.set_label(&names[names.len() - 1]);
+            }
+            if let Some(b) = neuron.b {
+                names.push(format!("L{}.n{n}.b", l + 1));
+                b.set_label(&names[names.len() - 1]);
+            }
+        }
+    }
+    names
 }
