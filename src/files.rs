@@ -111,17 +111,13 @@ pub fn check_writable(path: &Path) -> Result<(), String> {
             ));
         }
     }
-    // the only sure test of permission: make a file there, and remove it
-    let probe = dir.join(format!(".micrograd-probe-{}", std::process::id()));
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe)
+    // the only sure test of permission: make a file there (random name,
+    // created exclusively, as every write here does), and remove it
+    match tempfile::Builder::new()
+        .prefix(".micrograd-probe.")
+        .tempfile_in(dir)
     {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&probe);
-            Ok(())
-        }
+        Ok(_) => Ok(()),
         Err(e) => Err(format!("{shown}: cannot write in {}: {e}", dir.display())),
     }
 }
