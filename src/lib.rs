@@ -95,7 +95,7 @@ pub mod viz;
 
 pub use engine::{
     Exponent, GradCheck, GradMismatch, GradReport, NonFinite, Replay, ReplayError, Scope,
-    TapeStats, Value, gradcheck, numerical_grad, scope, stats, zero_grad,
+    TapeStats, Value, compact, gradcheck, numerical_grad, scope, stats, zero_grad,
 };
 pub use files::{check_writable, remove_temporaries, write_all, write_atomic};
 pub use nn::{

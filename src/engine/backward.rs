@@ -10,17 +10,22 @@ use super::value::{Value, sigmoid};
 /// A node is marked when a node above it that is itself marked names it as a
 /// child; since children always sit below their parents, one downward pass
 /// marks exactly the nodes reachable from the root.
-struct Marks<'a> {
-    bits: &'a mut [u64],
+pub(super) struct Marks<'a> {
+    pub(super) bits: &'a mut [u64],
 }
 
 impl Marks<'_> {
     #[inline(always)]
-    fn test_and_set(&mut self, i: usize) -> bool {
+    pub(super) fn test_and_set(&mut self, i: usize) -> bool {
         let (w, bit) = (i >> 6, 1u64 << (i & 63));
         let was = self.bits[w] & bit != 0;
         self.bits[w] |= bit;
         was
+    }
+
+    #[inline(always)]
+    pub(super) fn is_set(&self, i: usize) -> bool {
+        self.bits[i >> 6] & (1 << (i & 63)) != 0
     }
 
     /// The highest marked index `<= i`, skipping empty words whole.
@@ -43,7 +48,7 @@ impl Marks<'_> {
     }
 }
 
-fn reset_marks(marks: &mut Vec<u64>, n: usize) {
+pub(super) fn reset_marks(marks: &mut Vec<u64>, n: usize) {
     marks.clear();
     marks.resize(n.div_ceil(64), 0);
 }

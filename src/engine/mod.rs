@@ -1,6 +1,7 @@
 //! The autograd engine: [`Value`], its ops, [`Value::backward`], scopes and checks.
 
 mod backward;
+mod compact;
 mod gradcheck;
 mod replay;
 mod scope;
@@ -9,6 +10,7 @@ mod trace;
 mod value;
 
 pub use backward::{NonFinite, zero_grad};
+pub use compact::compact;
 pub use gradcheck::{GradCheck, GradMismatch, GradReport, gradcheck, numerical_grad};
 pub use replay::{Replay, ReplayError};
 pub use scope::{Scope, scope};

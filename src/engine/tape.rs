@@ -83,10 +83,14 @@ impl Op {
 /// One open scope: its id and the lengths of the tape's arrays when it was opened.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ScopeMark {
+    /// The id that handles made in it carry; [`compact`](crate::compact)
+    /// gives the scope a new one so that handles it did not rewrite go stale.
     pub(crate) id: u32,
+    /// The id its [`Scope`](crate::Scope) guard holds, to close it by.
+    pub(crate) guard: u32,
     pub(crate) start: u32,
-    consts: usize,
-    kids: usize,
+    pub(crate) consts: usize,
+    pub(crate) kids: usize,
 }
 
 /// The arena. One per thread, reached through [`with`].
@@ -304,13 +308,20 @@ impl Tape {
         };
     }
 
-    pub(crate) fn open_scope(&mut self) -> u32 {
+    /// A scope id never given before on this thread.
+    pub(crate) fn fresh_scope_id(&mut self) -> u32 {
         let id = self.next_scope;
         self.next_scope = self.next_scope.checked_add(1).unwrap_or_else(|| {
             panic!("micrograd: more than 4 billion scopes opened on one thread")
         });
+        id
+    }
+
+    pub(crate) fn open_scope(&mut self) -> u32 {
+        let id = self.fresh_scope_id();
         self.scopes.push(ScopeMark {
             id,
+            guard: id,
             start: self.data.len() as u32,
             consts: self.consts.len(),
             kids: self.kids.len(),
@@ -321,8 +332,8 @@ impl Tape {
 
     /// Ends scope `id` and every scope opened inside it, freeing their nodes.
     /// Does nothing if `id` has already ended.
-    pub(crate) fn close_scope(&mut self, id: u32) {
-        let Some(pos) = self.scopes.iter().position(|s| s.id == id) else {
+    pub(crate) fn close_scope(&mut self, guard: u32) {
+        let Some(pos) = self.scopes.iter().position(|s| s.guard == guard) else {
             return;
         };
         let mark = self.scopes[pos];
