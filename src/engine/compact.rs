@@ -35,7 +35,7 @@ use super::value::Value;
 /// }
 /// let before = keep[0].data();
 /// let freed = compact(&mut keep);
-/// assert_eq!(freed, 99 * 4); // 4 nodes a step; the last step's are kept
+/// assert_eq!(freed, 99 * 3); // 3 nodes a step; the last step's are kept
 /// assert_eq!(keep[0].data(), before);
 /// keep[0].backward();
 /// assert!((w.grad() - 6.0 * (0.5 * 3.0 - 1.0)).abs() < 1e-12);
