@@ -1,0 +1,20 @@
+"""karpathy's micrograd on a Rust engine.
+
+The same modules, classes and behaviour as micrograd 0.1.0: ``micrograd.engine.Value``
+and ``micrograd.nn`` (``Module``, ``Neuron``, ``Layer``, ``MLP``), plus ``draw_dot``,
+which draws a graph in Jupyter with no Graphviz installed. Differences, all on purpose:
+
+* ``data`` and ``grad`` are always floats (``Value(0).data`` is ``0.0``).
+* Math is IEEE 754: ``Value(1) / 0`` is ``inf`` rather than ``ZeroDivisionError``;
+  NaN and infinity propagate through every op and gradient.
+* ``backward()`` has no recursion limit. Leaves accumulate their gradient, as in
+  micrograd; every other node holds the gradient of the last pass, so calling
+  ``backward()`` twice doubles the leaves' gradients and never compounds the others.
+* ``Value ** Value`` works (micrograd asserts).
+* A ``Value`` belongs to the thread that made it.
+"""
+
+from micrograd.engine import Value
+from micrograd.viz import draw_dot
+
+__all__ = ["Value", "draw_dot"]

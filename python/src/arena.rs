@@ -1,0 +1,156 @@
+//! Where a Python `Value`'s node lives, and how memory stays flat without scopes.
+//!
+//! A Python `Value` holds a *slot*: an index into this thread's table of
+//! engine handles. Every node the package makes sits in one engine scope that
+//! stays open while the thread lives. When Python frees a `Value` its slot is
+//! released; once the tape holds more than twice the nodes still held (plus
+//! a margin), [`micrograd::compact`] drops the unreachable ones and rewrites
+//! the table. Nodes move, numbers never change, and a Python object never
+//! sees the move: it keeps its slot.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use micrograd::{Scope, Value, compact, scope};
+use pyo3::PyResult;
+use pyo3::exceptions::PyRuntimeError;
+
+/// Where a Python `Value`'s node is: which thread's table, and which entry.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Slot {
+    arena: u32,
+    index: u32,
+}
+
+/// Ids of the tables, one per thread that made a `Value`.
+static ARENAS: AtomicU32 = AtomicU32::new(1);
+
+/// The tape may hold this many nodes that nothing reaches before a compaction.
+const MARGIN: usize = 1 << 18;
+
+struct Arena {
+    /// This table's id: a `Slot` from another thread's table is refused.
+    id: u32,
+    /// Slot → handle; a free slot holds `nil`.
+    handles: Vec<Value>,
+    free: Vec<u32>,
+    /// Slots in use.
+    live: usize,
+    /// Tape length at which to compact next.
+    next: usize,
+    /// A leaf made outside the scope: what free slots point at (it never moves).
+    nil: Value,
+    /// The scope every node of the package is made in; dropped with the thread.
+    _scope: Scope,
+}
+
+thread_local! {
+    static ARENA: RefCell<Arena> = RefCell::new({
+        let nil = Value::new(0.0);
+        Arena { id: ARENAS.fetch_add(1, Ordering::Relaxed), handles: Vec::new(), free: Vec::new(), live: 0, next: MARGIN, nil, _scope: scope() }
+    });
+}
+
+/// Runs `f` with the handles of `slots`, then stores the values it returns in
+/// new slots, which it returns. `f` may make any number of engine nodes.
+/// No Python object is made or dropped inside: a drop would re-enter the table.
+pub(crate) fn apply<const N: usize, const M: usize>(
+    slots: [Slot; N],
+    f: impl FnOnce([Value; N]) -> [Value; M],
+) -> PyResult<[Slot; M]> {
+    ARENA.with(|a| {
+        let mut a = a.borrow_mut();
+        let mut handles = [a.nil; N];
+        for (h, s) in handles.iter_mut().zip(slots) {
+            *h = a.handle(s)?;
+        }
+        let out = f(handles).map(|v| a.insert(v));
+        a.maybe_compact();
+        Ok(out)
+    })
+}
+
+/// Runs `f` with the handles of `slots` (no new slots).
+pub(crate) fn read<R>(slots: &[Slot], f: impl FnOnce(&[Value]) -> R) -> PyResult<R> {
+    ARENA.with(|a| {
+        let a = a.borrow();
+        let vs = slots.iter().map(|&s| a.handle(s)).collect::<PyResult<Vec<Value>>>()?;
+        Ok(f(&vs))
+    })
+}
+
+/// The handle in one slot.
+#[inline]
+pub(crate) fn get(slot: Slot) -> PyResult<Value> {
+    ARENA.with(|a| a.borrow().handle(slot))
+}
+
+/// Stores values made in [`read`] (many at once) and returns their slots.
+pub(crate) fn insert_all(vs: &[Value]) -> Vec<Slot> {
+    ARENA.with(|a| {
+        let mut a = a.borrow_mut();
+        let out = vs.iter().map(|&v| a.insert(v)).collect();
+        a.maybe_compact();
+        out
+    })
+}
+
+/// Frees a slot; called when Python frees its `Value`. Does nothing while
+/// the thread is tearing down, or on another thread (the entry then stays
+/// taken: a leak of one entry, never a wrong number).
+pub(crate) fn release(slot: Slot) {
+    let _ = ARENA.try_with(|a| {
+        if let Ok(mut a) = a.try_borrow_mut()
+            && a.id == slot.arena
+        {
+            let nil = a.nil;
+            a.handles[slot.index as usize] = nil;
+            a.free.push(slot.index);
+            a.live -= 1;
+        }
+    });
+}
+
+/// Values held from Python on this thread.
+pub(crate) fn live() -> usize {
+    ARENA.with(|a| a.borrow().live)
+}
+
+impl Arena {
+    #[inline]
+    fn handle(&self, s: Slot) -> PyResult<Value> {
+        if s.arena != self.id {
+            return Err(PyRuntimeError::new_err(
+                "this Value was made on another thread: a Value belongs to the thread that \
+                 made it (each thread has its own tape)",
+            ));
+        }
+        Ok(self.handles[s.index as usize])
+    }
+
+    fn insert(&mut self, v: Value) -> Slot {
+        self.live += 1;
+        let index = match self.free.pop() {
+            Some(s) => {
+                self.handles[s as usize] = v;
+                s
+            }
+            None => {
+                self.handles.push(v);
+                (self.handles.len() - 1) as u32
+            }
+        };
+        Slot { arena: self.id, index }
+    }
+
+    /// Compacts once the tape has grown to twice what the last compaction
+    /// left, plus [`MARGIN`]: a compaction costs the nodes on the tape, so
+    /// this costs O(1) per node made, amortised, and the tape never holds
+    /// more than about twice what Python can still reach.
+    fn maybe_compact(&mut self) {
+        if micrograd::stats().nodes >= self.next {
+            compact(&mut self.handles);
+            self.next = 2 * micrograd::stats().nodes + MARGIN;
+        }
+    }
+}

@@ -1,0 +1,82 @@
+"""Writes python/tests/data/demo_reference.json: karpathy's demo.ipynb run by micrograd 0.1.0.
+
+The Python package's tests check that its demo reproduces this trace to 1e-12
+without needing micrograd, scikit-learn or numpy. Run once, in a venv with
+the reference (not this repo's package):
+
+    python3 -m venv /tmp/ref && /tmp/ref/bin/pip install micrograd==0.1.0 scikit-learn numpy
+    /tmp/ref/bin/python tools/micrograd_demo_reference.py [--steps 100]
+
+It also prints how long micrograd 0.1.0 takes for the training cell.
+"""
+
+import argparse
+import json
+import os
+import random
+import time
+
+import numpy as np
+from sklearn.datasets import make_moons
+
+import micrograd
+from micrograd.engine import Value
+from micrograd.nn import MLP
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--steps", type=int, default=100)
+ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "python", "tests", "data", "demo_reference.json"))
+args = ap.parse_args()
+assert "site-packages" in micrograd.__file__, "run this with micrograd 0.1.0 from PyPI, not this repo's package"
+
+# demo.ipynb, cell by cell
+np.random.seed(1337)
+random.seed(1337)
+X, y = make_moons(n_samples=100, noise=0.1)
+y = y * 2 - 1
+model = MLP(2, [16, 16, 1])
+initial = [p.data for p in model.parameters()]
+
+
+def loss(batch_size=None):
+    Xb, yb = X, y
+    inputs = [list(map(Value, xrow)) for xrow in Xb]
+    scores = list(map(model, inputs))
+    losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(yb, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    alpha = 1e-4
+    reg_loss = alpha * sum((p * p for p in model.parameters()))
+    total_loss = data_loss + reg_loss
+    accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(yb, scores)]
+    return total_loss, sum(accuracy) / len(accuracy)
+
+
+trace, accs = [], []
+t0 = time.perf_counter()
+for k in range(args.steps):
+    total_loss, acc = loss()
+    model.zero_grad()
+    total_loss.backward()
+    learning_rate = 1.0 - 0.9 * k / 100
+    for p in model.parameters():
+        p.data -= learning_rate * p.grad
+    trace.append(total_loss.data)
+    accs.append(float(acc))
+    print(f"step {k} loss {total_loss.data}, accuracy {acc*100}%", flush=True)
+seconds = time.perf_counter() - t0
+print(f"micrograd {getattr(micrograd, '__version__', '0.1.0')}: {args.steps} steps in {seconds:.1f} s")
+
+os.makedirs(os.path.dirname(args.out), exist_ok=True)
+with open(args.out, "w") as f:
+    json.dump({
+        "source": "karpathy/micrograd demo.ipynb, run by micrograd 0.1.0 (tools/micrograd_demo_reference.py)",
+        "X": X.tolist(),
+        "y": [int(v) for v in y],
+        "initial_parameters": initial,
+        "loss": trace,
+        "accuracy": accs,
+        "final_parameters": [p.data for p in model.parameters()],
+        "seconds": seconds,
+    }, f, indent=1)
+    f.write("\n")
+print("wrote", args.out)
