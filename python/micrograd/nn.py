@@ -31,7 +31,7 @@ class Neuron(Module):
         self.nonlin = nonlin
 
     def __call__(self, x):
-        return _micrograd.layer([self.w], [self.b], list(x), self.nonlin)[0]
+        return _micrograd.layer([self.w], [self.b], x, self.nonlin)[0]
 
     def parameters(self):
         return self.w + [self.b]
@@ -49,7 +49,7 @@ class Layer(Module):
         ns = self.neurons
         fast = ns and all(type(n) is Neuron and n.nonlin == ns[0].nonlin for n in ns)
         if fast:
-            out = _micrograd.layer([n.w for n in ns], [n.b for n in ns], list(x), ns[0].nonlin)
+            out = _micrograd.layer([n.w for n in ns], [n.b for n in ns], x, ns[0].nonlin)
         else:  # a subclassed or mixed neuron: call each one
             out = [n(x) for n in ns]
         return out[0] if len(out) == 1 else out

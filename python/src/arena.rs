@@ -36,7 +36,9 @@ struct Arena {
     free: Vec<u32>,
     /// Slots in use.
     live: usize,
-    /// Tape length at which to compact next.
+    /// Nodes made since the last compaction (each slot taken is one node),
+    /// and how many to allow before the next.
+    made: usize,
     next: usize,
     /// A leaf made outside the scope: what free slots point at (it never moves).
     nil: Value,
@@ -47,7 +49,7 @@ struct Arena {
 thread_local! {
     static ARENA: RefCell<Arena> = RefCell::new({
         let nil = Value::new(0.0);
-        Arena { id: ARENAS.fetch_add(1, Ordering::Relaxed), handles: Vec::new(), free: Vec::new(), live: 0, next: MARGIN, nil, _scope: scope() }
+        Arena { id: ARENAS.fetch_add(1, Ordering::Relaxed), handles: Vec::new(), free: Vec::new(), live: 0, made: 0, next: MARGIN, nil, _scope: scope() }
     });
 }
 
@@ -74,7 +76,10 @@ pub(crate) fn apply<const N: usize, const M: usize>(
 pub(crate) fn read<R>(slots: &[Slot], f: impl FnOnce(&[Value]) -> R) -> PyResult<R> {
     ARENA.with(|a| {
         let a = a.borrow();
-        let vs = slots.iter().map(|&s| a.handle(s)).collect::<PyResult<Vec<Value>>>()?;
+        let vs = slots
+            .iter()
+            .map(|&s| a.handle(s))
+            .collect::<PyResult<Vec<Value>>>()?;
         Ok(f(&vs))
     })
 }
@@ -130,6 +135,7 @@ impl Arena {
 
     fn insert(&mut self, v: Value) -> Slot {
         self.live += 1;
+        self.made += 1;
         let index = match self.free.pop() {
             Some(s) => {
                 self.handles[s as usize] = v;
@@ -140,17 +146,21 @@ impl Arena {
                 (self.handles.len() - 1) as u32
             }
         };
-        Slot { arena: self.id, index }
+        Slot {
+            arena: self.id,
+            index,
+        }
     }
 
-    /// Compacts once the tape has grown to twice what the last compaction
-    /// left, plus [`MARGIN`]: a compaction costs the nodes on the tape, so
-    /// this costs O(1) per node made, amortised, and the tape never holds
-    /// more than about twice what Python can still reach.
+    /// Compacts once the nodes made since the last compaction outnumber
+    /// what it left, plus [`MARGIN`]: a compaction costs the nodes on the
+    /// tape, so this costs O(1) per node made, amortised, and the tape never
+    /// holds much more than twice what Python can still reach.
     fn maybe_compact(&mut self) {
-        if micrograd::stats().nodes >= self.next {
+        if self.made >= self.next {
             compact(&mut self.handles);
-            self.next = 2 * micrograd::stats().nodes + MARGIN;
+            self.made = 0;
+            self.next = micrograd::stats().nodes + MARGIN;
         }
     }
 }

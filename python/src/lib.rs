@@ -26,8 +26,12 @@ fn dot(root: &Bound<'_, PyValue>, rankdir: &str) -> PyResult<String> {
             )));
         }
     };
-    let opts = DotOptions { rankdir, ..DotOptions::default() };
-    micrograd::viz::draw_dot(root.get().node()?, opts).map_err(|e| PyValueError::new_err(e.to_string()))
+    let opts = DotOptions {
+        rankdir,
+        ..DotOptions::default()
+    };
+    micrograd::viz::draw_dot(root.get().node()?, opts)
+        .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
 /// DOT source laid out and drawn as SVG, in Rust (no Graphviz needed).

@@ -11,7 +11,7 @@ use std::cell::{Cell, RefCell};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyFloat, PySet, PyString, PyTuple};
+use pyo3::types::{PyFloat, PyList, PySet, PyString, PyTuple};
 
 use crate::arena::{self, Slot};
 use micrograd::Value as Node;
@@ -29,27 +29,26 @@ enum Kids {
     One(Py<PyValue>),
     Two(Py<PyValue>, Py<PyValue>),
     Many(Vec<Py<PyValue>>),
+    /// A neuron of `nn`: its weights, the layer's inputs (one list shared by
+    /// the layer's neurons, never handed out) and its bias.
+    Affine(Vec<Py<PyValue>>, Py<PyList>, Py<PyValue>),
 }
 
 impl Kids {
-    fn for_each(&self, mut f: impl FnMut(&Py<PyValue>)) {
-        match self {
-            Kids::Zero => {}
-            Kids::One(a) => f(a),
-            Kids::Two(a, b) => {
-                f(a);
-                f(b);
-            }
-            Kids::Many(v) => v.iter().for_each(f),
-        }
-    }
-
-    fn into_vec(self) -> Vec<Py<PyValue>> {
+    fn to_vec(&self, py: Python<'_>) -> Vec<Py<PyValue>> {
         match self {
             Kids::Zero => Vec::new(),
-            Kids::One(a) => vec![a],
-            Kids::Two(a, b) => vec![a, b],
-            Kids::Many(v) => v,
+            Kids::One(a) => vec![a.clone_ref(py)],
+            Kids::Two(a, b) => vec![a.clone_ref(py), b.clone_ref(py)],
+            Kids::Many(v) => v.iter().map(|k| k.clone_ref(py)).collect(),
+            Kids::Affine(w, x, b) => {
+                let x = x
+                    .bind(py)
+                    .iter()
+                    .map(|xi| xi.cast_into::<PyValue>().map(Bound::unbind));
+                let w = w.iter().map(|k| k.clone_ref(py));
+                w.chain(x.flatten()).chain([b.clone_ref(py)]).collect()
+            }
         }
     }
 }
@@ -66,11 +65,15 @@ pub(crate) struct PyValue {
     op: OpName,
 }
 
+/// How deep frees of values may nest before the children of the next one
+/// wait on [`DOOMED`]: freeing a chain of 10^5 values must not take 10^5
+/// stack frames.
+const MAX_DEPTH: u32 = 32;
+
 thread_local! {
-    /// Children of freed values, waiting for their own release: dropping a
-    /// chain of 10^5 values walks it with this stack, not with the C stack.
-    static DOOMED: RefCell<Vec<Py<PyValue>>> = const { RefCell::new(Vec::new()) };
-    static DRAINING: Cell<bool> = const { Cell::new(false) };
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// Children whose release was deferred; the outermost free lets them go.
+    static DOOMED: RefCell<Vec<Kids>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Drop for PyValue {
@@ -80,14 +83,21 @@ impl Drop for PyValue {
         if matches!(kids, Kids::Zero) {
             return;
         }
-        let _ = DOOMED.try_with(|d| d.borrow_mut().extend(kids.into_vec()));
-        if DRAINING.with(|d| d.replace(true)) {
-            return; // an outer drop is draining the stack
+        let Ok(depth) = DEPTH.try_with(Cell::get) else {
+            return; // the thread is tearing down: let Python free them
+        };
+        if depth >= MAX_DEPTH {
+            DOOMED.with(|d| d.borrow_mut().push(kids));
+            return;
         }
-        while let Some(next) = DOOMED.with(|d| d.borrow_mut().pop()) {
-            drop(next); // may free it, which pushes its children
+        DEPTH.set(depth + 1);
+        drop(kids); // frees nest at most MAX_DEPTH deep
+        if depth == 0 {
+            while let Some(next) = DOOMED.with(|d| d.borrow_mut().pop()) {
+                drop(next);
+            }
         }
-        DRAINING.with(|d| d.set(false));
+        DEPTH.set(depth);
     }
 }
 
@@ -104,12 +114,25 @@ fn not_a_number(x: &Bound<'_, PyAny>, what: &str) -> PyErr {
         .get_type()
         .name()
         .map_or_else(|_| "?".to_owned(), |n| n.to_string());
-    PyTypeError::new_err(format!("{what}: expected a number (int or float), got {ty}"))
+    PyTypeError::new_err(format!(
+        "{what}: expected a number (int or float), got {ty}"
+    ))
 }
 
 impl PyValue {
     fn make(py: Python<'_>, slot: Slot, kids: Kids, op: OpName) -> PyResult<Bound<'_, PyValue>> {
-        Bound::new(py, PyValue { slot, kids, op })
+        let v = Bound::new(py, PyValue { slot, kids, op })?;
+        // pyo3 makes every object of a class tracked by Python's cycle
+        // collector, which then walks all the values of a graph, over and
+        // over, while a training step makes them: karpathy's demo step with
+        // his nn.py takes 33 ms tracked, 18 ms untracked. A value can be in no
+        // cycle (its children were all made before it, and nothing it holds
+        // can be changed to point at a newer one), so there is nothing for
+        // the collector to find.
+        // SAFETY: `v` is a live object of our class, made just now, and
+        // untracking is idempotent (tp_dealloc untracks again).
+        unsafe { pyo3::ffi::PyObject_GC_UnTrack(v.as_ptr().cast()) };
+        Ok(v)
     }
 
     /// A new leaf holding `x`.
@@ -118,14 +141,21 @@ impl PyValue {
         PyValue::make(py, s, Kids::Zero, OpName::Static(""))
     }
 
-    /// The object for a node already in `slot` (the layers of `nn`).
-    pub(crate) fn from_slot<'py>(
+    /// The object for a neuron's `w·x + b`, already in `slot` (the layers of `nn`).
+    pub(crate) fn affine<'py>(
         py: Python<'py>,
         slot: Slot,
-        kids: Vec<Py<PyValue>>,
-        op: &'static str,
+        (w, x, b): (Vec<Py<PyValue>>, Py<PyList>, Py<PyValue>),
     ) -> PyResult<Bound<'py, PyValue>> {
-        PyValue::make(py, slot, Kids::Many(kids), OpName::Static(op))
+        PyValue::make(py, slot, Kids::Affine(w, x, b), OpName::Static("affine"))
+    }
+
+    /// The object for `relu(a)`, already in `slot`.
+    pub(crate) fn relu_of<'py>(
+        a: Bound<'py, PyValue>,
+        slot: Slot,
+    ) -> PyResult<Bound<'py, PyValue>> {
+        PyValue::make(a.py(), slot, Kids::One(a.unbind()), OpName::Static("ReLU"))
     }
 
     pub(crate) fn node(&self) -> PyResult<Node> {
@@ -142,7 +172,12 @@ impl PyValue {
         f: impl FnOnce(Node) -> Node,
     ) -> PyResult<Bound<'py, PyValue>> {
         let [s] = arena::apply([slf.get().slot], |[a]| [f(a)])?;
-        PyValue::make(slf.py(), s, Kids::One(slf.clone().unbind()), OpName::Static(op))
+        PyValue::make(
+            slf.py(),
+            s,
+            Kids::One(slf.clone().unbind()),
+            OpName::Static(op),
+        )
     }
 
     fn binary<'py>(
@@ -165,9 +200,18 @@ impl PyValue {
     }
 
     /// `a ** p` for a number `p`, shown as karpathy shows it (`**2`, `**-1`).
-    fn pow_number<'py>(a: &Bound<'py, PyValue>, p: f64, shown: String) -> PyResult<Bound<'py, PyValue>> {
+    fn pow_number<'py>(
+        a: &Bound<'py, PyValue>,
+        p: f64,
+        shown: String,
+    ) -> PyResult<Bound<'py, PyValue>> {
         let [s] = arena::apply([a.get().slot], |[x]| [x.pow(p)])?;
-        PyValue::make(a.py(), s, Kids::One(a.clone().unbind()), OpName::Owned(format!("**{shown}")))
+        PyValue::make(
+            a.py(),
+            s,
+            Kids::One(a.clone().unbind()),
+            OpName::Owned(format!("**{shown}")),
+        )
     }
 
     fn neg<'py>(a: &Bound<'py, PyValue>) -> PyResult<Bound<'py, PyValue>> {
@@ -231,8 +275,16 @@ impl PyValue {
             arena::get(s)?.set_label(label);
         }
         let _ = py;
-        let op = if _op.is_empty() { OpName::Static("") } else { OpName::Owned(_op.to_owned()) };
-        let kids = if kids.is_empty() { Kids::Zero } else { Kids::Many(kids) };
+        let op = if _op.is_empty() {
+            OpName::Static("")
+        } else {
+            OpName::Owned(_op.to_owned())
+        };
+        let kids = if kids.is_empty() {
+            Kids::Zero
+        } else {
+            Kids::Many(kids)
+        };
         Ok(PyValue { slot: s, kids, op })
     }
 
@@ -263,14 +315,7 @@ impl PyValue {
     /// The values this one was made from, as a set (karpathy's `_prev`).
     #[getter]
     fn _prev<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PySet>> {
-        let set = PySet::empty(py)?;
-        let mut err = Ok(());
-        self.kids.for_each(|k| {
-            if err.is_ok() {
-                err = set.add(k.clone_ref(py));
-            }
-        });
-        err.map(|()| set)
+        PySet::new(py, self.kids.to_vec(py))
     }
 
     /// The op that made this value (`'+'`, `'*'`, `'**2'`, `'ReLU'`), `''` for a leaf.
@@ -361,10 +406,14 @@ impl PyValue {
         modulo: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         if modulo.is_some_and(|m| !m.is_none()) {
-            return Err(PyTypeError::new_err("pow(Value, p, modulo): a modulo is not supported"));
+            return Err(PyTypeError::new_err(
+                "pow(Value, p, modulo): a modulo is not supported",
+            ));
         }
         if let Ok(p) = other.cast::<PyValue>() {
-            return Ok(PyValue::binary(slf, p, "**", |x, y| x.pow(y))?.into_any().unbind());
+            return Ok(PyValue::binary(slf, p, "**", |x, y| x.pow(y))?
+                .into_any()
+                .unbind());
         }
         if other.is_instance_of::<PyString>() {
             return Ok(slf.py().NotImplemented());
@@ -415,8 +464,6 @@ impl PyValue {
     /// A tuple of the children in operand order (`_prev` is a set).
     #[getter]
     fn _children<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let mut v = Vec::new();
-        self.kids.for_each(|k| v.push(k.clone_ref(py)));
-        PyTuple::new(py, v)
+        PyTuple::new(py, self.kids.to_vec(py))
     }
 }
