@@ -22,6 +22,7 @@ from sklearn.datasets import make_moons
 import micrograd
 from micrograd.engine import Value
 from micrograd.nn import MLP
+from python_speed import demo  # demo.ipynb's training cell, written once
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--steps", type=int, default=100)
@@ -38,31 +39,17 @@ model = MLP(2, [16, 16, 1])
 initial = [p.data for p in model.parameters()]
 
 
-def loss(batch_size=None):
-    Xb, yb = X, y
-    inputs = [list(map(Value, xrow)) for xrow in Xb]
-    scores = list(map(model, inputs))
-    losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(yb, scores)]
-    data_loss = sum(losses) * (1.0 / len(losses))
-    alpha = 1e-4
-    reg_loss = alpha * sum((p * p for p in model.parameters()))
-    total_loss = data_loss + reg_loss
-    accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(yb, scores)]
-    return total_loss, sum(accuracy) / len(accuracy)
-
-
 trace, accs = [], []
-t0 = time.perf_counter()
-for k in range(args.steps):
-    total_loss, acc = loss()
-    model.zero_grad()
-    total_loss.backward()
-    learning_rate = 1.0 - 0.9 * k / 100
-    for p in model.parameters():
-        p.data -= learning_rate * p.grad
-    trace.append(total_loss.data)
+
+
+def record(k, loss, acc):
+    trace.append(loss)
     accs.append(float(acc))
-    print(f"step {k} loss {total_loss.data}, accuracy {acc*100}%", flush=True)
+    print(f"step {k} loss {loss}, accuracy {acc*100}%", flush=True)
+
+
+t0 = time.perf_counter()
+demo(Value, model, X, y, args.steps, record)
 seconds = time.perf_counter() - t0
 print(f"micrograd {getattr(micrograd, '__version__', '0.1.0')}: {args.steps} steps in {seconds:.1f} s")
 

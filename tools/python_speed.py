@@ -29,8 +29,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REF = os.path.join(HERE, "..", "python", "tests", "data", "demo_reference.json")
 
 
-def demo(Value, model, X, y, steps):
-    """demo.ipynb's loss() and training cell, as written there."""
+def demo(Value, model, X, y, steps, each_step=None):
+    """demo.ipynb's loss() and training cell, as written there; `each_step(k,
+    loss, accuracy)` sees every step. Returns the last step's loss."""
 
     def loss():
         inputs = [list(map(Value, xrow)) for xrow in X]
@@ -50,6 +51,8 @@ def demo(Value, model, X, y, steps):
         learning_rate = 1.0 - 0.9 * k / 100
         for p in model.parameters():
             p.data -= learning_rate * p.grad
+        if each_step:
+            each_step(k, total_loss.data, acc)
     return total_loss.data
 
 

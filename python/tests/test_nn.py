@@ -4,10 +4,15 @@ import json
 import os
 import random
 
+import sys
+
 import pytest
 
 from micrograd.engine import Value, stats
-from micrograd.nn import MLP, Layer, Module, Neuron
+from micrograd.nn import MLP, Layer, Neuron
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
+from python_speed import demo as run_demo  # noqa: E402  (the notebook's cell, written once)
 
 REF = os.path.join(os.path.dirname(__file__), "data", "demo_reference.json")
 
@@ -58,47 +63,20 @@ class SlowNeuron(Neuron):
         return act.relu() if self.nonlin else act
 
 
-class SlowMLP(Module):
+class SlowMLP(MLP):
+    """karpathy's MLP with his neurons: the same weights, drawn in the same order."""
+
     def __init__(self, nin, nouts):
-        sz = [nin] + nouts
-        self.layers = []
-        for i in range(len(nouts)):
-            layer = Layer.__new__(Layer)
-            layer.neurons = [SlowNeuron(sz[i], nonlin=i != len(nouts) - 1) for _ in range(sz[i + 1])]
-            self.layers.append(layer)
-
-    def __call__(self, x):
+        super().__init__(nin, nouts)
         for layer in self.layers:
-            x = layer(x)
-        return x
-
-    def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
+            for n in layer.neurons:
+                n.__class__ = SlowNeuron
 
 
 def demo(model, X, y, steps):
-    """demo.ipynb's loss() and training cell, as written there."""
-
-    def loss():
-        inputs = [list(map(Value, xrow)) for xrow in X]
-        scores = list(map(model, inputs))
-        losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
-        data_loss = sum(losses) * (1.0 / len(losses))
-        alpha = 1e-4
-        reg_loss = alpha * sum((p * p for p in model.parameters()))
-        total_loss = data_loss + reg_loss
-        accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(y, scores)]
-        return total_loss, sum(accuracy) / len(accuracy)
-
+    """demo.ipynb's training cell; the per-step loss and accuracy."""
     trace = []
-    for k in range(steps):
-        total_loss, acc = loss()
-        model.zero_grad()
-        total_loss.backward()
-        learning_rate = 1.0 - 0.9 * k / 100
-        for p in model.parameters():
-            p.data -= learning_rate * p.grad
-        trace.append((total_loss.data, acc))
+    run_demo(Value, model, X, y, steps, lambda k, loss, acc: trace.append((loss, acc)))
     return trace
 
 
