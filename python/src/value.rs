@@ -227,13 +227,17 @@ fn operand<'py>(other: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyValue
     if let Ok(v) = other.cast::<PyValue>() {
         return Ok(Some(v.clone()));
     }
+    as_number(other)
+        .map(|x| PyValue::leaf(other.py(), x))
+        .transpose()
+}
+
+/// `other` as a plain number (anything with `__float__` but a string).
+fn as_number(other: &Bound<'_, PyAny>) -> Option<f64> {
     if other.is_instance_of::<PyString>() {
-        return Ok(None);
+        return None;
     }
-    match other.extract::<f64>() {
-        Ok(x) => Ok(Some(PyValue::leaf(other.py(), x)?)),
-        Err(_) => Ok(None),
-    }
+    other.extract::<f64>().ok()
 }
 
 /// Applies `f` to `(self, other)` if `other` is a `Value` or a number.
@@ -253,7 +257,6 @@ impl PyValue {
     #[new]
     #[pyo3(signature = (data, _children = None, _op = "", label = ""))]
     fn new(
-        py: Python<'_>,
         data: &Bound<'_, PyAny>,
         _children: Option<&Bound<'_, PyAny>>,
         _op: &str,
@@ -274,7 +277,6 @@ impl PyValue {
         if !label.is_empty() {
             arena::get(s)?.set_label(label);
         }
-        let _ = py;
         let op = if _op.is_empty() {
             OpName::Static("")
         } else {
@@ -378,9 +380,9 @@ impl PyValue {
             let inv = PyValue::pow_number(v, -1.0, "-1".to_owned())?;
             return Ok(PyValue::mul(slf, &inv)?.into_any().unbind());
         }
-        match operand(other)? {
+        match as_number(other) {
             Some(c) => {
-                let inv = PyValue::leaf(slf.py(), c.get().node()?.data().powf(-1.0))?;
+                let inv = PyValue::leaf(slf.py(), c.powf(-1.0))?;
                 Ok(PyValue::mul(slf, &inv)?.into_any().unbind())
             }
             None => Ok(slf.py().NotImplemented()),
@@ -415,15 +417,12 @@ impl PyValue {
                 .into_any()
                 .unbind());
         }
-        if other.is_instance_of::<PyString>() {
-            return Ok(slf.py().NotImplemented());
-        }
-        match other.extract::<f64>() {
-            Ok(p) => {
+        match as_number(other) {
+            Some(p) => {
                 let shown = other.str()?.to_string();
                 Ok(PyValue::pow_number(slf, p, shown)?.into_any().unbind())
             }
-            Err(_) => Ok(slf.py().NotImplemented()),
+            None => Ok(slf.py().NotImplemented()),
         }
     }
 
