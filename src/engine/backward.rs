@@ -216,14 +216,16 @@ fn propagate(
 
 impl Tape {
     pub(crate) fn backward(&mut self, root: usize) {
-        self.grow_grad();
         let n = root + 1;
         // Interior nodes that an earlier pass (or `set_grad`) wrote: start over.
-        let stale = self.dirty.start..self.dirty.end.min(n);
-        for i in stale {
-            if self.op[i] != Op::Leaf {
-                self.grad[i] = f64::from_bits(NO_GRAD);
-            }
+        let stale = self.dirty.start.min(n)..self.dirty.end.min(n);
+        for (g, &op) in self.grad[stale.clone()].iter_mut().zip(&self.op[stale]) {
+            // a store on every slot, not a branch, so that the loop vectorizes
+            *g = if op == Op::Leaf {
+                *g
+            } else {
+                f64::from_bits(NO_GRAD)
+            };
         }
         // what is left dirty is above the root (untouched by this pass)
         self.dirty = if self.dirty.end > n {
@@ -464,7 +466,6 @@ impl Value {
     pub fn find_non_finite(self) -> Option<NonFinite> {
         tape::with(|t| {
             let root = self.live(t);
-            t.grow_grad();
             t.mark_reachable(root);
             let bad_data = (0..=root).find(|&i| t.is_marked(i) && !t.data[i].is_finite());
             let found = match bad_data {
@@ -500,7 +501,6 @@ impl Value {
 pub fn zero_grad(values: &[Value]) {
     tape::with(|t| {
         t.check_all(values);
-        t.grow_grad();
         for v in values {
             let i = v.idx as usize;
             t.grad[i] = 0.0;

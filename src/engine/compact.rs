@@ -88,8 +88,6 @@ impl Tape {
         // Move the marked nodes down, in order; `to[i - start]` is node i's new index.
         let mut to = vec![u32::MAX; n - start];
         let (mut j, mut kc, mut kk) = (start, mark.consts, mark.kids);
-        let grad_len = self.grad.len();
-        let mut new_grad_len = grad_len.min(start);
         // the dirty range's ends, moved as the nodes around them move
         let old_dirty = self.dirty.clone();
         let below = |e: usize| if e < start { e } else { usize::MAX };
@@ -107,10 +105,7 @@ impl Tape {
             to[i - start] = j as u32;
             self.data[j] = self.data[i];
             self.op[j] = self.op[i];
-            if i < grad_len {
-                self.grad[j] = self.grad[i];
-                new_grad_len = j + 1;
-            }
+            self.grad[j] = self.grad[i];
             self.args[j] = self.moved_args(i, start, &to, &mut kc, &mut kk);
             j += 1;
         }
@@ -120,7 +115,7 @@ impl Tape {
         self.data.truncate(j);
         self.op.truncate(j);
         self.args.truncate(j);
-        self.grad.truncate(new_grad_len);
+        self.grad.truncate(j);
         self.consts.truncate(kc);
         self.kids.truncate(kk);
         let (ds, de) = (ds.min(j), de.min(j));

@@ -48,7 +48,6 @@ pub(crate) fn update_each(values: &[Value], mut f: impl FnMut(usize, &mut f64, f
 pub(crate) fn add_to_grads(leaves: &[Value], mut f: impl FnMut(f64) -> f64) {
     tape::with(|t| {
         t.check_all(leaves);
-        t.grow_grad();
         for v in leaves {
             let i = v.idx as usize;
             debug_assert!(

@@ -478,7 +478,6 @@ impl Replay {
         // leaves accumulate, as after `backward`
         tape::with(|t| {
             t.check_all(&self.shared);
-            t.grow_grad();
             for (v, &g) in self.shared.iter().zip(&self.shared_grad) {
                 let old = t.grad_of(v.idx);
                 t.grad[v.idx as usize] = old + g;

@@ -96,8 +96,8 @@ pub(crate) struct ScopeMark {
 /// The arena. One per thread, reached through [`with`].
 pub(crate) struct Tape {
     pub(crate) data: Vec<f64>,
-    /// Shorter than `data` until the next `backward` or `set_grad`: a node
-    /// whose gradient was never written has gradient 0.
+    /// As long as `data`; a slot holding [`NO_GRAD`] was never written, and
+    /// reads as gradient 0.
     pub(crate) grad: Vec<f64>,
     pub(crate) op: Vec<Op>,
     pub(crate) args: Vec<[u32; 2]>,
@@ -129,6 +129,9 @@ pub(crate) struct Tape {
     /// How many entries a column may hold: what a `u32` index addresses.
     /// Lowered only by tests, to reach the limit without 16 GiB.
     pub(crate) limit: usize,
+    /// How many nodes fit before the node columns must grow: at most the
+    /// capacity of each, and at most `limit`.
+    pub(crate) room: usize,
 }
 
 /// The most entries a column of the tape can hold: nodes, constants and
@@ -148,9 +151,29 @@ thread_local! {
 }
 
 /// Runs `f` with this thread's tape.
-#[inline]
+#[inline(always)]
 pub(crate) fn with<R>(f: impl FnOnce(&mut Tape) -> R) -> R {
-    TAPE.with(|t| f(&mut t.borrow_mut()))
+    // SAFETY: the guard is dropped at the end of this statement.
+    f(&mut *unsafe { borrow() })
+}
+
+/// This thread's tape, borrowed until the guard is dropped: [`with`]
+/// without its closure, for the ops every expression is made of. Through
+/// `with`, an op's closure was not inlined (a closure cannot be marked so),
+/// and every op became a call with its operands passed through the stack:
+/// 8.0 ns per node on the chain benchmark, against 3.9 this way.
+///
+/// # Safety
+///
+/// The caller must drop the guard before it returns: the guard borrows a
+/// thread-local, which is destroyed when the thread ends.
+#[inline(always)]
+pub(crate) unsafe fn borrow<'a>() -> std::cell::RefMut<'a, Tape> {
+    let tape: *const RefCell<Tape> = TAPE.with(std::ptr::from_ref);
+    // SAFETY: `TAPE.with` has just returned this thread's tape (it panics
+    // rather than return one being destroyed); the tape lives until the
+    // thread ends, and the caller drops the guard before that.
+    unsafe { &*tape }.borrow_mut()
 }
 
 /// As [`with`], or `None` while the thread is tearing its tape down.
@@ -177,6 +200,7 @@ impl Tape {
             growing_backwards: 0,
             warned: false,
             limit: LIMIT,
+            room: 0,
             recording_from: usize::MAX,
             read_in_recording: false,
         }
@@ -197,17 +221,60 @@ impl Tape {
         }
     }
 
-    /// Appends a node and returns its index.
-    #[inline]
-    pub(crate) fn push(&mut self, op: Op, data: f64, args: [u32; 2]) -> u32 {
+    /// Appends a node whose data is `data(&self.data)` and returns its index.
+    ///
+    /// The data is computed after the columns have room, so that nothing
+    /// between computing it and storing it can call out (a possible call
+    /// makes the compiler park the number on the stack and reload it: an
+    /// extra store and load on every op of a chain).
+    #[inline(always)]
+    pub(crate) fn push(&mut self, op: Op, args: [u32; 2], data: impl FnOnce(&[f64]) -> f64) -> u32 {
+        let i = self.data.len();
+        if i >= self.room {
+            self.make_room();
+        }
+        let x = data(&self.data);
+        // SAFETY: `make_room` keeps `room` at most the capacity of each of
+        // the four node columns, which all have length `i` (nodes are pushed
+        // only here and removed only by truncating all four to one length),
+        // so `i < room` means slot `i` of each is allocated; writing it and
+        // setting the length to `i + 1` initializes exactly that slot.
+        // Measured on the chain benchmark: four `Vec::push` here cost 6.8 ns
+        // per node forward, this 4.0 (one check, and no call between
+        // computing the number and storing it).
+        debug_assert!([self.grad.len(), self.op.len(), self.args.len()] == [i; 3]);
+        unsafe {
+            self.data.as_mut_ptr().add(i).write(x);
+            self.data.set_len(i + 1);
+            self.grad.as_mut_ptr().add(i).write(f64::from_bits(NO_GRAD));
+            self.grad.set_len(i + 1);
+            self.op.as_mut_ptr().add(i).write(op);
+            self.op.set_len(i + 1);
+            self.args.as_mut_ptr().add(i).write(args);
+            self.args.set_len(i + 1);
+        }
+        i as u32
+    }
+
+    /// Grows the four node columns together, so that `push` has one check.
+    #[cold]
+    #[inline(never)]
+    fn make_room(&mut self) {
         let i = self.data.len();
         if i >= self.limit {
             full("nodes", self.limit);
         }
-        self.data.push(data);
-        self.op.push(op);
-        self.args.push(args);
-        i as u32
+        let want = (2 * i).clamp(1024, self.limit.max(1024)) - i;
+        self.data.reserve(want);
+        self.grad.reserve(want);
+        self.op.reserve(want);
+        self.args.reserve(want);
+        let cap = [self.data.capacity(), self.grad.capacity()]
+            .into_iter()
+            .chain([self.op.capacity(), self.args.capacity()])
+            .min()
+            .unwrap_or(0);
+        self.room = cap.min(self.limit);
     }
 
     /// Stores a constant for a node's backward and returns its index.
@@ -235,7 +302,16 @@ impl Tape {
     /// Panics unless a handle made in scope `scope` still points at its node.
     #[inline]
     pub(crate) fn check(&self, idx: u32, scope: u32) {
-        if scope != self.current && scope != ROOT && !self.scopes.iter().any(|s| s.id == scope) {
+        if scope != self.current && scope != ROOT {
+            self.check_outer(idx, scope);
+        }
+    }
+
+    /// The rest of [`check`](Tape::check): a handle from an enclosing scope.
+    #[cold]
+    #[inline(never)]
+    fn check_outer(&self, idx: u32, scope: u32) {
+        if !self.scopes.iter().any(|s| s.id == scope) {
             stale(idx);
         }
     }
@@ -274,23 +350,14 @@ impl Tape {
 
     #[inline]
     pub(crate) fn grad_of(&self, idx: u32) -> f64 {
-        match self.grad.get(idx as usize) {
-            Some(g) if g.to_bits() != NO_GRAD => *g,
+        match self.grad[idx as usize] {
+            g if g.to_bits() != NO_GRAD => g,
             _ => 0.0,
-        }
-    }
-
-    /// Makes `grad` as long as `data`, new entries `NO_GRAD`.
-    #[inline]
-    pub(crate) fn grow_grad(&mut self) {
-        if self.grad.len() < self.data.len() {
-            self.grad.resize(self.data.len(), f64::from_bits(NO_GRAD));
         }
     }
 
     /// Writes a gradient by hand (`set_grad`, `zero_grad`).
     pub(crate) fn write_grad(&mut self, idx: usize, g: f64) {
-        self.grow_grad();
         // a NaN with NO_GRAD's bits would read as "nothing": store a plain NaN
         self.grad[idx] = if g.to_bits() == NO_GRAD { f64::NAN } else { g };
         // leaves keep their gradient across passes and are never reset

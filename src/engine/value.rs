@@ -63,9 +63,9 @@ impl Value {
         self.idx as usize
     }
 
-    #[inline]
-    fn make(t: &mut Tape, op: Op, data: f64, args: [u32; 2]) -> Value {
-        let i = t.push(op, data, args);
+    #[inline(always)]
+    fn make(t: &mut Tape, op: Op, args: [u32; 2], data: impl FnOnce(&[f64]) -> f64) -> Value {
+        let i = t.push(op, args, data);
         Value::at(i, t.current)
     }
 
@@ -78,7 +78,7 @@ impl Value {
     /// ```
     #[inline]
     pub fn new(data: f64) -> Value {
-        tape::with(|t| Value::make(t, Op::Leaf, data, [0, 0]))
+        tape::with(|t| Value::make(t, Op::Leaf, [0, 0], |_| data))
     }
 
     /// The number this node holds.
@@ -249,38 +249,35 @@ impl Value {
 
     // ----- ops with one operand -------------------------------------------------
 
-    #[inline]
+    #[inline(always)]
     fn unary(self, op: Op, f: impl FnOnce(f64) -> f64) -> Value {
-        tape::with(|t| {
-            let a = self.live(t);
-            let out = f(t.data[a]);
-            Value::make(t, op, out, [a as u32, 0])
-        })
+        // SAFETY: the guard lives in this function only.
+        let t = &mut *unsafe { tape::borrow() };
+        let a = self.live(t);
+        Value::make(t, op, [a as u32, 0], |d| f(d[a]))
     }
 
-    #[inline]
+    #[inline(always)]
     fn with_const(self, op: Op, c: f64, f: impl FnOnce(f64, f64) -> f64) -> Value {
-        tape::with(|t| {
-            let a = self.live(t);
-            let out = f(t.data[a], c);
-            let k = match op {
-                Op::MulC | Op::DivC | Op::PowC => t.konst(c),
-                // AddC, SubC, RSubC, RDivC: backward does not need c, but a replay does
-                _ if t.recording() => t.konst(c),
-                _ => 0,
-            };
-            Value::make(t, op, out, [a as u32, k])
-        })
+        // SAFETY: the guard lives in this function only.
+        let t = &mut *unsafe { tape::borrow() };
+        let a = self.live(t);
+        let k = match op {
+            Op::MulC | Op::DivC | Op::PowC => t.konst(c),
+            // AddC, SubC, RSubC, RDivC: backward does not need c, but a replay does
+            _ if t.recording() => t.konst(c),
+            _ => 0,
+        };
+        Value::make(t, op, [a as u32, k], |d| f(d[a], c))
     }
 
-    #[inline]
+    #[inline(always)]
     fn binary(self, other: Value, op: Op, f: impl FnOnce(f64, f64) -> f64) -> Value {
-        tape::with(|t| {
-            let a = self.live(t);
-            let b = other.live(t);
-            let out = f(t.data[a], t.data[b]);
-            Value::make(t, op, out, [a as u32, b as u32])
-        })
+        // SAFETY: the guard lives in this function only.
+        let t = &mut *unsafe { tape::borrow() };
+        let a = self.live(t);
+        let b = other.live(t);
+        Value::make(t, op, [a as u32, b as u32], |d| f(d[a], d[b]))
     }
 
     /// `self ** exponent`, for an `f64`, an `i32` or a `Value` exponent.
@@ -401,7 +398,7 @@ impl Value {
                 t.kids.push(i as u32);
             }
             let span = t.span(start, t.kids.len() - start);
-            Value::make(t, Op::Sum, acc, span)
+            Value::make(t, Op::Sum, span, |_| acc)
         })
     }
 
@@ -468,7 +465,7 @@ impl Value {
             let kids = &t.kids[start..];
             let out = logsumexp(kids.iter().map(|&k| t.data[k as usize]));
             let span = t.span(start, z.len());
-            Value::make(t, Op::LogSumExp, out, span)
+            Value::make(t, Op::LogSumExp, span, |_| out)
         })
     }
 }
@@ -515,9 +512,9 @@ fn push_affine(t: &mut Tape, w: &[Value], x: &[Value], b: Option<Value>, act: Op
         None => Op::Dot,
     };
     let span = t.span(start, w.len());
-    let v = Value::make(t, op, acc, span);
+    let v = Value::make(t, op, span, |_| acc);
     match act {
-        Some(a) => Value::make(t, a, activate(a, acc), [v.idx, 0]),
+        Some(a) => Value::make(t, a, [v.idx, 0], |_| activate(a, acc)),
         None => v,
     }
 }
@@ -622,6 +619,7 @@ impl Exponent for Value {
 impl Add for Value {
     type Output = Value;
     /// d(a+b)/da = 1, d(a+b)/db = 1.
+    #[inline]
     fn add(self, rhs: Value) -> Value {
         self.binary(rhs, Op::Add, |a, b| a + b)
     }
@@ -630,6 +628,7 @@ impl Add for Value {
 impl Sub for Value {
     type Output = Value;
     /// d(a-b)/da = 1, d(a-b)/db = -1.
+    #[inline]
     fn sub(self, rhs: Value) -> Value {
         self.binary(rhs, Op::Sub, |a, b| a - b)
     }
@@ -638,6 +637,7 @@ impl Sub for Value {
 impl Mul for Value {
     type Output = Value;
     /// d(ab)/da = b, d(ab)/db = a.
+    #[inline]
     fn mul(self, rhs: Value) -> Value {
         self.binary(rhs, Op::Mul, |a, b| a * b)
     }
@@ -646,6 +646,7 @@ impl Mul for Value {
 impl Div for Value {
     type Output = Value;
     /// d(a/b)/da = 1/b, d(a/b)/db = -a/b².
+    #[inline]
     fn div(self, rhs: Value) -> Value {
         self.binary(rhs, Op::Div, |a, b| a / b)
     }
@@ -654,6 +655,7 @@ impl Div for Value {
 impl Neg for Value {
     type Output = Value;
     /// d(-a)/da = -1.
+    #[inline]
     fn neg(self) -> Value {
         self.unary(Op::Neg, |a| -a)
     }
@@ -662,6 +664,7 @@ impl Neg for Value {
 impl Add<f64> for Value {
     type Output = Value;
     /// d(a+c)/da = 1.
+    #[inline]
     fn add(self, c: f64) -> Value {
         self.with_const(Op::AddC, c, |a, c| a + c)
     }
@@ -670,6 +673,7 @@ impl Add<f64> for Value {
 impl Sub<f64> for Value {
     type Output = Value;
     /// d(a-c)/da = 1.
+    #[inline]
     fn sub(self, c: f64) -> Value {
         self.with_const(Op::SubC, c, |a, c| a - c)
     }
@@ -678,6 +682,7 @@ impl Sub<f64> for Value {
 impl Mul<f64> for Value {
     type Output = Value;
     /// d(a·c)/da = c.
+    #[inline]
     fn mul(self, c: f64) -> Value {
         self.with_const(Op::MulC, c, |a, c| a * c)
     }
@@ -686,6 +691,7 @@ impl Mul<f64> for Value {
 impl Div<f64> for Value {
     type Output = Value;
     /// d(a/c)/da = 1/c.
+    #[inline]
     fn div(self, c: f64) -> Value {
         self.with_const(Op::DivC, c, |a, c| a / c)
     }
@@ -694,6 +700,7 @@ impl Div<f64> for Value {
 impl Add<Value> for f64 {
     type Output = Value;
     /// d(c+a)/da = 1.
+    #[inline]
     fn add(self, v: Value) -> Value {
         v + self
     }
@@ -702,6 +709,7 @@ impl Add<Value> for f64 {
 impl Sub<Value> for f64 {
     type Output = Value;
     /// d(c-a)/da = -1.
+    #[inline]
     fn sub(self, v: Value) -> Value {
         v.with_const(Op::RSubC, self, |a, c| c - a)
     }
@@ -710,6 +718,7 @@ impl Sub<Value> for f64 {
 impl Mul<Value> for f64 {
     type Output = Value;
     /// d(c·a)/da = c.
+    #[inline]
     fn mul(self, v: Value) -> Value {
         v * self
     }
@@ -718,6 +727,7 @@ impl Mul<Value> for f64 {
 impl Div<Value> for f64 {
     type Output = Value;
     /// d(c/a)/da = -c/a²: a node of the graph, unlike seed 001's `__rtruediv__`.
+    #[inline]
     fn div(self, v: Value) -> Value {
         v.with_const(Op::RDivC, self, |a, c| c / a)
     }
