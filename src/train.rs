@@ -261,7 +261,9 @@ fn run(
         };
         let epoch_ends = batches.len() == 0;
         let _step = scope();
-        opt.zero_grad();
+        if !objective.sets_grads {
+            opt.zero_grad();
+        }
         let StepLoss {
             data,
             total,
@@ -335,6 +337,10 @@ struct Objective<'a> {
     ds: &'a Dataset,
     cfg: &'a TrainConfig,
     replay: Option<Replay>,
+    /// Whether the replay uses exactly the model's parameters, in their
+    /// order: then its pass that writes their gradients also does
+    /// `zero_grad`'s work and the L2 term's, in the same order as on their own.
+    sets_grads: bool,
     /// Each sample as the replay takes it: its features, then its target.
     rows: Vec<Vec<f64>>,
 }
@@ -364,11 +370,15 @@ impl<'a> Objective<'a> {
             }
             None => Vec::new(),
         };
+        let sets_grads = replay
+            .as_ref()
+            .is_some_and(|r| r.shared().iter().eq(model.parameters().iter()));
         Objective {
             model,
             ds,
             cfg,
             replay,
+            sets_grads,
             rows,
         }
     }
@@ -382,18 +392,23 @@ impl<'a> Objective<'a> {
         match self.replay.as_mut() {
             Some(r) => {
                 let rows: Vec<&[f64]> = batch.iter().map(|&i| self.rows[i].as_slice()).collect();
-                let data = r.run(&rows);
+                let alpha = cfg.alpha;
+                let (data, reg) = if self.sets_grads {
+                    let data = r.run_with(&rows, |p, _, g| g + loss::l2_grad(p, alpha));
+                    // the parameters as the replay read them, in their order
+                    let sum = r.shared_values().iter().fold(0.0, |s, p| s + p * p);
+                    (data, sum * alpha)
+                } else if alpha != 0.0 {
+                    (r.run(&rows), loss::l2_with_grad(params, alpha))
+                } else {
+                    (r.run(&rows), 0.0)
+                };
                 let accuracy = (classes > 0).then(|| {
                     let right = y.iter().enumerate();
                     let right =
                         right.filter(|&(k, t)| cfg.loss.predict(r.output(k), classes) == *t);
                     right.count() as f64 / y.len().max(1) as f64
                 });
-                let reg = if cfg.alpha != 0.0 {
-                    loss::l2_with_grad(params, cfg.alpha)
-                } else {
-                    0.0
-                };
                 StepLoss {
                     data,
                     total: data + reg,

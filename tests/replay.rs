@@ -80,6 +80,25 @@ fn every_activation_and_loss_gives_the_tapes_loss_and_gradients() {
 }
 
 #[test]
+fn gradients_left_from_before_do_not_leak_into_a_replayed_step() {
+    // a replayed step writes its gradients in place of `zero_grad` then add:
+    // what was there before must not count, as on the tape
+    let ds = data::moons(40, 0.1, 5);
+    let stale = |replay: bool| {
+        let m = model(2, &[8, 1], Activation::Relu);
+        for p in m.parameters() {
+            p.set_grad(5.0);
+        }
+        one_step(&m, &ds, Loss::Svm, replay)
+    };
+    let (l_tape, g_tape) = stale(false);
+    let (l_replay, g_replay) = stale(true);
+    assert_eq!(l_tape, l_replay);
+    assert!(g_tape.iter().all(|&g| g != 5.0 && g.abs() < 5.0));
+    close_all(&g_replay, &g_tape, 1e-12);
+}
+
+#[test]
 fn training_with_replay_follows_the_tape_step_for_step() {
     let ds = data::moons(100, 0.1, 1337);
     let run = |replay: bool| {

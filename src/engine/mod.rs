@@ -21,12 +21,20 @@ pub use value::{Exponent, Value};
 
 /// The data of each value, read in one visit to the tape.
 pub(crate) fn read_data(values: &[Value]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(values.len());
+    read_data_into(values, &mut out);
+    out
+}
+
+/// As [`read_data`], into `out` (cleared first), keeping its allocation.
+pub(crate) fn read_data_into(values: &[Value], out: &mut Vec<f64>) {
     tape::with(|t| {
         t.check_all(values);
         if t.recording() {
             values.iter().for_each(|v| t.note_read(v.idx as usize));
         }
-        values.iter().map(|v| t.data[v.idx as usize]).collect()
+        out.clear();
+        out.extend(values.iter().map(|v| t.data[v.idx as usize]));
     })
 }
 

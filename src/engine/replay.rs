@@ -172,6 +172,8 @@ pub struct Replay {
     grad: Vec<f64>,
     shared_val: Vec<f64>,
     shared_grad: Vec<f64>,
+    /// Whether `shared_grad` holds zeros (the last run ended normally).
+    shared_grad_zero: bool,
     /// The last run's outputs, row by row.
     out: Vec<f64>,
     /// Scratch for the layers' matrices, kept between runs.
@@ -262,6 +264,7 @@ impl Replay {
             grad: Vec::new(),
             shared_val: Vec::new(),
             shared_grad: Vec::new(),
+            shared_grad_zero: false,
             out: Vec::new(),
             scratch: Default::default(),
         };
@@ -395,12 +398,23 @@ impl Replay {
     /// assert_eq!(r.output(1), &[6.0]);
     /// ```
     pub fn run<R: AsRef<[f64]>>(&mut self, rows: &[R]) -> f64 {
+        self.run_with(rows, |_, old, g| old + g)
+    }
+
+    /// As [`run`](Self::run), with each shared leaf's gradient set to
+    /// `set(data, old gradient, d(mean)/d(leaf))` in the pass that reads
+    /// them back: how training folds `zero_grad` and its L2 term into it.
+    pub(crate) fn run_with<R: AsRef<[f64]>>(
+        &mut self,
+        rows: &[R],
+        set: impl FnMut(f64, f64, f64) -> f64,
+    ) -> f64 {
         let b = rows.len();
         self.load(rows);
         self.passes();
         let root = &self.val[self.root * b..(self.root + 1) * b];
         let mean = root.iter().sum::<f64>() / b.max(1) as f64;
-        self.accumulate();
+        self.accumulate(set);
         self.out.clear();
         for r in 0..b {
             self.out
@@ -437,9 +451,25 @@ impl Replay {
                 self.val[k * b + r] = x;
             }
         }
-        self.shared_val = super::read_data(&self.shared);
-        self.shared_grad.clear();
-        self.shared_grad.resize(self.shared.len(), 0.0);
+        super::read_data_into(&self.shared, &mut self.shared_val);
+        // `accumulate` leaves it zeroed for the next run; after a panic, or
+        // the first time, it is zeroed here
+        if !self.shared_grad_zero {
+            self.shared_grad.clear();
+            self.shared_grad.resize(self.shared.len(), 0.0);
+        }
+        self.shared_grad_zero = false;
+    }
+
+    /// The leaves made outside the recording that it uses, in the order of
+    /// their first use.
+    pub(crate) fn shared(&self) -> &[Value] {
+        &self.shared
+    }
+
+    /// Their numbers, as the last run read them.
+    pub(crate) fn shared_values(&self) -> &[f64] {
+        &self.shared_val
     }
 
     #[inline(always)]
@@ -504,16 +534,20 @@ impl Replay {
         }
     }
 
-    /// Adds the shared values' gradients to their leaves on the tape (leaves
-    /// accumulate, as after `backward`).
-    fn accumulate(&self) {
+    /// Writes the shared values' gradients to their leaves on the tape, as
+    /// `set(data, old, g)` (for [`run`](Self::run), `old + g`: leaves
+    /// accumulate, as after `backward`), and zeroes them for the next run.
+    fn accumulate(&mut self, mut set: impl FnMut(f64, f64, f64) -> f64) {
+        // no check of `shared`: `load` checked it in this run, and nothing
+        // since has touched the tape
         tape::with(|t| {
-            t.check_all(&self.shared);
-            for (v, &g) in self.shared.iter().zip(&self.shared_grad) {
+            let vals = self.shared.iter().zip(&self.shared_val);
+            for ((v, &p), g) in vals.zip(&mut self.shared_grad) {
                 let old = t.grad_of(v.idx);
-                t.grad[v.idx as usize] = old + g;
+                t.grad[v.idx as usize] = set(p, old, std::mem::take(g));
             }
         });
+        self.shared_grad_zero = true;
     }
 
     /// Y = X·Wᵀ (+ b), with X the lanes of the layer's inputs; then the

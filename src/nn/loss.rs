@@ -58,9 +58,16 @@ pub(crate) fn l2_with_grad(params: &[Value], alpha: f64) -> f64 {
     let mut sum = 0.0;
     crate::engine::add_to_grads(params, |p| {
         sum += p * p;
-        alpha * p + alpha * p
+        l2_grad(p, alpha)
     });
     sum * alpha
+}
+
+/// The gradient of alpha · p², written as alpha·p + alpha·p, as the tape's
+/// backward of [`l2`] adds it.
+#[inline]
+pub(crate) fn l2_grad(p: f64, alpha: f64) -> f64 {
+    alpha * p + alpha * p
 }
 
 /// Binary cross-entropy on logits, mean(softplus(z) - y·z) for y in {0, 1}:
