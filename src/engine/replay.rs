@@ -768,7 +768,7 @@ impl Replay {
         if let Some(bs) = &layer.b {
             for (i, &k) in bs.iter().enumerate() {
                 let o = layer.out[i];
-                self.shared_grad[k] += sum4(&self.grad[o * b..(o + 1) * b]);
+                self.shared_grad[k] += lane_sum(&self.grad[o * b..(o + 1) * b]);
             }
         }
     }
@@ -809,10 +809,10 @@ impl Replay {
         for (i, &o) in layer.out.iter().enumerate() {
             let dy = &gy[o * b - split..][..b];
             if let Some(bs) = &layer.b {
-                self.shared_grad[bs[i]] += sum4(dy);
+                self.shared_grad[bs[i]] += lane_sum(dy);
             }
             for (&k, &xj) in layer.w[i].iter().zip(&layer.x) {
-                self.shared_grad[k] += dot4(dy, &self.val[xj * b..][..b]);
+                self.shared_grad[k] += lane_dot(dy, &self.val[xj * b..][..b]);
                 if want_dx {
                     let w = self.shared_val[k];
                     gx[xj * b..][..b]
@@ -832,25 +832,26 @@ impl Replay {
 /// layer was slower).
 const THIN: usize = 4;
 
-/// Σ v, in four running sums so that it vectorizes.
+/// Σ v, in [`SUMS`] running sums so that it vectorizes: as many as keep a
+/// core's adders busy (one sum a vector wide waits for each add to finish).
 #[inline(always)]
-fn sum4(v: &[f64]) -> f64 {
-    let mut acc = [0.0; 4];
-    let chunks = v.chunks_exact(4);
+fn lane_sum(v: &[f64]) -> f64 {
+    let mut acc = [0.0; SUMS];
+    let chunks = v.chunks_exact(SUMS);
     let tail: f64 = chunks.remainder().iter().sum();
     for c in chunks {
-        for k in 0..4 {
+        for k in 0..SUMS {
             acc[k] += c[k];
         }
     }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+    fold(acc) + tail
 }
 
-/// Σ aᵣ·bᵣ, in four running sums so that it vectorizes.
+/// Σ aᵣ·bᵣ, in [`SUMS`] running sums, as [`lane_sum`].
 #[inline(always)]
-fn dot4(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+fn lane_dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; SUMS];
+    let (ca, cb) = (a.chunks_exact(SUMS), b.chunks_exact(SUMS));
     let tail: f64 = ca
         .remainder()
         .iter()
@@ -858,11 +859,28 @@ fn dot4(a: &[f64], b: &[f64]) -> f64 {
         .map(|(x, y)| x * y)
         .sum();
     for (x, y) in ca.zip(cb) {
-        for k in 0..4 {
+        for k in 0..SUMS {
             acc[k] += x[k] * y[k];
         }
     }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+    fold(acc) + tail
+}
+
+/// Running sums per reduction: four vectors of four with AVX2 (on the demo,
+/// 4% fewer cycles a step than with one vector's worth).
+const SUMS: usize = 16;
+
+/// The running sums added in pairs.
+#[inline(always)]
+fn fold(mut acc: [f64; SUMS]) -> f64 {
+    let mut n = SUMS;
+    while n > 1 {
+        n /= 2;
+        for k in 0..n {
+            acc[k] += acc[k + n];
+        }
+    }
+    acc[0]
 }
 
 /// The weights of a layer, row by row, from the shared values.
