@@ -393,11 +393,13 @@ impl<'a> Objective<'a> {
             Some(r) => {
                 let rows: Vec<&[f64]> = batch.iter().map(|&i| self.rows[i].as_slice()).collect();
                 let alpha = cfg.alpha;
-                let (data, reg) = if self.sets_grads {
+                let (data, reg) = if self.sets_grads && alpha != 0.0 {
                     let data = r.run_with(&rows, |p, _, g| g + loss::l2_grad(p, alpha));
                     // the parameters as the replay read them, in their order
                     let sum = r.shared_values().iter().fold(0.0, |s, p| s + p * p);
                     (data, sum * alpha)
+                } else if self.sets_grads {
+                    (r.run_with(&rows, |_, _, g| g), 0.0)
                 } else if alpha != 0.0 {
                     (r.run(&rows), loss::l2_with_grad(params, alpha))
                 } else {

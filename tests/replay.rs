@@ -30,11 +30,22 @@ fn model(nin: usize, nouts: &[usize], act: Activation) -> MLP {
 
 /// One training step's loss and gradients, on the tape or replayed.
 fn one_step(m: &MLP, ds: &Dataset, loss: Loss, replay: bool) -> (Vec<f64>, Vec<f64>) {
+    one_step_l2(m, ds, loss, 1e-3, replay)
+}
+
+/// As [`one_step`], with L2 weight `alpha`.
+fn one_step_l2(
+    m: &MLP,
+    ds: &Dataset,
+    loss: Loss,
+    alpha: f64,
+    replay: bool,
+) -> (Vec<f64>, Vec<f64>) {
     let cfg = TrainConfig {
         loss,
         optimizer: OptimizerKind::Sgd,
         schedule: Schedule::Constant(0.0), // gradients, no update
-        alpha: 1e-3,
+        alpha,
         steps: 1,
         batch_size: 0,
         seed: 1,
@@ -84,18 +95,20 @@ fn gradients_left_from_before_do_not_leak_into_a_replayed_step() {
     // a replayed step writes its gradients in place of `zero_grad` then add:
     // what was there before must not count, as on the tape
     let ds = data::moons(40, 0.1, 5);
-    let stale = |replay: bool| {
-        let m = model(2, &[8, 1], Activation::Relu);
-        for p in m.parameters() {
-            p.set_grad(5.0);
-        }
-        one_step(&m, &ds, Loss::Svm, replay)
-    };
-    let (l_tape, g_tape) = stale(false);
-    let (l_replay, g_replay) = stale(true);
-    assert_eq!(l_tape, l_replay);
-    assert!(g_tape.iter().all(|&g| g != 5.0 && g.abs() < 5.0));
-    close_all(&g_replay, &g_tape, 1e-12);
+    for alpha in [1e-3, 0.0] {
+        let stale = |replay: bool| {
+            let m = model(2, &[8, 1], Activation::Relu);
+            for p in m.parameters() {
+                p.set_grad(5.0);
+            }
+            one_step_l2(&m, &ds, Loss::Svm, alpha, replay)
+        };
+        let (l_tape, g_tape) = stale(false);
+        let (l_replay, g_replay) = stale(true);
+        assert_eq!(l_tape, l_replay, "alpha {alpha}");
+        assert!(g_tape.iter().all(|&g| g != 5.0 && g.abs() < 5.0));
+        close_all(&g_replay, &g_tape, 1e-12);
+    }
 }
 
 #[test]
