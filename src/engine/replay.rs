@@ -565,21 +565,8 @@ impl Replay {
         let w = weights(raw(&mut self.shared_val), &layer.w, layer.regular, ws); // m×n, rows w.1 apart
         let val = raw(&mut self.val);
         let x = columns(val, &layer.x, b, xs); // b×n
-        let direct = progression(&layer.out);
-        let (y, ycs) = match direct {
-            // the outputs' lanes themselves (inside the buffer: their first
-            // lane is, and dgemm writes b rows of each of m columns)
-            Some((o0, step)) => {
-                assert!((o0 + step * (m - 1) + 1) * b <= val.1);
-                // SAFETY: checked just above to stay inside `val`.
-                (unsafe { val.0.add(o0 * b) }, step * b)
-            }
-            None => {
-                ys.clear();
-                ys.resize(b * m, 0.0);
-                (ys.as_mut_ptr(), b)
-            }
-        };
+        // the outputs' lanes themselves when evenly spaced
+        let (y, ycs, direct) = columns_out(val, &layer.out, b, ys);
         // SAFETY: x addresses b×n numbers at (1, x.1) strides inside `val` or
         // a scratch buffer, w is m×n, and y addresses b×m numbers at (1, ycs)
         // inside `val` or a scratch buffer of that size. The layer's outputs
@@ -605,12 +592,11 @@ impl Replay {
         for (i, &o) in layer.out.iter().enumerate() {
             let bias = layer.b.as_ref().map_or(0.0, |bs| self.shared_val[bs[i]]);
             let lanes = &mut self.val[o * b..(o + 1) * b];
-            match direct {
-                Some(_) => lanes.iter_mut().for_each(|v| *v += bias),
-                None => {
-                    let col = &ys[i * b..(i + 1) * b];
-                    lanes.iter_mut().zip(col).for_each(|(v, &y)| *v = y + bias);
-                }
+            if direct {
+                lanes.iter_mut().for_each(|v| *v += bias);
+            } else {
+                let col = &ys[i * b..(i + 1) * b];
+                lanes.iter_mut().zip(col).for_each(|(v, &y)| *v = y + bias);
             }
         }
         self.activations_forward(l);
@@ -683,19 +669,7 @@ impl Replay {
         let x = columns(val, &layer.x, b, xs); // b×n
         let dy = columns(grad, &layer.out, b, dys); // b×m
         // dX is added straight into the inputs' lanes when they are evenly spaced
-        let direct = progression(&layer.x);
-        let (dx, dxcs) = match direct {
-            Some((x0, step)) => {
-                assert!((x0 + step * (n - 1) + 1) * b <= grad.1);
-                // SAFETY: checked just above to stay inside `grad`.
-                (unsafe { grad.0.add(x0 * b) }, step * b)
-            }
-            None => {
-                dxs.clear();
-                dxs.resize(b * n, 0.0);
-                (dxs.as_mut_ptr(), b)
-            }
-        };
+        let (dx, dxcs, direct) = columns_out(grad, &layer.x, b, dxs);
         // dW is added straight into the shared gradients when the weights are regular
         let dw_direct = layer.regular;
         let (dw, dwrs) = match dw_direct {
@@ -725,7 +699,7 @@ impl Replay {
                     w.0,
                     w.1 as isize,
                     1,
-                    if direct.is_some() { 1.0 } else { 0.0 },
+                    if direct { 1.0 } else { 0.0 },
                     dx,
                     1,
                     dxcs as isize,
@@ -748,7 +722,7 @@ impl Replay {
                 1,
             );
         }
-        if want_dx && direct.is_none() {
+        if want_dx && !direct {
             for (j, &xj) in layer.x.iter().enumerate() {
                 for (g, &d) in self.grad[xj * b..(xj + 1) * b]
                     .iter_mut()
@@ -958,6 +932,27 @@ fn columns(
         scratch.extend_from_slice(&from[k * b..(k + 1) * b]);
     }
     (scratch.as_ptr(), b)
+}
+
+/// Where a layer writes the lanes of `nodes` in a buffer of `len` numbers at
+/// `base`, as a b×len column-major matrix: a pointer, the distance between
+/// columns, and whether it is the lanes themselves (evenly spaced nodes) or
+/// `scratch`, zeroed, whose columns the caller then adds to the lanes.
+fn columns_out(
+    (base, len): (*mut f64, usize),
+    nodes: &[usize],
+    b: usize,
+    scratch: &mut Vec<f64>,
+) -> (*mut f64, usize, bool) {
+    if let Some((first, step)) = progression(nodes) {
+        let last = (first + step * (nodes.len() - 1) + 1) * b;
+        assert!(last <= len, "a layer's lanes lie inside the buffer");
+        // SAFETY: first·b + the matrix's extent is within the buffer (checked above).
+        return (unsafe { base.add(first * b) }, step * b, true);
+    }
+    scratch.clear();
+    scratch.resize(b * nodes.len(), 0.0);
+    (scratch.as_mut_ptr(), b, false)
 }
 
 /// A buffer as a base pointer and a length, for [`columns`].
