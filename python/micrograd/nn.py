@@ -2,9 +2,12 @@
 
 The same classes, the same ``random.uniform(-1, 1)`` weights drawn in the same
 order (so ``random.seed`` gives karpathy's initial weights), the same ``repr``.
-One difference: a layer's forward is one call into Rust, which makes one
-``affine`` node (w·x + b) and one ``ReLU`` node per neuron, instead of a chain
-of ``*`` and ``+`` nodes built one by one in Python.
+One difference: the forward runs in Rust. A neuron is one ``affine`` node
+(w·x + b) and one ``ReLU`` node, instead of a chain of ``*`` and ``+`` nodes
+built one by one in Python; a layer is one call, and an ``MLP`` of these
+classes is one call too, which makes a Python object only for each output. The
+nodes below it become objects when ``_prev`` asks for them (the same object
+each time while it lives), so walking the graph sees every node, as before.
 """
 
 import random
@@ -68,9 +71,12 @@ class MLP(Module):
         self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1) for i in range(len(nouts))]
 
     def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
+        out = _micrograd.mlp(self, x, Layer, Neuron)  # every layer in one call
+        if out is None:  # a subclassed layer or neuron: layer by layer
+            for layer in self.layers:
+                x = layer(x)
+            out = x
+        return out
 
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]

@@ -36,7 +36,7 @@ struct Arena {
     free: Vec<u32>,
     /// Slots in use.
     live: usize,
-    /// Nodes made since the last compaction (each slot taken is one node),
+    /// Nodes made since the last compaction (counted by `apply` and `read`),
     /// and how many to allow before the next.
     made: usize,
     next: usize,
@@ -67,20 +67,26 @@ pub(crate) fn apply<const N: usize, const M: usize>(
             *h = a.handle(s)?;
         }
         let out = f(handles).map(|v| a.insert(v));
+        a.made += M;
         a.maybe_compact();
         Ok(out)
     })
 }
 
-/// Runs `f` with the handles of `slots` (no new slots).
+/// Runs `f` with the handles of `slots` (no new slots; [`insert_all`] stores
+/// what it made). `f` may make any number of engine nodes, which count
+/// towards the next compaction.
 pub(crate) fn read<R>(slots: &[Slot], f: impl FnOnce(&[Value]) -> R) -> PyResult<R> {
     ARENA.with(|a| {
-        let a = a.borrow();
-        let vs = slots
-            .iter()
-            .map(|&s| a.handle(s))
-            .collect::<PyResult<Vec<Value>>>()?;
-        Ok(f(&vs))
+        let mut a = a.borrow_mut();
+        let mut vs = Vec::with_capacity(slots.len());
+        for &s in slots {
+            vs.push(a.handle(s)?);
+        }
+        let before = micrograd::stats().nodes;
+        let out = f(&vs);
+        a.made += micrograd::stats().nodes.saturating_sub(before);
+        Ok(out)
     })
 }
 
@@ -135,7 +141,6 @@ impl Arena {
 
     fn insert(&mut self, v: Value) -> Slot {
         self.live += 1;
-        self.made += 1;
         let index = match self.free.pop() {
             Some(s) => {
                 self.handles[s as usize] = v;

@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyList, PySet, PyString, PyTuple};
 
 use crate::arena::{self, Slot};
+use crate::nn::Lazy;
 use micrograd::Value as Node;
 
 /// The op's name as karpathy's `_op` shows it.
@@ -32,11 +33,17 @@ enum Kids {
     /// A neuron of `nn`: its weights, the layer's inputs (one list shared by
     /// the layer's neurons, never handed out) and its bias.
     Affine(Vec<Py<PyValue>>, Py<PyList>, Py<PyValue>),
+    /// A node of a whole `MLP`'s forward, made in one call: its children
+    /// become Python objects only when asked for.
+    Lazy(Box<Lazy>),
 }
 
 impl Kids {
-    fn to_vec(&self, py: Python<'_>) -> Vec<Py<PyValue>> {
-        match self {
+    /// The children as objects; `slot` is the node's own (a lazy node finds
+    /// its children on the tape below it).
+    fn to_vec(&self, py: Python<'_>, slot: Slot) -> PyResult<Vec<Py<PyValue>>> {
+        Ok(match self {
+            Kids::Lazy(l) => return l.kids(py, slot),
             Kids::Zero => Vec::new(),
             Kids::One(a) => vec![a.clone_ref(py)],
             Kids::Two(a, b) => vec![a.clone_ref(py), b.clone_ref(py)],
@@ -49,7 +56,7 @@ impl Kids {
                 let w = w.iter().map(|k| k.clone_ref(py));
                 w.chain(x.flatten()).chain([b.clone_ref(py)]).collect()
             }
-        }
+        })
     }
 }
 
@@ -58,7 +65,9 @@ impl Kids {
 /// `Value(data, _children=(), _op='', label='')` as in karpathy's micrograd
 /// (plus the `label` of the lectures). Children given to the constructor are
 /// shown by `_prev` and drawn, but gradients flow only through the ops.
-#[pyclass(name = "Value", module = "micrograd.engine", frozen)]
+// `weakref`: a fused forward remembers the objects it made for inner nodes
+// weakly (`nn::Lazy`), so that asking twice gives the same object.
+#[pyclass(name = "Value", module = "micrograd.engine", frozen, weakref)]
 pub(crate) struct PyValue {
     slot: Slot,
     kids: Kids,
@@ -148,6 +157,16 @@ impl PyValue {
         (w, x, b): (Vec<Py<PyValue>>, Py<PyList>, Py<PyValue>),
     ) -> PyResult<Bound<'py, PyValue>> {
         PyValue::make(py, slot, Kids::Affine(w, x, b), OpName::Static("affine"))
+    }
+
+    /// The object for a node of a fused forward, already in `slot`.
+    pub(crate) fn lazy<'py>(
+        py: Python<'py>,
+        slot: Slot,
+        lazy: Lazy,
+        op: &'static str,
+    ) -> PyResult<Bound<'py, PyValue>> {
+        PyValue::make(py, slot, Kids::Lazy(Box::new(lazy)), OpName::Static(op))
     }
 
     /// The object for `relu(a)`, already in `slot`.
@@ -317,7 +336,7 @@ impl PyValue {
     /// The values this one was made from, as a set (karpathy's `_prev`).
     #[getter]
     fn _prev<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PySet>> {
-        PySet::new(py, self.kids.to_vec(py))
+        PySet::new(py, self.kids.to_vec(py, self.slot)?)
     }
 
     /// The op that made this value (`'+'`, `'*'`, `'**2'`, `'ReLU'`), `''` for a leaf.
@@ -463,6 +482,6 @@ impl PyValue {
     /// A tuple of the children in operand order (`_prev` is a set).
     #[getter]
     fn _children<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, self.kids.to_vec(py))
+        PyTuple::new(py, self.kids.to_vec(py, self.slot)?)
     }
 }

@@ -126,3 +126,130 @@ def test_ten_thousand_steps_without_a_scope_run_in_flat_memory(model_class):
     assert max(nodes) < 2 * 2**18 + 10_000, nodes
     assert rss[-1] - rss[0] < 8, rss
     assert stats()["values"] < 1000
+
+
+# An MLP of plain layers runs its whole forward in one call; the nodes below
+# its outputs become Python objects when _prev asks for them.
+
+
+class PlainLayer(Layer):
+    """A subclass: MLP.__call__ then goes layer by layer, one object per node."""
+
+
+def layer_by_layer(model):
+    """A model with the same parameter objects whose forward goes layer by layer."""
+    twin = MLP.__new__(MLP)
+    twin.layers = []
+    for layer in model.layers:
+        t = PlainLayer.__new__(PlainLayer)
+        t.neurons = layer.neurons
+        twin.layers.append(t)
+    return twin
+
+
+def trace(root):
+    # trace_graph.ipynb's, without recursion
+    nodes, edges, stack = set(), set(), [root]
+    while stack:
+        v = stack.pop()
+        if v not in nodes:
+            nodes.add(v)
+            for child in v._prev:
+                edges.add((child, v))
+                stack.append(child)
+    return nodes, edges
+
+
+def summary(root):
+    nodes, edges = trace(root)
+    shown = sorted((v._op, v.data, v.grad, len(v._prev)) for v in nodes)
+    return len(nodes), len(edges), shown
+
+
+def test_a_whole_mlp_gives_the_graph_and_numbers_of_layer_by_layer():
+    random.seed(3)
+    model = MLP(3, [4, 4, 1])
+    x = [Value(0.5), Value(-1.5), 2.0]
+    out = model(x)
+    slow = layer_by_layer(model)(x)
+    assert out._op == "affine" and out.data == slow.data
+    (out * out).backward()
+    fused = summary(out)
+    for p in model.parameters():
+        p.grad = 0.0
+    (slow * slow).backward()
+    assert fused == summary(slow)
+    # parameters, inputs (one leaf made for 2.0), and two nodes per hidden neuron, one for the output
+    assert fused[0] == len(model.parameters()) + 3 + 2 * 8 + 1
+
+
+def test_a_whole_mlp_hands_back_the_very_objects():
+    random.seed(4)
+    model = MLP(2, [3, 3, 1])
+    x = [Value(1.0), Value(-2.0)]
+    out = model(x)
+    last = model.layers[-1].neurons[0]
+    kids = out._children
+    assert kids[:3] == tuple(last.w) and all(a is b for a, b in zip(kids, last.w))
+    assert kids[-1] is last.b
+    hidden = kids[3:6]
+    assert [h._op for h in hidden] == ["ReLU"] * 3
+    assert out._children[3] is hidden[0]  # asked again: the same objects
+    # every neuron of the second layer reads the same first-layer objects
+    firsts = [h._children[0]._children[3:6] for h in hidden]
+    assert all(a is b for f in firsts[1:] for a, b in zip(f, firsts[0]))
+    inner = firsts[0][0]._children[0]
+    assert inner._op == "affine" and inner._children[2] is x[0] and inner._children[3] is x[1]
+
+
+def test_an_inner_object_outlives_its_output_and_all_are_freed():
+    random.seed(5)
+    model = MLP(2, [3, 3, 1])
+    model([0.0, 0.0])  # the model's parameters are now remembered (a later call evicts none)
+    before = stats()["values"]
+    out = model([1.0, 2.0])
+    out.backward()
+    affine = out._children[3]._children[0]
+    numbers = [(v._op, v.data, v.grad) for v in affine._children]
+    del out  # the output and the ReLU above `affine` go; `affine` stays
+    assert [(v._op, v.data, v.grad) for v in affine._children] == numbers
+    assert stats()["values"] > before
+    del affine
+    assert stats()["values"] == before  # every object made for the call is freed
+
+
+def test_a_whole_mlp_sees_parameters_changed_between_calls():
+    random.seed(6)
+    model = MLP(2, [2, 1])
+    x = [0.5, -0.25]
+
+    def by_hand():
+        h = [sum((w.data * xi for w, xi in zip(n.w, x)), n.b.data) for n in model.layers[0].neurons]
+        h = [max(0.0, v) if n.nonlin else v for v, n in zip(h, model.layers[0].neurons)]
+        last = model.layers[1].neurons[0]
+        return sum((w.data * hi for w, hi in zip(last.w, h)), last.b.data)
+
+    old = model(x)
+    old_w = model.layers[1].neurons[0].w[0]
+    model.layers[1].neurons[0].w[0] = Value(5.0)  # a weight replaced
+    model.layers[0].neurons[1].b = Value(3.0)  # a bias replaced
+    model.layers[0].neurons[0].nonlin = False  # an activation turned off
+    new = model(x)
+    assert abs(new.data - by_hand()) < 1e-15
+    assert old._children[0] is old_w and new._children[0] is model.layers[1].neurons[0].w[0]
+    model.layers[0].neurons[0].w.append(Value(1.0))  # three weights on two inputs: refused as before
+    with pytest.raises(ValueError, match="the layer takes 3 inputs, got 2"):
+        model(x)
+
+
+def test_a_whole_mlp_with_many_outputs_and_bad_input():
+    random.seed(7)
+    model = MLP(2, [3, 2])
+    out = model([1.0, 2.0])
+    assert isinstance(out, list) and len(out) == 2 and all(o._op == "affine" for o in out)
+    assert out[0]._children[3] is out[1]._children[3]  # the hidden layer, shared
+    assert [o.data for o in model(v for v in [1.0, 2.0])] == [o.data for o in out]  # any iterable
+    with pytest.raises(ValueError, match="the layer takes 2 inputs, got 3"):
+        model([1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="a layer's input: expected a number"):
+        model(["x", 1.0])
