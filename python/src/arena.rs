@@ -79,10 +79,11 @@ pub(crate) fn apply<const N: usize, const M: usize>(
 pub(crate) fn read<R>(slots: &[Slot], f: impl FnOnce(&[Value]) -> R) -> PyResult<R> {
     ARENA.with(|a| {
         let mut a = a.borrow_mut();
-        let mut vs = Vec::with_capacity(slots.len());
-        for &s in slots {
-            vs.push(a.handle(s)?);
+        if let Some(&s) = slots.iter().find(|s| s.arena != a.id) {
+            a.handle(s)?; // the error
         }
+        // a plain gather: a `?` per element spills each handle to the stack
+        let vs: Vec<Value> = slots.iter().map(|s| a.handles[s.index as usize]).collect();
         let before = micrograd::stats().nodes;
         let out = f(&vs);
         a.made += micrograd::stats().nodes.saturating_sub(before);
