@@ -309,7 +309,8 @@ fn push_key(key: &mut Vec<usize>, seen: &Seen<'_, '_>) {
             key.push(usize::from(*nonlin));
             // The addresses alone, read from the list's array: `w.iter()`
             // would touch every weight's reference count, scattered in
-            // memory (a third of a whole forward's time, measured).
+            // memory. With the `__dict__` look-ups of `walk`, a fifth fewer
+            // cycles per forward (measured on the demo's MLP).
             // SAFETY: `w` is a live list (we hold a reference) and every
             // index is below its length; the pointers are compared as
             // numbers, never followed.
@@ -353,8 +354,8 @@ fn walk<'py>(
             if !n.get_type().is(neuron_cls) {
                 return Ok(false);
             }
-            // A neuron's attributes, looked up in its `__dict__`: a third of
-            // the cost of `getattr` (no look-up in the class first).
+            // A neuron's attributes, looked up in its `__dict__`: 60% of the
+            // instructions of `getattr`, which looks in the class first.
             // SAFETY: `n` is a live object; the call returns a new reference,
             // or NULL with an exception set.
             let d = unsafe { ffi::PyObject_GenericGetDict(n.as_ptr(), std::ptr::null_mut()) };
