@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::engine::{Value, update_each, zero_grad};
+use crate::engine::{Value, update_each, update_each_with, zero_grad};
 
 /// Updates parameters from their gradients.
 ///
@@ -29,6 +29,27 @@ pub trait Optimizer {
     fn lr(&self) -> f64;
     /// Changes the learning rate (for a schedule).
     fn set_lr(&mut self, lr: f64);
+
+    /// Sets the k-th parameter's gradient to `grads[k]` and updates every
+    /// parameter as [`step`](Self::step) does, in one visit to the tape: for
+    /// a training loop that has the gradients in hand (a [`Replay`]'s).
+    /// Returns `false`, having done nothing, if this optimizer cannot (the
+    /// default): then set the gradients and call `step`.
+    ///
+    /// ```
+    /// use micrograd::{Optimizer, Sgd, Value};
+    /// let (a, b) = (Value::new(1.0), Value::new(1.0));
+    /// let mut opt = Sgd::new(vec![a, b], 0.5);
+    /// assert!(opt.step_with_grads(&[2.0, -2.0]));
+    /// assert_eq!((a.data(), b.data()), (0.0, 2.0));
+    /// assert_eq!(a.grad(), 2.0);
+    /// ```
+    ///
+    /// [`Replay`]: crate::Replay
+    fn step_with_grads(&mut self, grads: &[f64]) -> bool {
+        let _ = grads;
+        false
+    }
 }
 
 /// Stochastic gradient descent, `p -= lr · grad`, with optional momentum
@@ -88,10 +109,11 @@ impl Sgd {
     }
 }
 
-impl Optimizer for Sgd {
-    fn step(&mut self) {
+impl Sgd {
+    /// The update of parameter k from its gradient, for `update_each`.
+    fn rule(&mut self) -> (&[Value], impl FnMut(usize, &mut f64, f64)) {
         let (lr, mu, v) = (self.lr, self.momentum, &mut self.velocity);
-        update_each(&self.params, |k, p, g| {
+        let rule = move |k: usize, p: &mut f64, g: f64| {
             let step = if mu == 0.0 {
                 g
             } else {
@@ -99,7 +121,21 @@ impl Optimizer for Sgd {
                 v[k]
             };
             *p -= lr * step;
-        });
+        };
+        (&self.params, rule)
+    }
+}
+
+impl Optimizer for Sgd {
+    fn step(&mut self) {
+        let (params, rule) = self.rule();
+        update_each(params, rule);
+    }
+
+    fn step_with_grads(&mut self, grads: &[f64]) -> bool {
+        let (params, rule) = self.rule();
+        update_each_with(params, grads, rule);
+        true
     }
 
     fn zero_grad(&self) {
@@ -191,17 +227,33 @@ impl Adam {
     }
 }
 
-impl Optimizer for Adam {
-    fn step(&mut self) {
+impl Adam {
+    /// One more step taken, and the update of parameter k from its
+    /// gradient in it, for `update_each`.
+    fn rule(&mut self) -> (&[Value], impl FnMut(usize, &mut f64, f64)) {
         self.t = self.t.saturating_add(1);
         let (b1, b2, eps, lr) = (self.beta1, self.beta2, self.eps, self.lr);
         let (c1, c2) = (1.0 - b1.powi(self.t), 1.0 - b2.powi(self.t));
         let (m, v) = (&mut self.m, &mut self.v);
-        update_each(&self.params, |k, p, g| {
+        let rule = move |k: usize, p: &mut f64, g: f64| {
             m[k] = b1 * m[k] + (1.0 - b1) * g;
             v[k] = b2 * v[k] + (1.0 - b2) * g * g;
             *p -= lr * (m[k] / c1) / ((v[k] / c2).sqrt() + eps);
-        });
+        };
+        (&self.params, rule)
+    }
+}
+
+impl Optimizer for Adam {
+    fn step(&mut self) {
+        let (params, rule) = self.rule();
+        update_each(params, rule);
+    }
+
+    fn step_with_grads(&mut self, grads: &[f64]) -> bool {
+        let (params, rule) = self.rule();
+        update_each_with(params, grads, rule);
+        true
     }
 
     fn zero_grad(&self) {

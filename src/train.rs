@@ -6,7 +6,7 @@ use std::fmt;
 use crate::data::Dataset;
 use crate::engine::{Replay, Value, scope};
 use crate::nn::{Loss, MLP, Module, loss};
-use crate::optim::{OptimizerKind, Schedule};
+use crate::optim::{Optimizer, OptimizerKind, Schedule};
 use crate::rng::Rng;
 use crate::viz::fmt_num;
 
@@ -285,7 +285,7 @@ fn run(
         if let Some(t) = on_tape {
             t.backward();
         }
-        opt.step();
+        objective.step(&mut *opt);
 
         history.data_loss.push(data);
         if let Some(a) = accuracy {
@@ -338,8 +338,9 @@ struct Objective<'a> {
     cfg: &'a TrainConfig,
     replay: Option<Replay>,
     /// Whether the replay uses exactly the model's parameters, in their
-    /// order: then its pass that writes their gradients also does
-    /// `zero_grad`'s work and the L2 term's, in the same order as on their own.
+    /// order: then it holds their gradients, the L2 term's included, and
+    /// [`step`](Self::step) writes them in place of the old ones
+    /// (`zero_grad`'s work) as the optimizer updates the parameters.
     sets_grads: bool,
     /// Each sample as the replay takes it: its features, then its target.
     rows: Vec<Vec<f64>>,
@@ -384,8 +385,9 @@ impl<'a> Objective<'a> {
     }
 
     /// The loss of the samples `batch`. Replayed, their gradients (and the
-    /// L2 term's) are already added to the parameters; on the tape, they
-    /// come from `backward` on [`StepLoss::on_tape`].
+    /// L2 term's) are added to the parameters' or held for
+    /// [`step`](Self::step); on the tape, they come from `backward` on
+    /// [`StepLoss::on_tape`].
     fn gradients(&mut self, batch: &[usize], params: &[Value]) -> StepLoss {
         let (cfg, classes) = (self.cfg, self.ds.nclasses());
         let y: Vec<f64> = batch.iter().map(|&i| self.ds.y[i]).collect();
@@ -394,12 +396,15 @@ impl<'a> Objective<'a> {
                 let rows: Vec<&[f64]> = batch.iter().map(|&i| self.rows[i].as_slice()).collect();
                 let alpha = cfg.alpha;
                 let (data, reg) = if self.sets_grads && alpha != 0.0 {
-                    let data = r.run_with(&rows, |p, _, g| g + loss::l2_grad(p, alpha));
                     // the parameters as the replay read them, in their order
-                    let sum = r.shared_values().iter().fold(0.0, |s, p| s + p * p);
+                    let mut sum = 0.0;
+                    let data = r.run_held(&rows, |p, g| {
+                        sum += p * p;
+                        *g += loss::l2_grad(p, alpha);
+                    });
                     (data, sum * alpha)
                 } else if self.sets_grads {
-                    (r.run_with(&rows, |_, _, g| g), 0.0)
+                    (r.run_held(&rows, |_, _| {}), 0.0)
                 } else if alpha != 0.0 {
                     (r.run(&rows), loss::l2_with_grad(params, alpha))
                 } else {
@@ -429,6 +434,21 @@ impl<'a> Objective<'a> {
                     on_tape: Some(total),
                 }
             }
+        }
+    }
+
+    /// The optimizer's update. Replayed on the model's own parameters, the
+    /// gradients are still in the replay: the optimizer writes them to the
+    /// parameters and updates them in one visit to the tape, if it can.
+    fn step(&mut self, opt: &mut dyn Optimizer) {
+        match self.replay.as_mut() {
+            Some(r) if self.sets_grads => {
+                if !opt.step_with_grads(r.held_grads()) {
+                    r.write_held();
+                    opt.step();
+                }
+            }
+            _ => opt.step(),
         }
     }
 
@@ -570,4 +590,59 @@ fn accuracy(outs: &[Vec<Value>], y: &[f64], loss: Loss, classes: usize) -> f64 {
         })
         .count();
     right as f64 / y.len().max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Activation, Init, MLP, Module, data};
+
+    /// Plain SGD with the trait's default `step_with_grads`, which declines.
+    struct Plain(Vec<Value>, f64);
+
+    impl Optimizer for Plain {
+        fn step(&mut self) {
+            for p in &self.0 {
+                p.set_data(p.data() - self.1 * p.grad());
+            }
+        }
+        fn zero_grad(&self) {
+            self.0.iter().for_each(|p| p.set_grad(0.0));
+        }
+        fn lr(&self) -> f64 {
+            self.1
+        }
+        fn set_lr(&mut self, lr: f64) {
+            self.1 = lr;
+        }
+    }
+
+    #[test]
+    fn an_optimizer_that_declines_the_gradients_in_hand_finds_them_on_the_tape() {
+        let ds = data::moons(20, 0.1, 1);
+        let cfg = TrainConfig::default();
+        let step = |m: &MLP, opt: &mut dyn Optimizer| {
+            let params = m.parameters();
+            params.iter().for_each(|p| p.set_grad(7.0)); // stale: must be replaced
+            let mut o = Objective::new(m, &ds, &cfg);
+            assert!(o.sets_grads, "the replay holds the gradients");
+            let batch: Vec<usize> = (0..ds.x.len()).collect();
+            o.gradients(&batch, &params);
+            o.step(opt);
+            let grads: Vec<f64> = params.iter().map(|p| p.grad()).collect();
+            (m.parameter_data(), grads)
+        };
+        let model = || {
+            MLP::builder(2, &[4, 1])
+                .hidden(Activation::Relu)
+                .init(Init::Micrograd)
+                .seed(3)
+                .build()
+        };
+        let (a, b) = (model(), model());
+        let declined = step(&a, &mut Plain(a.parameters(), 0.5));
+        let in_hand = step(&b, &mut *OptimizerKind::Sgd.build(b.parameters(), 0.5));
+        assert_eq!(declined, in_hand);
+        assert!(declined.1.iter().all(|&g| g != 7.0));
+    }
 }

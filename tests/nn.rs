@@ -295,6 +295,34 @@ fn adam_matches_pytorch() {
     assert!(close(w[1].data(), -1.7008213320744339), "{}", w[1].data());
 }
 
+/// The three steps of `three_steps`, each through `step_with_grads` with
+/// the gradients in hand and garbage on the tape in their place.
+fn three_steps_with_grads(opt: &mut dyn Optimizer, w: &[Value; 2]) {
+    for _ in 0..3 {
+        let _s = micrograd::scope();
+        w.iter().for_each(|p| p.set_grad(0.0));
+        let l = w[0] * 3.0 + w[1].pow(2) + (w[0] * w[1]).tanh();
+        l.backward();
+        let g = w.map(|p| p.grad());
+        w.iter().for_each(|p| p.set_grad(1e9));
+        assert!(opt.step_with_grads(&g));
+        assert_eq!(w.map(|p| p.grad()), g, "the gradients are written");
+    }
+}
+
+#[test]
+fn step_with_grads_is_setting_the_gradients_then_step() {
+    // PyTorch's numbers, as in the two tests above
+    let w = [1.0, -2.0].map(Value::new);
+    three_steps_with_grads(&mut Sgd::new(w.to_vec(), 0.1).momentum(0.9), &w);
+    assert!(close(w[0].data(), -0.4513485369327634), "{}", w[0].data());
+    assert!(close(w[1].data(), -0.1986338860304139), "{}", w[1].data());
+    let w = [1.0, -2.0].map(Value::new);
+    three_steps_with_grads(&mut Adam::new(w.to_vec(), 0.1), &w);
+    assert!(close(w[0].data(), 0.7004315384135945), "{}", w[0].data());
+    assert!(close(w[1].data(), -1.7008213320744339), "{}", w[1].data());
+}
+
 #[test]
 fn schedules() {
     let s = Schedule::Linear {

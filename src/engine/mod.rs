@@ -51,6 +51,31 @@ pub(crate) fn update_each(values: &[Value], mut f: impl FnMut(usize, &mut f64, f
     })
 }
 
+/// Sets the k-th value's gradient to `grads[k]`, then calls `f(k, &mut data,
+/// grads[k])`, in one visit to the tape: an optimizer's step when the
+/// gradients are in hand (a replay's), not yet on the tape.
+pub(crate) fn update_each_with(
+    values: &[Value],
+    grads: &[f64],
+    mut f: impl FnMut(usize, &mut f64, f64),
+) {
+    assert_eq!(
+        values.len(),
+        grads.len(),
+        "micrograd: {} gradients for {} parameters",
+        grads.len(),
+        values.len()
+    );
+    tape::with(|t| {
+        t.check_all(values);
+        for (k, (v, &g)) in values.iter().zip(grads).enumerate() {
+            let i = v.idx as usize;
+            t.write_grad(i, g);
+            f(k, &mut t.data[i], g);
+        }
+    })
+}
+
 /// Adds `f(data)` to each leaf's gradient, in one visit to the tape (leaves
 /// accumulate, as after `backward`).
 pub(crate) fn add_to_grads(leaves: &[Value], mut f: impl FnMut(f64) -> f64) {

@@ -398,23 +398,46 @@ impl Replay {
     /// assert_eq!(r.output(1), &[6.0]);
     /// ```
     pub fn run<R: AsRef<[f64]>>(&mut self, rows: &[R]) -> f64 {
-        self.run_with(rows, |_, old, g| old + g)
+        let mean = self.passes_over(rows);
+        self.accumulate(|old, g| old + g);
+        mean
     }
 
-    /// As [`run`](Self::run), with each shared leaf's gradient set to
-    /// `set(data, old gradient, d(mean)/d(leaf))` in the pass that reads
-    /// them back: how training folds `zero_grad` and its L2 term into it.
-    pub(crate) fn run_with<R: AsRef<[f64]>>(
+    /// As [`run`](Self::run), but the shared leaves' gradients stay here,
+    /// in [`held_grads`](Self::held_grads), for an optimizer to write and
+    /// use in one visit to the tape. `adjust(data, &mut grad)` sees each
+    /// first: how training adds its L2 term's gradient and sums its value.
+    pub(crate) fn run_held<R: AsRef<[f64]>>(
         &mut self,
         rows: &[R],
-        set: impl FnMut(f64, f64, f64) -> f64,
+        mut adjust: impl FnMut(f64, &mut f64),
     ) -> f64 {
+        let mean = self.passes_over(rows);
+        for (g, &p) in self.shared_grad.iter_mut().zip(&self.shared_val) {
+            adjust(p, g);
+        }
+        mean
+    }
+
+    /// The gradients of the shared leaves from the last [`run_held`](Self::run_held),
+    /// in the order of [`shared`](Self::shared). The next run starts from zero.
+    pub(crate) fn held_grads(&self) -> &[f64] {
+        &self.shared_grad
+    }
+
+    /// Writes the held gradients to the shared leaves, replacing theirs.
+    pub(crate) fn write_held(&mut self) {
+        self.accumulate(|_, g| g);
+    }
+
+    /// Loads the rows, runs the passes, keeps the outputs; the mean of the
+    /// recorded value.
+    fn passes_over<R: AsRef<[f64]>>(&mut self, rows: &[R]) -> f64 {
         let b = rows.len();
         self.load(rows);
         self.passes();
         let root = &self.val[self.root * b..(self.root + 1) * b];
         let mean = root.iter().sum::<f64>() / b.max(1) as f64;
-        self.accumulate(set);
         self.out.clear();
         for r in 0..b {
             self.out
@@ -465,11 +488,6 @@ impl Replay {
     /// their first use.
     pub(crate) fn shared(&self) -> &[Value] {
         &self.shared
-    }
-
-    /// Their numbers, as the last run read them.
-    pub(crate) fn shared_values(&self) -> &[f64] {
-        &self.shared_val
     }
 
     #[inline(always)]
@@ -535,16 +553,14 @@ impl Replay {
     }
 
     /// Writes the shared values' gradients to their leaves on the tape, as
-    /// `set(data, old, g)` (for [`run`](Self::run), `old + g`: leaves
-    /// accumulate, as after `backward`), and zeroes them for the next run.
-    fn accumulate(&mut self, mut set: impl FnMut(f64, f64, f64) -> f64) {
-        // no check of `shared`: `load` checked it in this run, and nothing
-        // since has touched the tape
+    /// `set(old, g)` (for [`run`](Self::run), `old + g`: leaves accumulate,
+    /// as after `backward`), and zeroes them for the next run.
+    fn accumulate(&mut self, mut set: impl FnMut(f64, f64) -> f64) {
         tape::with(|t| {
-            let vals = self.shared.iter().zip(&self.shared_val);
-            for ((v, &p), g) in vals.zip(&mut self.shared_grad) {
+            t.check_all(&self.shared);
+            for (v, g) in self.shared.iter().zip(&mut self.shared_grad) {
                 let old = t.grad_of(v.idx);
-                t.grad[v.idx as usize] = set(p, old, std::mem::take(g));
+                t.grad[v.idx as usize] = set(old, std::mem::take(g));
             }
         });
         self.shared_grad_zero = true;
