@@ -7,6 +7,8 @@ mod replay;
 mod scope;
 pub(crate) mod tape;
 mod trace;
+
+use tape::Tape;
 mod value;
 
 pub use backward::{NonFinite, zero_grad};
@@ -34,7 +36,10 @@ pub(crate) fn read_data_into(values: &[Value], out: &mut Vec<f64>) {
             values.iter().for_each(|v| t.note_read(v.idx as usize));
         }
         out.clear();
-        out.extend(values.iter().map(|v| t.data[v.idx as usize]));
+        match Tape::run_of(values) {
+            Some(i) => out.extend_from_slice(&t.data[i..i + values.len()]),
+            None => out.extend(values.iter().map(|v| t.data[v.idx as usize])),
+        }
     })
 }
 
@@ -43,6 +48,14 @@ pub(crate) fn read_data_into(values: &[Value], out: &mut Vec<f64>) {
 pub(crate) fn update_each(values: &[Value], mut f: impl FnMut(usize, &mut f64, f64)) {
     tape::with(|t| {
         t.check_all(values);
+        if let Some(i) = Tape::run_of(values) {
+            let r = i..i + values.len();
+            let gs = t.grad[r.clone()].iter().map(|&g| tape::grad_or_zero(g));
+            for (k, (p, g)) in t.data[r].iter_mut().zip(gs).enumerate() {
+                f(k, p, g);
+            }
+            return;
+        }
         for (k, v) in values.iter().enumerate() {
             let i = v.idx as usize;
             let g = t.grad_of(v.idx);
@@ -68,6 +81,14 @@ pub(crate) fn update_each_with(
     );
     tape::with(|t| {
         t.check_all(values);
+        if let Some(i) = Tape::run_of(values) {
+            let r = i..i + values.len();
+            t.write_grads(r.clone(), grads);
+            for (k, (p, &g)) in t.data[r].iter_mut().zip(grads).enumerate() {
+                f(k, p, g);
+            }
+            return;
+        }
         for (k, (v, &g)) in values.iter().zip(grads).enumerate() {
             let i = v.idx as usize;
             t.write_grad(i, g);

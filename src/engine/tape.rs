@@ -143,6 +143,12 @@ pub(crate) const LIMIT: usize = u32::MAX as usize;
 /// negation flips the sign bit), so it can only mean "no gradient yet".
 pub(crate) const NO_GRAD: u64 = 0x7FF4_0000_DEAD_BEEF;
 
+/// A gradient slot as a number: 0 if it was never written.
+#[inline]
+pub(crate) fn grad_or_zero(g: f64) -> f64 {
+    if g.to_bits() != NO_GRAD { g } else { 0.0 }
+}
+
 /// Scope id of values made while no scope is open; they live until the thread ends.
 pub(crate) const ROOT: u32 = 0;
 
@@ -338,6 +344,18 @@ impl Tape {
             == 0
     }
 
+    /// The first index if `vs` are the nodes `first..first + vs.len()`, in
+    /// order (a model's parameters usually are): a pass over them can then
+    /// be a loop over slices of the columns instead of a gather.
+    pub(crate) fn run_of(vs: &[crate::engine::Value]) -> Option<usize> {
+        let first = vs.first()?.idx;
+        let off = vs
+            .iter()
+            .zip(first..)
+            .fold(0, |acc, (v, i)| acc | (v.idx ^ i));
+        (off == 0).then_some(first as usize)
+    }
+
     /// The scope a live node at `idx` belongs to: the innermost open scope
     /// that was opened before it, else the root.
     pub(crate) fn scope_of(&self, idx: u32) -> u32 {
@@ -350,9 +368,16 @@ impl Tape {
 
     #[inline]
     pub(crate) fn grad_of(&self, idx: u32) -> f64 {
-        match self.grad[idx as usize] {
-            g if g.to_bits() != NO_GRAD => g,
-            _ => 0.0,
+        grad_or_zero(self.grad[idx as usize])
+    }
+
+    /// [`write_grad`](Self::write_grad) for the nodes `r`, in order.
+    pub(crate) fn write_grads(&mut self, r: std::ops::Range<usize>, gs: &[f64]) {
+        for (g, &x) in self.grad[r.clone()].iter_mut().zip(gs) {
+            *g = if x.to_bits() == NO_GRAD { f64::NAN } else { x };
+        }
+        if self.op[r.clone()].iter().any(|&o| o != Op::Leaf) {
+            self.mark_dirty(r);
         }
     }
 
