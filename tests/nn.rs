@@ -324,6 +324,43 @@ fn step_with_grads_is_setting_the_gradients_then_step() {
 }
 
 #[test]
+fn optimizers_update_parameters_wherever_they_are_on_the_tape() {
+    // consecutive (a loop over slices), apart or out of order (one by one)
+    let make = |apart: bool| {
+        let a = Value::new(1.0);
+        if apart {
+            let _ = a * 2.0;
+        }
+        [a, Value::new(-2.0)]
+    };
+    for (apart, reversed) in [(false, false), (true, false), (false, true)] {
+        let order = |w: [Value; 2]| {
+            if reversed {
+                vec![w[1], w[0]]
+            } else {
+                w.to_vec()
+            }
+        };
+        let w = make(apart);
+        three_steps(&mut Sgd::new(order(w), 0.1).momentum(0.9), &w);
+        assert!(close(w[0].data(), -0.4513485369327634), "{}", w[0].data());
+        assert!(close(w[1].data(), -0.1986338860304139), "{}", w[1].data());
+        let w = make(apart);
+        let mut opt = Adam::new(order(w), 0.1);
+        for _ in 0..3 {
+            let _s = micrograd::scope();
+            let l = w[0] * 3.0 + w[1].pow(2) + (w[0] * w[1]).tanh();
+            opt.zero_grad();
+            l.backward();
+            let g: Vec<f64> = order(w).iter().map(|p| p.grad()).collect();
+            assert!(opt.step_with_grads(&g));
+        }
+        assert!(close(w[0].data(), 0.7004315384135945), "{}", w[0].data());
+        assert!(close(w[1].data(), -1.7008213320744339), "{}", w[1].data());
+    }
+}
+
+#[test]
 fn schedules() {
     let s = Schedule::Linear {
         start: 1.0,
