@@ -5,8 +5,9 @@
 //! `target/speed/W_N.json`, so that `tools/pytorch_speed.py` times PyTorch
 //! on exactly the same work and checks it reaches the same loss.
 //!
-//! Also: the demo's 100 steps in-process, a tiny backward with 10^7 nodes on
-//! the tape, and a loop that forgot its scope.
+//! Also: the demo's 100 steps in-process, width 256's step over 100 steps
+//! (the table's row runs 50, setup included), a tiny backward with 10^7
+//! nodes on the tape, and a loop that forgot its scope.
 //!
 //! Run: `cargo bench --bench speed` (medians of 5 runs).
 
@@ -203,6 +204,13 @@ fn main() {
     println!(
         "demo, 100 steps in-process (fit, replay): {:.3} ms",
         median(demo)
+    );
+    let wide: Vec<f64> = (0..RUNS)
+        .map(|_| per_step(256, 100, 100, true).0 * 1e3)
+        .collect();
+    println!(
+        "width 256 x 100 points, 100 steps in-process (fit, replay): {:.3} ms per step",
+        median(wide)
     );
     let tiny: Vec<f64> = (0..3).map(|_| tiny_backward()).collect();
     println!(
