@@ -39,11 +39,7 @@ pub(crate) fn layer<'py>(
         ));
     }
     if let Some(row) = rows.iter().find(|r| r.len() != x.len()) {
-        return Err(PyValueError::new_err(format!(
-            "the layer takes {} inputs, got {}",
-            row.len(),
-            x.len()
-        )));
+        return Err(wrong_inputs(row.len(), x.len()));
     }
     // Every handle is read, and every node made, before any slot is taken:
     // taking slots may compact the tape, which moves nodes.
@@ -81,6 +77,10 @@ pub(crate) fn layer<'py>(
         });
     }
     Ok(outs)
+}
+
+fn wrong_inputs(nin: usize, got: usize) -> PyErr {
+    PyValueError::new_err(format!("the layer takes {nin} inputs, got {got}"))
 }
 
 /// The `Value`s of a list.
@@ -131,11 +131,8 @@ pub(crate) fn mlp<'py>(
         return Ok(None);
     };
     let x = inputs(x)?;
-    let nin = params.layers[0].nin;
-    if x.len() != nin {
-        let got = x.len();
-        let msg = format!("the layer takes {nin} inputs, got {got}");
-        return Err(PyValueError::new_err(msg));
+    if x.len() != params.layers[0].nin {
+        return Err(wrong_inputs(params.layers[0].nin, x.len()));
     }
     let mut slots = Vec::with_capacity(params.slots.len() + x.len());
     slots.extend_from_slice(&params.slots);

@@ -10,6 +10,8 @@ import pytest
 
 from micrograd.engine import Value
 
+from graphs import trace
+
 
 def close(a, b, tol=1e-12):
     return abs(a - b) <= tol * max(1.0, abs(b))
@@ -119,17 +121,6 @@ def test_manual_backprop_node_by_node_as_in_the_lecture():
 # shared nodes, identity, the graph as karpathy's trace() sees it
 
 
-def trace(root):
-    # trace_graph.ipynb's, without recursion
-    nodes, edges, stack = set(), set(), [root]
-    while stack:
-        v = stack.pop()
-        if v not in nodes:
-            nodes.add(v)
-            for child in v._prev:
-                edges.add((child, v))
-                stack.append(child)
-    return nodes, edges
 
 
 def test_shared_operand_and_shared_node():

@@ -11,6 +11,8 @@ import pytest
 from micrograd.engine import Value, stats
 from micrograd.nn import MLP, Layer, Neuron
 
+from graphs import trace
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
 from python_speed import demo as run_demo  # noqa: E402  (the notebook's cell, written once)
 
@@ -147,17 +149,6 @@ def layer_by_layer(model):
     return twin
 
 
-def trace(root):
-    # trace_graph.ipynb's, without recursion
-    nodes, edges, stack = set(), set(), [root]
-    while stack:
-        v = stack.pop()
-        if v not in nodes:
-            nodes.add(v)
-            for child in v._prev:
-                edges.add((child, v))
-                stack.append(child)
-    return nodes, edges
 
 
 def summary(root):
