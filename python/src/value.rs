@@ -24,15 +24,18 @@ enum OpName {
     Owned(String),
 }
 
+/// A neuron's weights, its layer's inputs and its bias.
+type AffineKids = (Vec<Py<PyValue>>, Py<PyList>, Py<PyValue>);
+
 /// The objects a node was made from, in operand order.
 enum Kids {
     Zero,
     One(Py<PyValue>),
     Two(Py<PyValue>, Py<PyValue>),
-    Many(Vec<Py<PyValue>>),
+    Many(Box<[Py<PyValue>]>),
     /// A neuron of `nn`: its weights, the layer's inputs (one list shared by
     /// the layer's neurons, never handed out) and its bias.
-    Affine(Vec<Py<PyValue>>, Py<PyList>, Py<PyValue>),
+    Affine(Box<AffineKids>),
     /// A node of a whole `MLP`'s forward, made in one call: its children
     /// become Python objects only when asked for.
     Lazy(Box<Lazy>),
@@ -48,7 +51,8 @@ impl Kids {
             Kids::One(a) => vec![a.clone_ref(py)],
             Kids::Two(a, b) => vec![a.clone_ref(py), b.clone_ref(py)],
             Kids::Many(v) => v.iter().map(|k| k.clone_ref(py)).collect(),
-            Kids::Affine(w, x, b) => {
+            Kids::Affine(k) => {
+                let (w, x, b) = &**k;
                 let x = x
                     .bind(py)
                     .iter()
@@ -156,7 +160,8 @@ impl PyValue {
         slot: Slot,
         (w, x, b): (Vec<Py<PyValue>>, Py<PyList>, Py<PyValue>),
     ) -> PyResult<Bound<'py, PyValue>> {
-        PyValue::make(py, slot, Kids::Affine(w, x, b), OpName::Static("affine"))
+        let kids = Kids::Affine(Box::new((w, x, b)));
+        PyValue::make(py, slot, kids, OpName::Static("affine"))
     }
 
     /// The object for a node of a fused forward, already in `slot`.
@@ -304,7 +309,7 @@ impl PyValue {
         let kids = if kids.is_empty() {
             Kids::Zero
         } else {
-            Kids::Many(kids)
+            Kids::Many(kids.into())
         };
         Ok(PyValue { slot: s, kids, op })
     }
