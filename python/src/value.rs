@@ -25,7 +25,7 @@ enum OpName {
 }
 
 /// A neuron's weights, its layer's inputs and its bias.
-type AffineKids = (Vec<Py<PyValue>>, Py<PyList>, Py<PyValue>);
+pub(crate) type AffineKids = (Vec<Py<PyValue>>, Py<PyList>, Py<PyValue>);
 
 /// The objects a node was made from, in operand order.
 enum Kids {
@@ -158,9 +158,9 @@ impl PyValue {
     pub(crate) fn affine<'py>(
         py: Python<'py>,
         slot: Slot,
-        (w, x, b): (Vec<Py<PyValue>>, Py<PyList>, Py<PyValue>),
+        kids: AffineKids,
     ) -> PyResult<Bound<'py, PyValue>> {
-        let kids = Kids::Affine(Box::new((w, x, b)));
+        let kids = Kids::Affine(Box::new(kids));
         PyValue::make(py, slot, kids, OpName::Static("affine"))
     }
 
