@@ -107,9 +107,7 @@ impl Sgd {
         self.momentum = mu;
         self
     }
-}
 
-impl Sgd {
     /// The update of parameter k from its gradient, for `update_each`.
     fn rule(&mut self) -> (&[Value], impl FnMut(usize, &mut f64, f64)) {
         let (lr, mu, v) = (self.lr, self.momentum, &mut self.velocity);
@@ -225,9 +223,7 @@ impl Adam {
         self.beta2 = beta2;
         self
     }
-}
 
-impl Adam {
     /// One more step taken, and the update of parameter k from its
     /// gradient in it, for `update_each`.
     fn rule(&mut self) -> (&[Value], impl FnMut(usize, &mut f64, f64)) {

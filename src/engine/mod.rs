@@ -7,8 +7,6 @@ mod replay;
 mod scope;
 pub(crate) mod tape;
 mod trace;
-
-use tape::Tape;
 mod value;
 
 pub use backward::{NonFinite, zero_grad};
@@ -20,6 +18,8 @@ pub use trace::GraphNode;
 pub(crate) use value::affine_layer;
 pub(crate) use value::sigmoid as value_sigmoid;
 pub use value::{Exponent, Value};
+
+use tape::Tape;
 
 /// The data of each value, read in one visit to the tape.
 pub(crate) fn read_data(values: &[Value]) -> Vec<f64> {
