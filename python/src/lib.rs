@@ -1,5 +1,5 @@
 //! The native half of the Python package `micrograd`: karpathy's `Value` on
-//! this project's engine, the fast layer of `micrograd.nn`, and `draw_dot`.
+//! this project's engine, the fast layer and MLP of `micrograd.nn`, and `draw_dot`.
 //! The Python half (`micrograd/`) holds karpathy's `nn` classes.
 
 mod arena;
