@@ -246,17 +246,24 @@ fn run(
     let mut opt = cfg.optimizer.build(params.clone(), cfg.schedule.lr(0));
     let mut rng = Rng::new(cfg.seed);
     let mut history = History::default();
-    let mut batches = Vec::new().into_iter();
+    let mut batches: std::vec::IntoIter<Vec<usize>> = Vec::new().into_iter();
+    // full batches: the same one every step, made once
+    let whole: Option<Vec<usize>> =
+        (cfg.batch_size == 0 || cfg.batch_size >= ds.len()).then(|| (0..ds.len()).collect());
     // early stopping: the best validation loss, its step and weights, and epochs since
     let mut best: Option<(f64, usize, Vec<f64>)> = None;
     let mut since_best = 0;
     let mut objective = Objective::new(model, ds, cfg);
     for step in 0..cfg.steps {
-        let batch = match batches.next() {
-            Some(b) => b,
+        let fresh: Vec<usize>;
+        let batch: &[usize] = match &whole {
+            Some(all) => all,
             None => {
-                batches = ds.batches(cfg.batch_size, &mut rng).into_iter();
-                batches.next().unwrap_or_default()
+                fresh = batches.next().unwrap_or_else(|| {
+                    batches = ds.batches(cfg.batch_size, &mut rng).into_iter();
+                    batches.next().unwrap_or_default()
+                });
+                &fresh
             }
         };
         let epoch_ends = batches.len() == 0;
@@ -269,9 +276,9 @@ fn run(
             total,
             accuracy,
             on_tape,
-        } = objective.gradients(&batch, &params);
+        } = objective.gradients(batch, &params);
         if !total.is_finite() {
-            let at = objective.first_non_finite(&batch, &params);
+            let at = objective.first_non_finite(batch, &params);
             history.diverged = Some(Divergence::NonFinite { step, at });
             break;
         }
@@ -328,6 +335,33 @@ fn run(
         history.best_step = Some(step);
     }
     history
+}
+
+/// `rows` replayed: the data loss and the L2 term. With `sets_grads` the
+/// gradients are held in `r` (the L2 term's added in the same pass that sums
+/// its value), else added to the parameters' own.
+fn replayed<R: AsRef<[f64]>>(
+    r: &mut Replay,
+    rows: &[R],
+    sets_grads: bool,
+    alpha: f64,
+    params: &[Value],
+) -> (f64, f64) {
+    if sets_grads && alpha != 0.0 {
+        // the parameters as the replay read them, in their order
+        let mut sum = 0.0;
+        let data = r.run_held(rows, |p, g| {
+            sum += p * p;
+            *g += loss::l2_grad(p, alpha);
+        });
+        (data, sum * alpha)
+    } else if sets_grads {
+        (r.run_held(rows, |_, _| {}), 0.0)
+    } else if alpha != 0.0 {
+        (r.run(rows), loss::l2_with_grad(params, alpha))
+    } else {
+        (r.run(rows), 0.0)
+    }
 }
 
 /// What training minimises on a batch, and how: replayed over the batch
@@ -390,31 +424,23 @@ impl<'a> Objective<'a> {
     /// [`StepLoss::on_tape`].
     fn gradients(&mut self, batch: &[usize], params: &[Value]) -> StepLoss {
         let (cfg, classes) = (self.cfg, self.ds.nclasses());
-        let y: Vec<f64> = batch.iter().map(|&i| self.ds.y[i]).collect();
         match self.replay.as_mut() {
             Some(r) => {
-                let rows: Vec<&[f64]> = batch.iter().map(|&i| self.rows[i].as_slice()).collect();
-                let alpha = cfg.alpha;
-                let (data, reg) = if self.sets_grads && alpha != 0.0 {
-                    // the parameters as the replay read them, in their order
-                    let mut sum = 0.0;
-                    let data = r.run_held(&rows, |p, g| {
-                        sum += p * p;
-                        *g += loss::l2_grad(p, alpha);
-                    });
-                    (data, sum * alpha)
-                } else if self.sets_grads {
-                    (r.run_held(&rows, |_, _| {}), 0.0)
-                } else if alpha != 0.0 {
-                    (r.run(&rows), loss::l2_with_grad(params, alpha))
+                let whole = batch.iter().copied().eq(0..self.rows.len());
+                let (data, reg) = if whole {
+                    // the whole data set in order (full batches): its rows as they are
+                    replayed(r, &self.rows, self.sets_grads, cfg.alpha, params)
                 } else {
-                    (r.run(&rows), 0.0)
+                    let rows: Vec<&[f64]> =
+                        batch.iter().map(|&i| self.rows[i].as_slice()).collect();
+                    replayed(r, &rows, self.sets_grads, cfg.alpha, params)
                 };
                 let accuracy = (classes > 0).then(|| {
-                    let right = y.iter().enumerate();
-                    let right =
-                        right.filter(|&(k, t)| cfg.loss.predict(r.output(k), classes) == *t);
-                    right.count() as f64 / y.len().max(1) as f64
+                    let ys = batch.iter().map(|&i| self.ds.y[i]);
+                    let right = ys
+                        .enumerate()
+                        .filter(|&(k, t)| cfg.loss.predict(r.output(k), classes) == t);
+                    right.count() as f64 / batch.len().max(1) as f64
                 });
                 StepLoss {
                     data,
@@ -424,6 +450,7 @@ impl<'a> Objective<'a> {
                 }
             }
             None => {
+                let y: Vec<f64> = batch.iter().map(|&i| self.ds.y[i]).collect();
                 let outs = forward_batch(self.model, self.ds, batch);
                 let data = cfg.loss.compute(&outs, &y, classes);
                 let total = self.with_l2(data, params);
