@@ -79,7 +79,10 @@ class MLP(Module):
         return out
 
     def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
+        ps = _micrograd.parameters(self, Layer, Neuron)  # the ones the forward checked
+        if ps is None:  # a subclassed layer or neuron: ask each layer
+            ps = [p for layer in self.layers for p in layer.parameters()]
+        return ps
 
     def __repr__(self):
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"

@@ -57,6 +57,7 @@ fn _micrograd(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyValue>()?;
     m.add_function(wrap_pyfunction!(nn::layer, m)?)?;
     m.add_function(wrap_pyfunction!(nn::mlp, m)?)?;
+    m.add_function(wrap_pyfunction!(nn::parameters, m)?)?;
     m.add_function(wrap_pyfunction!(dot, m)?)?;
     m.add_function(wrap_pyfunction!(dot_to_svg, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;

@@ -155,6 +155,23 @@ pub(crate) fn mlp<'py>(
     }))
 }
 
+/// `model.parameters()` for the models [`mlp`] runs: each neuron's weights
+/// then its bias, layer after layer, as karpathy's classes list them, from
+/// the objects [`mlp`] remembers (checked as it checks them). `None` for any
+/// other model (`MLP.parameters` then asks each layer).
+#[pyfunction]
+pub(crate) fn parameters<'py>(
+    py: Python<'py>,
+    model: &Bound<'py, PyAny>,
+    layer_cls: &Bound<'py, PyType>,
+    neuron_cls: &Bound<'py, PyType>,
+) -> PyResult<Option<Bound<'py, PyList>>> {
+    match Params::of(model, (layer_cls, neuron_cls))? {
+        Some(p) => Ok(Some(PyList::new(py, p.objs.iter().map(|o| o.bind(py)))?)),
+        None => Ok(None),
+    }
+}
+
 /// A model's parameters as a forward found them: the objects, their slots,
 /// and the layers' shapes.
 struct Params {

@@ -244,3 +244,17 @@ def test_a_whole_mlp_with_many_outputs_and_bad_input():
         model([1.0, 2.0, 3.0])
     with pytest.raises(TypeError, match="a layer's input: expected a number"):
         model(["x", 1.0])
+
+
+def test_parameters_are_the_neurons_own_objects_in_karpathys_order():
+    random.seed(8)
+    model = MLP(2, [3, 2])
+    expected = [p for layer in model.layers for n in layer.neurons for p in n.w + [n.b]]
+    got = model.parameters()
+    assert len(got) == len(expected) and all(a is b for a, b in zip(got, expected))
+    got.append(Value(0.0))  # a new list at each call
+    assert len(model.parameters()) == len(expected)
+    model.layers[0].neurons[1].b = Value(9.0)  # seen at once
+    assert model.parameters()[5] is model.layers[0].neurons[1].b
+    slow = SlowMLP(2, [3, 2])  # subclassed neurons: each layer is asked
+    assert len(slow.parameters()) == len(expected)
