@@ -19,8 +19,10 @@ from micrograd.engine import Value
 class Module:
 
     def zero_grad(self):
-        for p in self.parameters():
-            p.grad = 0
+        ps = self.parameters()
+        if not (isinstance(ps, list) and _micrograd.zero_grad(ps)):  # all Values: one call
+            for p in ps:
+                p.grad = 0
 
     def parameters(self):
         return []

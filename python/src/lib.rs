@@ -58,6 +58,7 @@ fn _micrograd(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(nn::layer, m)?)?;
     m.add_function(wrap_pyfunction!(nn::mlp, m)?)?;
     m.add_function(wrap_pyfunction!(nn::parameters, m)?)?;
+    m.add_function(wrap_pyfunction!(nn::zero_grad, m)?)?;
     m.add_function(wrap_pyfunction!(dot, m)?)?;
     m.add_function(wrap_pyfunction!(dot_to_svg, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;

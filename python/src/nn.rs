@@ -172,6 +172,22 @@ pub(crate) fn parameters<'py>(
     }
 }
 
+/// `p.grad = 0` for every `p` of `params`, in one call: `true`, or `false`
+/// having changed nothing if one of them is not a `Value` (`Module.zero_grad`
+/// then sets each as karpathy's does).
+#[pyfunction]
+pub(crate) fn zero_grad(params: &Bound<'_, PyList>) -> PyResult<bool> {
+    let mut slots = Vec::with_capacity(params.len());
+    for p in params.iter() {
+        match p.cast::<PyValue>() {
+            Ok(v) => slots.push(v.get().slot()),
+            Err(_) => return Ok(false),
+        }
+    }
+    arena::read(&slots, micrograd::zero_grad)?;
+    Ok(true)
+}
+
 /// A model's parameters as a forward found them: the objects, their slots,
 /// and the layers' shapes.
 struct Params {

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from micrograd.engine import Value, stats
-from micrograd.nn import MLP, Layer, Neuron
+from micrograd.nn import MLP, Layer, Module, Neuron
 
 from graphs import trace
 
@@ -258,3 +258,25 @@ def test_parameters_are_the_neurons_own_objects_in_karpathys_order():
     assert model.parameters()[5] is model.layers[0].neurons[1].b
     slow = SlowMLP(2, [3, 2])  # subclassed neurons: each layer is asked
     assert len(slow.parameters()) == len(expected)
+
+
+def test_zero_grad_sets_every_parameter_even_one_that_is_not_a_value():
+    class Knob:  # a parameter of the user's own kind
+        grad = 5.0
+
+    class Mixed(Module):
+        def __init__(self):
+            self.v, self.k = Value(1.0), Knob()
+
+        def parameters(self):
+            return [self.v, self.k]
+
+    m = Mixed()
+    m.v.grad = 3.0
+    m.zero_grad()
+    assert m.v.grad == 0 and m.k.grad == 0
+    model = MLP(2, [2, 1])
+    for p in model.parameters():
+        p.grad = 1.0
+    model.zero_grad()
+    assert all(p.grad == 0 for p in model.parameters())
