@@ -503,18 +503,24 @@ impl Lazy {
     /// ones made before if they still live, new ones for the rest.
     fn outputs(&self, py: Python<'_>, l: usize, nodes: &[Node]) -> PyResult<Vec<Py<PyValue>>> {
         let call = &self.call;
-        let mut made = call.made.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out: Vec<Option<Py<PyValue>>> = (0..nodes.len())
-            .map(|k| {
-                let v = made.get(&(l, k))?.bind(py).upgrade_as::<PyValue>();
-                v.ok().flatten().map(Bound::unbind)
-            })
-            .collect();
+        // The lock is never held while Python objects are made: making one
+        // may run the collector, and with it code that asks for these.
+        let lock = || call.made.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<Option<Py<PyValue>>> = {
+            let made = lock();
+            (0..nodes.len())
+                .map(|k| {
+                    let v = made.get(&(l, k))?.bind(py).upgrade_as::<PyValue>();
+                    v.ok().flatten().map(Bound::unbind)
+                })
+                .collect()
+        };
         let missing: Vec<usize> = (0..nodes.len()).filter(|&k| out[k].is_none()).collect();
         let handles: Vec<Node> = missing.iter().map(|&k| nodes[k]).collect();
         for (k, s) in missing.into_iter().zip(arena::insert_all(&handles)) {
             let v = Lazy::node(py, call, s, l, k)?;
-            made.insert((l, k), PyWeakrefReference::new(&v)?.unbind());
+            let weak = PyWeakrefReference::new(&v)?.unbind();
+            lock().insert((l, k), weak);
             out[k] = Some(v.unbind());
         }
         Ok(out.into_iter().flatten().collect())
