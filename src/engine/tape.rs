@@ -149,6 +149,13 @@ pub(crate) fn grad_or_zero(g: f64) -> f64 {
     if g.to_bits() != NO_GRAD { g } else { 0.0 }
 }
 
+/// A gradient as a slot holds it: a NaN with [`NO_GRAD`]'s bits would read
+/// as "nothing", so it is stored as a plain NaN.
+#[inline]
+fn storable(g: f64) -> f64 {
+    if g.to_bits() == NO_GRAD { f64::NAN } else { g }
+}
+
 /// Scope id of values made while no scope is open; they live until the thread ends.
 pub(crate) const ROOT: u32 = 0;
 
@@ -374,7 +381,7 @@ impl Tape {
     /// [`write_grad`](Self::write_grad) for the nodes `r`, in order.
     pub(crate) fn write_grads(&mut self, r: std::ops::Range<usize>, gs: &[f64]) {
         for (g, &x) in self.grad[r.clone()].iter_mut().zip(gs) {
-            *g = if x.to_bits() == NO_GRAD { f64::NAN } else { x };
+            *g = storable(x);
         }
         if self.op[r.clone()].iter().any(|&o| o != Op::Leaf) {
             self.mark_dirty(r);
@@ -383,8 +390,7 @@ impl Tape {
 
     /// Writes a gradient by hand (`set_grad`, `zero_grad`).
     pub(crate) fn write_grad(&mut self, idx: usize, g: f64) {
-        // a NaN with NO_GRAD's bits would read as "nothing": store a plain NaN
-        self.grad[idx] = if g.to_bits() == NO_GRAD { f64::NAN } else { g };
+        self.grad[idx] = storable(g);
         // leaves keep their gradient across passes and are never reset
         if self.op[idx] != Op::Leaf {
             self.mark_dirty(idx..idx + 1);
