@@ -2,6 +2,7 @@
 
 mod backward;
 mod compact;
+mod gemm;
 mod gradcheck;
 mod replay;
 mod scope;
