@@ -122,76 +122,77 @@ mod avx {
         c: *mut f64,
         csc: isize,
     ) {
+        // SAFETY (every access): lane r < m of column p < k of A, entry
+        // (p, j < n) of B, lane r of column j of C.
+        let x = |p: usize, r: usize| unsafe { a.offset(p as isize * csa).add(r) };
+        let w = |p: usize, j: usize| unsafe { b.offset(p as isize * rsb + j as isize * csb) };
+        let y = |j: usize, r: usize| unsafe { c.offset(j as isize * csc).add(r) };
         let mut j = 0;
-        while j + 4 <= n {
-            // SAFETY: columns j..j+4 exist; the caller's for the rest.
-            unsafe { lanes_block::<4>(m, k, j, a, csa, b, rsb, csb, add, c, csc) };
-            j += 4;
-        }
-        for j in j..n {
-            // SAFETY: column j exists.
-            unsafe { lanes_block::<1>(m, k, j, a, csa, b, rsb, csb, add, c, csc) };
+        while j < n {
+            // SAFETY: columns j.. of the block exist.
+            j += unsafe {
+                if n - j >= 4 {
+                    lanes_columns::<4>(m, k, j, x, w, y, add)
+                } else {
+                    lanes_columns::<1>(m, k, j, x, w, y, add)
+                }
+            };
         }
     }
 
-    /// Columns `j..j+J` of [`lanes_times`]: 8 lanes at a time, then 4, then one.
+    /// Columns `j..j+J` of [`lanes_times`]: 8 lanes at a time, then 4, then
+    /// one by one; returns `J`.
     ///
     /// # Safety
     ///
-    /// As for [`lanes_times`], and `j + J <= n`.
+    /// As for [`lanes_times`], whose accesses `x`, `w` and `y` make, and
+    /// `j + J <= n`.
     #[allow(clippy::too_many_arguments)]
     #[inline]
     #[target_feature(enable = "avx")]
-    unsafe fn lanes_block<const J: usize>(
+    unsafe fn lanes_columns<const J: usize>(
         m: usize,
         k: usize,
         j: usize,
-        a: *const f64,
-        csa: isize,
-        b: *const f64,
-        rsb: isize,
-        csb: isize,
+        x: impl Fn(usize, usize) -> *const f64 + Copy,
+        w: impl Fn(usize, usize) -> *const f64 + Copy,
+        y: impl Fn(usize, usize) -> *mut f64 + Copy,
         add: bool,
-        c: *mut f64,
-        csc: isize,
-    ) {
-        // SAFETY (every access): lane r < m of column p < k of A, entry
-        // (p, j + jj) of B, lane r of column j + jj of C.
-        let x = |p: usize, r: usize| unsafe { a.offset(p as isize * csa).add(r) };
-        let w =
-            |p: usize, jj: usize| unsafe { b.offset(p as isize * rsb + (j + jj) as isize * csb) };
-        let y = |jj: usize, r: usize| unsafe { c.offset((j + jj) as isize * csc).add(r) };
+    ) -> usize {
         let mut r = 0;
         while r + 8 <= m {
             // SAFETY: lanes r..r+8 exist.
-            unsafe { lanes_vectors::<J, 2>(k, r, x, w, y, add) };
+            unsafe { lanes_vectors::<J, 2>(k, r, j, x, w, y, add) };
             r += 8;
         }
         if r + 4 <= m {
             // SAFETY: lanes r..r+4 exist.
-            unsafe { lanes_vectors::<J, 1>(k, r, x, w, y, add) };
+            unsafe { lanes_vectors::<J, 1>(k, r, j, x, w, y, add) };
             r += 4;
         }
         for r in r..m {
-            for jj in 0..J {
-                let s = (0..k).fold(0.0, |s, p| s + unsafe { *x(p, r) * *w(p, jj) });
-                let o = unsafe { &mut *y(jj, r) };
+            for j in j..j + J {
+                let s = (0..k).fold(0.0, |s, p| s + unsafe { *x(p, r) * *w(p, j) });
+                let o = unsafe { &mut *y(j, r) };
                 *o = if add { *o + s } else { s };
             }
         }
+        J
     }
 
-    /// Lanes `r..r + 4V` of columns `j..j+J` (as `y` addresses them) of
-    /// [`lanes_times`], in `J·V` vectors of running sums.
+    /// Lanes `r..r + 4V` of columns `j..j+J` of [`lanes_times`], in `J·V`
+    /// vectors of running sums.
     ///
     /// # Safety
     ///
-    /// As for [`lanes_block`], and lanes `r..r + 4V` exist.
+    /// As for [`lanes_columns`], and lanes `r..r + 4V` exist.
+    #[allow(clippy::too_many_arguments)]
     #[inline]
     #[target_feature(enable = "avx")]
     unsafe fn lanes_vectors<const J: usize, const V: usize>(
         k: usize,
         r: usize,
+        j: usize,
         x: impl Fn(usize, usize) -> *const f64,
         w: impl Fn(usize, usize) -> *const f64,
         y: impl Fn(usize, usize) -> *mut f64,
@@ -202,7 +203,7 @@ mod avx {
             let xv: [__m256d; V] =
                 std::array::from_fn(|h| unsafe { _mm256_loadu_pd(x(p, r + 4 * h)) });
             for (jj, acc) in acc.iter_mut().enumerate() {
-                let wv = unsafe { _mm256_broadcast_sd(&*w(p, jj)) };
+                let wv = unsafe { _mm256_broadcast_sd(&*w(p, j + jj)) };
                 for (acc, &xv) in acc.iter_mut().zip(&xv) {
                     *acc = _mm256_add_pd(*acc, _mm256_mul_pd(xv, wv));
                 }
@@ -210,7 +211,7 @@ mod avx {
         }
         for (jj, acc) in acc.iter().enumerate() {
             for (h, &s) in acc.iter().enumerate() {
-                let at = y(jj, r + 4 * h);
+                let at = y(j + jj, r + 4 * h);
                 unsafe {
                     let v = if add {
                         _mm256_add_pd(_mm256_loadu_pd(at), s)
