@@ -9,7 +9,10 @@
 //! (the table's row runs 50, setup included), a tiny backward with 10^7
 //! nodes on the tape, and a loop that forgot its scope.
 //!
-//! Run: `cargo bench --bench speed` (medians of 5 runs).
+//! Run: `cargo bench --bench speed` (medians of 5 runs). When the Python in
+//! `$TORCH_PYTHON` (else `python3`) has torch, each case is also run by
+//! `tools/pytorch_speed.py --one` right after ours, and the table gets
+//! PyTorch's column and the ratio, measured in the same run.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -62,7 +65,36 @@ fn lr(w: usize) -> f64 {
 }
 
 /// The case's data and initial weights, for the PyTorch side.
-fn write_case(w: usize, n: usize, steps: usize, loss: f64) {
+/// A Python that can import torch: `$TORCH_PYTHON`, else `python3`.
+fn torch_python() -> Option<String> {
+    let py = std::env::var("TORCH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = std::process::Command::new(&py)
+        .args(["-c", "import torch"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then_some(py)
+}
+
+/// PyTorch's median ms per step on the case in `file` (NaN if the script fails).
+fn pytorch_ms(py: &str, file: &std::path::Path) -> f64 {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/pytorch_speed.py");
+    let out = std::process::Command::new(py)
+        .arg(script)
+        .arg("--one")
+        .arg(file)
+        .output();
+    out.ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| {
+            let text = String::from_utf8_lossy(&o.stdout).into_owned();
+            text.split_whitespace().next()?.parse().ok()
+        })
+        .unwrap_or(f64::NAN)
+}
+
+/// Writes the case's data and initial weights for the PyTorch side; returns the file.
+fn write_case(w: usize, n: usize, steps: usize, loss: f64) -> std::path::PathBuf {
     let ds = data::moons(n, 0.1, 1337);
     let m = demo_model(w);
     let layers: Vec<serde_json::Value> = m
@@ -85,7 +117,9 @@ fn write_case(w: usize, n: usize, steps: usize, loss: f64) {
     });
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/speed");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{w}_{n}.json")), j.to_string()).unwrap();
+    let file = dir.join(format!("{w}_{n}.json"));
+    std::fs::write(&file, j.to_string()).unwrap();
+    file
 }
 
 /// A backward over 3 nodes with 10^7 nodes below it on the tape (a chain
@@ -157,9 +191,16 @@ fn main() {
         "micrograd's recipe on MLP(2, [w, w, 1]), n moons points, full batches; ms per step, median of {RUNS}"
     );
     println!();
+    let torch = torch_python();
+    match &torch {
+        Some(py) => println!("PyTorch: {py} tools/pytorch_speed.py --one, after each case"),
+        None => println!(
+            "PyTorch: no Python with torch ($TORCH_PYTHON or python3); its columns are NaN"
+        ),
+    }
     println!(
-        "{:>6} {:>7} {:>12} {:>12} {:>8} {:>14}",
-        "width", "points", "replay", "tape", "tape/replay", "final loss"
+        "{:>6} {:>7} {:>12} {:>12} {:>8} {:>12} {:>8} {:>14}",
+        "width", "points", "replay", "tape", "tape/replay", "PyTorch", "PT/ours", "final loss"
     );
     let cases = [
         (16, 100),
@@ -183,7 +224,10 @@ fn main() {
                 tape.push(per_step(w, n, steps.min(20), false).0);
             }
         }
-        write_case(w, n, steps, loss);
+        let file = write_case(w, n, steps, loss);
+        let pt = torch
+            .as_deref()
+            .map_or(f64::NAN, |py| pytorch_ms(py, &file));
         let (o, t) = (
             median(ours) * 1e3,
             if tape.is_empty() {
@@ -193,8 +237,9 @@ fn main() {
             },
         );
         println!(
-            "{w:>6} {n:>7} {o:>12.4} {t:>12.4} {:>8.1} {loss:>14.6}",
-            t / o
+            "{w:>6} {n:>7} {o:>12.4} {t:>12.4} {:>8.1} {pt:>12.4} {:>8.2} {loss:>14.6}",
+            t / o,
+            pt / o
         );
     }
     println!();
@@ -224,6 +269,6 @@ fn main() {
     );
     println!();
     println!(
-        "data and initial weights: target/speed/*.json; PyTorch: python3 tools/pytorch_speed.py"
+        "data and initial weights: target/speed/*.json; PyTorch alone: python3 tools/pytorch_speed.py"
     );
 }

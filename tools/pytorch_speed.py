@@ -6,6 +6,11 @@ bench writes to target/speed/W_N.json.
     cargo bench --bench speed              # writes target/speed/*.json, prints our column
     python3 tools/pytorch_speed.py         # prints PyTorch's, one thread, float64
 
+The bench itself runs this script on each case right after timing ours (so
+that both columns are measured in the same run) when the interpreter in
+$TORCH_PYTHON, or else python3, has torch: `--one FILE` prints that case's
+median milliseconds per step and final loss.
+
 micrograd's recipe per step: scores = model(X); loss = mean(relu(1 - y·scores))
 + alpha·Σ p²; backward; p -= lr·grad, with lr falling from lr to lr/10 over
 the steps. The final loss is printed beside ours: the same work gives the
@@ -68,6 +73,18 @@ def main(d):
               f"{loss:>14.6f} {case['our_final_loss']:>14.6f}")
 
 
+def one(path):
+    case = json.load(open(path))
+    times, loss = [], None
+    for _ in range(5):
+        s, loss = run(case)
+        times.append(s)
+    print(f"{statistics.median(times) * 1e3} {loss}")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else
-         os.path.join(os.path.dirname(__file__), "..", "target", "speed"))
+    if len(sys.argv) == 3 and sys.argv[1] == "--one":
+        one(sys.argv[2])
+    else:
+        main(sys.argv[1] if len(sys.argv) > 1 else
+             os.path.join(os.path.dirname(__file__), "..", "target", "speed"))
