@@ -20,8 +20,6 @@ pub(crate) use value::affine_layer;
 pub(crate) use value::sigmoid as value_sigmoid;
 pub use value::{Exponent, Value};
 
-use tape::Tape;
-
 /// The data of each value, read in one visit to the tape.
 pub(crate) fn read_data(values: &[Value]) -> Vec<f64> {
     let mut out = Vec::with_capacity(values.len());
@@ -32,12 +30,12 @@ pub(crate) fn read_data(values: &[Value]) -> Vec<f64> {
 /// As [`read_data`], into `out` (cleared first), keeping its allocation.
 pub(crate) fn read_data_into(values: &[Value], out: &mut Vec<f64>) {
     tape::with(|t| {
-        t.check_all(values);
+        let run = t.checked_run(values);
         if t.recording() {
             values.iter().for_each(|v| t.note_read(v.idx as usize));
         }
         out.clear();
-        match Tape::run_of(values) {
+        match run {
             Some(i) => out.extend_from_slice(&t.data[i..i + values.len()]),
             None => out.extend(values.iter().map(|v| t.data[v.idx as usize])),
         }
@@ -48,8 +46,7 @@ pub(crate) fn read_data_into(values: &[Value], out: &mut Vec<f64>) {
 /// how optimizers update parameters.
 pub(crate) fn update_each(values: &[Value], mut f: impl FnMut(usize, &mut f64, f64)) {
     tape::with(|t| {
-        t.check_all(values);
-        if let Some(i) = Tape::run_of(values) {
+        if let Some(i) = t.checked_run(values) {
             let r = i..i + values.len();
             let gs = t.grad[r.clone()].iter().map(|&g| tape::grad_or_zero(g));
             for (k, (p, g)) in t.data[r].iter_mut().zip(gs).enumerate() {
@@ -81,13 +78,9 @@ pub(crate) fn update_each_with(
         values.len()
     );
     tape::with(|t| {
-        t.check_all(values);
-        if let Some(i) = Tape::run_of(values) {
+        if let Some(i) = t.checked_run(values) {
             let r = i..i + values.len();
-            t.write_grads(r.clone(), grads);
-            for (k, (p, &g)) in t.data[r].iter_mut().zip(grads).enumerate() {
-                f(k, p, g);
-            }
+            t.write_grads_with(r, grads, f);
             return;
         }
         for (k, (v, &g)) in values.iter().zip(grads).enumerate() {
