@@ -392,6 +392,8 @@ mod tests {
                 } else {
                     vec![f64::NAN; m * n] // β = 0 must not read C
                 };
+                // SAFETY: three separate buffers of m·k, k·n and m·n numbers,
+                // addressed with the strides of their layouts.
                 unsafe {
                     gemm(
                         m,
@@ -419,6 +421,7 @@ mod tests {
                 } else {
                     vec![f64::NAN; m * n]
                 };
+                // SAFETY: as above.
                 unsafe {
                     gemm(
                         m,
