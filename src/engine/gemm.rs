@@ -247,6 +247,9 @@ mod avx {
         rsc: isize,
         csc: isize,
     ) {
+        if n == 0 {
+            return; // C has no entries (and the loop below needs a column)
+        }
         let mut start = 0;
         loop {
             let len = super::CHUNK.min(k - start);
@@ -373,6 +376,9 @@ mod tests {
             (9, 40, 40),
             (3, 1100, 4),
             (2, 513, 3),
+            (3, 5, 0),
+            (0, 4, 3),
+            (4, 0, 3),
         ] {
             let a = numbers(m * k, 1);
             let b = numbers(k * n, 2);
