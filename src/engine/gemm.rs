@@ -334,6 +334,7 @@ mod avx {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::assert_close as close;
 
     /// The product by the definition, for comparison.
     fn naive(m: usize, k: usize, n: usize, a: &[f64], b: &[f64]) -> Vec<f64> {
@@ -350,16 +351,6 @@ mod tests {
     fn numbers(len: usize, seed: u64) -> Vec<f64> {
         let mut rng = crate::rng::Rng::new(seed);
         (0..len).map(|_| rng.uniform(-1.0, 1.0)).collect()
-    }
-
-    fn close(x: &[f64], y: &[f64]) {
-        assert_eq!(x.len(), y.len());
-        for (i, (x, y)) in x.iter().zip(y).enumerate() {
-            assert!(
-                (x - y).abs() <= 1e-12 * (1.0 + y.abs()),
-                "entry {i}: {x} against {y}"
-            );
-        }
     }
 
     /// Both shapes, every size class (blocks and leftovers), writing and

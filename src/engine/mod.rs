@@ -143,3 +143,17 @@ pub fn stats() -> TapeStats {
         }
     })
 }
+
+/// Asserts that two lists of numbers agree entry by entry to 1e-12
+/// relative (plus 1e-12 absolute near zero): the tests' "the same up to
+/// the order of summation".
+#[cfg(test)]
+pub(crate) fn assert_close(x: &[f64], y: &[f64]) {
+    assert_eq!(x.len(), y.len());
+    for (i, (x, y)) in x.iter().zip(y).enumerate() {
+        assert!(
+            (x - y).abs() <= 1e-12 * (1.0 + y.abs()),
+            "entry {i}: {x} against {y}"
+        );
+    }
+}

@@ -1327,18 +1327,10 @@ mod tests {
         r.load(&rows);
         r.passes();
         gemm::PORTABLE.set(false);
-        let close = |x: &[f64], y: &[f64]| {
-            assert_eq!(x.len(), y.len());
-            for (i, (x, y)) in x.iter().zip(y).enumerate() {
-                assert!(
-                    (x - y).abs() <= 1e-12 * (1.0 + y.abs()),
-                    "{i}: {x} against {y}"
-                );
-            }
-        };
-        close(&fast.0, &r.val);
-        close(&fast.1, &r.grad);
-        close(&fast.2, &r.shared_grad);
+        use crate::engine::assert_close;
+        assert_close(&fast.0, &r.val);
+        assert_close(&fast.1, &r.grad);
+        assert_close(&fast.2, &r.shared_grad);
         assert!(r.shared_grad.iter().any(|&g| g != 0.0));
     }
 }
