@@ -338,8 +338,8 @@ fn run(
 }
 
 /// `rows` replayed: the data loss and the L2 term. With `sets_grads` the
-/// gradients are held in `r` (the L2 term's added in the same pass that sums
-/// its value), else added to the parameters' own.
+/// gradients are held in `r` (starting from the L2 term's, set in the pass
+/// that reads the parameters), else added to the parameters' own.
 fn replayed<R: AsRef<[f64]>>(
     r: &mut Replay,
     rows: &[R],
@@ -349,14 +349,10 @@ fn replayed<R: AsRef<[f64]>>(
 ) -> (f64, f64) {
     if sets_grads && alpha != 0.0 {
         // the parameters as the replay read them, in their order
-        let mut sum = 0.0;
-        let data = r.run_held(rows, |p, g| {
-            sum += p * p;
-            *g += loss::l2_grad(p, alpha);
-        });
-        (data, sum * alpha)
+        let data = r.run_held(rows, |p| loss::l2_grad(p, alpha));
+        (data, loss::sum_of_squares(r.shared_values()) * alpha)
     } else if sets_grads {
-        (r.run_held(rows, |_, _| {}), 0.0)
+        (r.run_held(rows, |_| 0.0), 0.0)
     } else if alpha != 0.0 {
         (r.run(rows), loss::l2_with_grad(params, alpha))
     } else {

@@ -173,8 +173,6 @@ pub struct Replay {
     grad: Vec<f64>,
     shared_val: Vec<f64>,
     shared_grad: Vec<f64>,
-    /// Whether `shared_grad` holds zeros (the last run ended normally).
-    shared_grad_zero: bool,
     /// The last run's outputs, row by row.
     out: Vec<f64>,
     /// Scratch for the layers' matrices, kept between runs.
@@ -265,7 +263,6 @@ impl Replay {
             grad: Vec::new(),
             shared_val: Vec::new(),
             shared_grad: Vec::new(),
-            shared_grad_zero: false,
             out: Vec::new(),
             scratch: Default::default(),
         };
@@ -399,31 +396,34 @@ impl Replay {
     /// assert_eq!(r.output(1), &[6.0]);
     /// ```
     pub fn run<R: AsRef<[f64]>>(&mut self, rows: &[R]) -> f64 {
-        let mean = self.passes_over(rows);
+        let mean = self.passes_over(rows, |_| 0.0);
         self.accumulate(|old, g| old + g);
         mean
     }
 
     /// As [`run`](Self::run), but the shared leaves' gradients stay here,
     /// in [`held_grads`](Self::held_grads), for an optimizer to write and
-    /// use in one visit to the tape. `adjust(data, &mut grad)` sees each
-    /// first: how training adds its L2 term's gradient and sums its value.
+    /// use in one visit to the tape. Each starts at `start(data)`, not 0,
+    /// before the rows' gradients are added: how training adds its L2
+    /// term's gradient in the pass that reads the parameters.
     pub(crate) fn run_held<R: AsRef<[f64]>>(
         &mut self,
         rows: &[R],
-        mut adjust: impl FnMut(f64, &mut f64),
+        start: impl FnMut(f64) -> f64,
     ) -> f64 {
-        let mean = self.passes_over(rows);
-        for (g, &p) in self.shared_grad.iter_mut().zip(&self.shared_val) {
-            adjust(p, g);
-        }
-        mean
+        self.passes_over(rows, start)
     }
 
     /// The gradients of the shared leaves from the last [`run_held`](Self::run_held),
-    /// in the order of [`shared`](Self::shared). The next run starts from zero.
+    /// in the order of [`shared`](Self::shared).
     pub(crate) fn held_grads(&self) -> &[f64] {
         &self.shared_grad
+    }
+
+    /// The shared leaves' values as the last run read them, in the order
+    /// of [`shared`](Self::shared).
+    pub(crate) fn shared_values(&self) -> &[f64] {
+        &self.shared_val
     }
 
     /// Writes the held gradients to the shared leaves, replacing theirs.
@@ -432,10 +432,10 @@ impl Replay {
     }
 
     /// Loads the rows, runs the passes, keeps the outputs; the mean of the
-    /// recorded value.
-    fn passes_over<R: AsRef<[f64]>>(&mut self, rows: &[R]) -> f64 {
+    /// recorded value. The shared values' gradients start at `start(data)`.
+    fn passes_over<R: AsRef<[f64]>>(&mut self, rows: &[R], start: impl FnMut(f64) -> f64) -> f64 {
         let b = rows.len();
-        self.load(rows);
+        self.load(rows, start);
         self.passes();
         let root = &self.val[self.root * b..(self.root + 1) * b];
         let mean = root.iter().sum::<f64>() / b.max(1) as f64;
@@ -454,8 +454,9 @@ impl Replay {
         &self.out[r * k..(r + 1) * k]
     }
 
-    /// Sizes the buffers, puts the rows in the input lanes, reads the shared values.
-    fn load<R: AsRef<[f64]>>(&mut self, rows: &[R]) {
+    /// Sizes the buffers, puts the rows in the input lanes, reads the shared
+    /// values and sets their gradients to `start(value)`.
+    fn load<R: AsRef<[f64]>>(&mut self, rows: &[R], start: impl FnMut(f64) -> f64) {
         let b = rows.len();
         self.lanes = b;
         let n = self.nodes.len();
@@ -476,13 +477,9 @@ impl Replay {
             }
         }
         super::read_data_into(&self.shared, &mut self.shared_val);
-        // `accumulate` leaves it zeroed for the next run; after a panic, or
-        // the first time, it is zeroed here
-        if !self.shared_grad_zero {
-            self.shared_grad.clear();
-            self.shared_grad.resize(self.shared.len(), 0.0);
-        }
-        self.shared_grad_zero = false;
+        self.shared_grad.clear();
+        self.shared_grad
+            .extend(self.shared_val.iter().copied().map(start));
     }
 
     /// The leaves made outside the recording that it uses, in the order of
@@ -555,16 +552,15 @@ impl Replay {
 
     /// Writes the shared values' gradients to their leaves on the tape, as
     /// `set(old, g)` (for [`run`](Self::run), `old + g`: leaves accumulate,
-    /// as after `backward`), and zeroes them for the next run.
+    /// as after `backward`).
     fn accumulate(&mut self, mut set: impl FnMut(f64, f64) -> f64) {
         tape::with(|t| {
             t.check_all(&self.shared);
-            for (v, g) in self.shared.iter().zip(&mut self.shared_grad) {
+            for (v, &g) in self.shared.iter().zip(&self.shared_grad) {
                 let old = t.grad_of(v.idx);
-                t.grad[v.idx as usize] = set(old, std::mem::take(g));
+                t.grad[v.idx as usize] = set(old, g);
             }
         });
-        self.shared_grad_zero = true;
     }
 
     /// Y = X·Wᵀ (+ b), with X the lanes of the layer's inputs; then the
@@ -1301,10 +1297,10 @@ mod tests {
     #[test]
     fn wide_and_baseline_passes_agree_bit_for_bit() {
         let (mut r, rows) = recorded();
-        r.load(&rows);
+        r.load(&rows, |_| 0.0);
         r.passes();
         let wide = (r.val.clone(), r.grad.clone(), r.shared_grad.clone());
-        r.load(&rows);
+        r.load(&rows, |_| 0.0);
         r.forward();
         r.backward();
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
@@ -1320,11 +1316,11 @@ mod tests {
     #[test]
     fn portable_layers_agree_with_the_kernels() {
         let (mut r, rows) = recorded();
-        r.load(&rows);
+        r.load(&rows, |_| 0.0);
         r.passes();
         let fast = (r.val.clone(), r.grad.clone(), r.shared_grad.clone());
         gemm::PORTABLE.set(true);
-        r.load(&rows);
+        r.load(&rows, |_| 0.0);
         r.passes();
         gemm::PORTABLE.set(false);
         use crate::engine::assert_close;
