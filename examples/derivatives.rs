@@ -1,4 +1,4 @@
-//! Seed 004: derivatives by finite differences, then the same numbers from `backward()`.
+//! Notebook 004: derivatives by finite differences, then the same numbers from `backward()`.
 //!
 //! Run: `cargo run --release --example derivatives`
 

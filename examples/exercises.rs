@@ -1,4 +1,4 @@
-//! Seed 000's exercises, solved.
+//! Notebook 000's closing exercises, solved.
 //!
 //! 1. a `bias` flag on `Neuron` and `Layer`;
 //! 2. activations as layers of their own, `Linear` in place of `Layer`;

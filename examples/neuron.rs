@@ -1,4 +1,4 @@
-//! Seeds 001 and 002: a neuron built by hand, back-propagated, and drawn.
+//! Notebooks 001 and 002: a neuron built by hand, back-propagated, and drawn.
 //!
 //! o = tanh(x1*w1 + x2*w2 + b) with x1 = 2, x2 = 0, w1 = -3, w2 = 1,
 //! b = 6.8813735870195432 (chosen so that o = 1/√2). Then the same neuron with
@@ -7,7 +7,7 @@
 //! Run: `cargo run --release --example neuron` (writes `out/neuron/*.svg`;
 //! no Graphviz needed).
 
-#![allow(clippy::excessive_precision)] // the seed's constant, as the notebook writes it
+#![allow(clippy::excessive_precision)] // the lecture's constant, as the notebooks write it
 
 use micrograd::Value;
 use micrograd::viz::{DotOptions, RankDir, save_graph};
@@ -47,7 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  d o / d {:<2} = {}", v.label(), v.grad());
     }
 
-    // the same neuron, tanh written with exp (seed 001)
+    // the same neuron, tanh written with exp (notebook 001)
     let x1 = Value::new(2.0).with_label("x1");
     let x2 = Value::new(0.0).with_label("x2");
     let w1 = Value::new(-3.0).with_label("w1");

@@ -1,7 +1,7 @@
-//! Seeds 002 and 003: MLP(3, [4, 4, 1]) learns the 4-sample toy set.
+//! Notebooks 002 and 003: MLP(3, [4, 4, 1]) learns the 4-sample toy set.
 //!
 //! xs = [[2,3,-1],[3,-1,0.5],[0.5,1,1],[1,1,-1]], ys = [1,-1,-1,1]; the loss
-//! is Σ (yout - ygt)², the update p.data += -0.2 * p.grad (seed 003 uses 0.1 and 100 steps, which stop near 1e-2).
+//! is Σ (yout - ygt)², the update p.data += -0.2 * p.grad (notebook 003 uses 0.1 and 100 steps, which stop near 1e-2).
 //!
 //! Run: `cargo run --release --example toy`
 

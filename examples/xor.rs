@@ -1,7 +1,7 @@
-//! Seed 000: XOR with MLP(2, [3, 3, 1]).
+//! Notebook 000: XOR with MLP(2, [3, 3, 1]).
 //!
 //! xs = [[0,0],[0,1],[1,0],[1,1]], ys = [0,1,1,0]; the loss is the mean of
-//! (y - ŷ)², and the loop is the seed's five steps: forward, loss, zero grad,
+//! (y - ŷ)², and the loop is notebook 000's five steps: forward, loss, zero grad,
 //! backward, update.
 //!
 //! Run: `cargo run --release --example xor`

@@ -2,7 +2,10 @@
 //!
 //! A scalar-valued reverse-mode autograd engine and a small neural-network
 //! library, after Andrej Karpathy's [micrograd](https://github.com/karpathy/micrograd):
-//! small enough to read in an afternoon, fast enough to train on.
+//! small enough to read in an afternoon, fast enough to train on. "The
+//! lecture" in these docs is his video that builds micrograd line by line,
+//! [*The spelled-out intro to neural networks and backpropagation*](https://www.youtube.com/watch?v=VMj-3S1tku0);
+//! names and numbers here follow it.
 //!
 //! # A tour
 //!

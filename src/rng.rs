@@ -68,7 +68,7 @@ impl Rng {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
-    /// Uniform in [lo, hi), as `random.uniform(lo, hi)` in the seeds.
+    /// Uniform in [lo, hi), as `random.uniform(lo, hi)` in micrograd.
     ///
     /// ```
     /// let x = micrograd::Rng::new(3).uniform(-1.0, 1.0);

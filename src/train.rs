@@ -1,5 +1,5 @@
 //! A training loop for an [`MLP`] on a [`Dataset`]: forward, loss, zero grad,
-//! backward, update, as in the seeds, with the options the command line offers.
+//! backward, update, as in the lecture, with the options the command line offers.
 
 use std::fmt;
 

@@ -23,7 +23,7 @@ fn named(name: &str, nfeat: usize, x: Vec<Vec<f64>>, y: Vec<f64>, classes: &[&st
     }
 }
 
-/// The seeds' 4-sample regression: xs = [[2,3,-1],[3,-1,0.5],[0.5,1,1],[1,1,-1]],
+/// The lecture's 4-sample regression: xs = [[2,3,-1],[3,-1,0.5],[0.5,1,1],[1,1,-1]],
 /// ys = [1,-1,-1,1].
 ///
 /// ```
@@ -41,7 +41,7 @@ pub fn toy() -> Dataset {
     named("toy", 3, x, vec![1.0, -1.0, -1.0, 1.0], &[])
 }
 
-/// XOR on {0,1}²: seed 000's `xs = [[0,0],[0,1],[1,0],[1,1]]`, `ys = [0,1,1,0]`, as two classes.
+/// XOR on {0,1}²: `xs = [[0,0],[0,1],[1,0],[1,1]]`, `ys = [0,1,1,0]`, as two classes.
 ///
 /// ```
 /// let ds = micrograd::data::xor();
@@ -153,8 +153,8 @@ pub fn spiral(n_per_class: usize, k: usize, seed: u64) -> Dataset {
     ds
 }
 
-/// A built-in data set by name, with the sizes micrograd's demo and the
-/// seeds use: `moons` (100 points, noise 0.1), `circles` (100, noise 0.08,
+/// A built-in data set by name, at a fixed size: `moons` (100 points, noise
+/// 0.1, as micrograd's demo), `circles` (100, noise 0.08,
 /// factor 0.5), `spiral` (3 × 50), `xor`, `toy`.
 ///
 /// ```

@@ -491,7 +491,7 @@ impl Value {
 }
 
 /// Sets the gradient of every value to 0, as `p.grad = 0.0` over
-/// `parameters()` in the seeds.
+/// `parameters()` in micrograd.
 ///
 /// ```
 /// use micrograd::{Value, zero_grad};

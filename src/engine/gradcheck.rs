@@ -1,4 +1,5 @@
-//! Checking `backward` against finite differences, as seed 004 does by hand.
+//! Checking `backward` against finite differences, as the lecture does by hand
+//! (nudge one input by a small h, see how far the output moves).
 
 use std::fmt;
 
@@ -144,7 +145,7 @@ fn eval(f: &impl Fn(&[Value]) -> Value, x: &[f64]) -> f64 {
 ///
 /// ```
 /// use micrograd::gradcheck;
-/// // the seed neuron, o = tanh(x1*w1 + x2*w2 + b)
+/// // the lecture's neuron, o = tanh(x1*w1 + x2*w2 + b)
 /// let report = gradcheck(
 ///     |v| (v[0] * v[2] + v[1] * v[3] + v[4]).tanh(),
 ///     &[2.0, 0.0, -3.0, 1.0, 6.8813735870195432],

@@ -56,7 +56,7 @@ pub(crate) enum Op {
 }
 
 impl Op {
-    /// The short name the seeds' `draw_dot` shows in an op node.
+    /// The short name micrograd's `draw_dot` shows in an op node.
     pub(crate) fn symbol(self) -> &'static str {
         match self {
             Op::Leaf => "",

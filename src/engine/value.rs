@@ -111,7 +111,7 @@ impl Value {
         tape::with(|t| t.grad_of(self.live(t) as u32))
     }
 
-    /// Overwrites the data, as `p.data -= lr * p.grad` does in the seeds.
+    /// Overwrites the data, as `p.data -= lr * p.grad` does in micrograd.
     ///
     /// It changes this node only: nodes computed from it keep their numbers
     /// until the expression is built again. Meant for leaves (parameters):
@@ -141,7 +141,7 @@ impl Value {
         })
     }
 
-    /// Overwrites the gradient (`p.grad = 0.0` in the seeds).
+    /// Overwrites the gradient (`p.grad = 0.0` in micrograd).
     ///
     /// ```
     /// let p = micrograd::Value::new(1.0);
@@ -166,7 +166,7 @@ impl Value {
         self
     }
 
-    /// Names this value after the fact, like `L.name = 'L'` in the seeds.
+    /// Names this value after the fact, like `L.label = 'L'` in the lecture.
     ///
     /// ```
     /// use micrograd::Value;
@@ -193,7 +193,7 @@ impl Value {
         })
     }
 
-    /// The op that made this value, as the seeds' graphs print it
+    /// The op that made this value, as micrograd's graphs print it
     /// (`"+"`, `"*"`, `"tanh"`, `"**2"`, ...), or `""` for a leaf.
     ///
     /// ```
@@ -326,7 +326,7 @@ impl Value {
 
     /// Hyperbolic tangent. d/dx = 1 - tanh²x.
     ///
-    /// Uses `f64::tanh`, which is exact at ±1000 where the seeds'
+    /// Uses `f64::tanh`, which is exact at ±1000 where the lecture's
     /// `(e^2x - 1)/(e^2x + 1)` overflows to NaN.
     ///
     /// ```
@@ -726,7 +726,8 @@ impl Mul<Value> for f64 {
 
 impl Div<Value> for f64 {
     type Output = Value;
-    /// d(c/a)/da = -c/a²: a node of the graph, unlike seed 001's `__rtruediv__`.
+    /// d(c/a)/da = -c/a²: a node of the graph, not a plain number as
+    /// some Python ports' `__rtruediv__` return (cutting `c / x` off the graph).
     #[inline]
     fn div(self, v: Value) -> Value {
         v.with_const(Op::RDivC, self, |a, c| c / a)

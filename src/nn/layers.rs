@@ -1,4 +1,4 @@
-//! Seed 000's exercises: `Linear` and activations as modules of their own,
+//! Layers as PyTorch builds them: `Linear` and activations as modules of their own,
 //! and a model built as a list of modules.
 
 use std::fmt;
@@ -34,7 +34,7 @@ impl Linear {
         Linear::with_bias(nin, nout, true)
     }
 
-    /// Without biases: `Linear(4, 4, bias=False)` in seed 000.
+    /// Without biases, as PyTorch's `Linear(4, 4, bias=False)`.
     ///
     /// ```
     /// use micrograd::{Linear, Module};
@@ -146,8 +146,8 @@ activation_module!(
     "Sigmoid"
 );
 
-/// A model built as a list of modules, each fed the previous one's output:
-/// seed 000's last exercise.
+/// A model built as a list of modules, each fed the previous one's output
+/// (PyTorch's `nn.Sequential`).
 ///
 /// ```
 /// use micrograd::{Linear, Module, Sequential, Tanh, Value};

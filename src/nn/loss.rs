@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use crate::engine::Value;
 
-/// Σ (predᵢ - yᵢ)², the seeds' loss.
+/// Σ (predᵢ - yᵢ)², the lecture's loss.
 ///
 /// ```
 /// use micrograd::{Value, nn::loss};
@@ -135,8 +135,8 @@ pub fn accuracy(pred: &[usize], labels: &[usize]) -> f64 {
 ///
 /// Targets are numbers for regression and class indices (0, 1, ...) for
 /// classification; each loss maps them as it needs (the SVM loss and the
-/// squared error on two classes use labels -1 and +1, as micrograd and the
-/// seeds do).
+/// squared error on two classes use labels -1 and +1, as micrograd
+/// does).
 ///
 /// ```
 /// use micrograd::{Loss, Value};

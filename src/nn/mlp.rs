@@ -1,4 +1,4 @@
-//! `Neuron`, `Layer`, `MLP`: the seeds' multi-layer perceptron.
+//! `Neuron`, `Layer`, `MLP`: the lecture's multi-layer perceptron.
 
 use std::fmt;
 
@@ -28,7 +28,7 @@ pub struct Neuron {
 }
 
 impl Neuron {
-    /// `nin` weights and a bias, uniform in [-1, 1), tanh: the seeds' neuron.
+    /// `nin` weights and a bias, uniform in [-1, 1), tanh: the lecture's neuron.
     /// Draws from this thread's generator (see [`seed`](crate::seed)).
     ///
     /// ```
@@ -40,8 +40,8 @@ impl Neuron {
         with_global(|rng| Neuron::with(nin, Activation::Tanh, true, Init::Uniform, rng))
     }
 
-    /// A neuron with a chosen activation, with or without a bias (seed 000's
-    /// first exercise), and initialisation.
+    /// A neuron with a chosen activation, with or without a bias, and
+    /// initialisation.
     ///
     /// ```
     /// use micrograd::{Activation, Init, Module, Neuron, Rng};
@@ -93,7 +93,7 @@ impl Module for Neuron {
 }
 
 impl fmt::Display for Neuron {
-    /// `Neuron(nin=2)` for the seeds' tanh neuron; `ReLUNeuron(nin=2)`,
+    /// `Neuron(nin=2)` for the lecture's tanh neuron; `ReLUNeuron(nin=2)`,
     /// `LinearNeuron(nin=2)`, `SigmoidNeuron(nin=2)` otherwise, as micrograd names them.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self.act {
@@ -123,7 +123,7 @@ pub struct Layer {
 }
 
 impl Layer {
-    /// `nout` tanh neurons with `nin` inputs each, as in the seeds.
+    /// `nout` tanh neurons with `nin` inputs each, as in the lecture.
     ///
     /// ```
     /// assert_eq!(micrograd::Layer::new(2, 3).neurons.len(), 3);
@@ -214,7 +214,7 @@ pub struct MLP {
 }
 
 impl MLP {
-    /// tanh everywhere, with biases, uniform(-1, 1) weights: the seeds' MLP.
+    /// tanh everywhere, with biases, uniform(-1, 1) weights: the lecture's MLP.
     /// Draws from this thread's generator (see [`seed`](crate::seed)).
     ///
     /// ```

@@ -1,4 +1,4 @@
-//! Neural networks on [`Value`]s: the seeds' `Neuron`, `Layer` and `MLP`, the
+//! Neural networks on [`Value`]s: the lecture's `Neuron`, `Layer` and `MLP`, the
 //! exercises' `Linear`, activations and `Sequential`, and losses.
 
 pub mod io;
@@ -91,8 +91,8 @@ pub trait Module: fmt::Display {
     }
 }
 
-/// Writes `open`, the items separated by ", ", then `close`: how the seeds
-/// print a layer (`Layer of [Neuron(nin=2), ...]`) and a model.
+/// Writes `open`, the items separated by ", ", then `close`: how micrograd
+/// prints a layer (`Layer of [Neuron(nin=2), ...]`) and a model.
 pub(crate) fn write_list<T: fmt::Display>(
     f: &mut fmt::Formatter<'_>,
     open: &str,
@@ -147,7 +147,7 @@ impl std::error::Error for ParameterCountError {}
 pub enum Activation {
     /// None: the weighted sum itself (micrograd's output layer).
     Linear,
-    /// tanh, as in the seeds.
+    /// tanh, as in the lecture.
     Tanh,
     /// relu, as in micrograd's hidden layers.
     Relu,
@@ -226,7 +226,7 @@ impl FromStr for Activation {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Init {
-    /// Weights and biases uniform in [-1, 1), as in the seeds.
+    /// Weights and biases uniform in [-1, 1), as in micrograd.
     #[default]
     Uniform,
     /// Weights uniform in [-1, 1), biases 0, as in micrograd's `nn.py`.

@@ -1,4 +1,4 @@
-//! The seeds' `draw_dot`: an expression graph as DOT text, and as SVG.
+//! The lecture's `draw_dot`: an expression graph as DOT text, and as SVG.
 
 use std::fmt::{self, Write as _};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -7,7 +7,7 @@ use std::process::Command;
 
 use crate::engine::{GraphNode, Value};
 
-/// Which way the graph flows (seed 000's `rankdir`).
+/// Which way the graph flows (Graphviz's `rankdir`).
 ///
 /// ```
 /// use micrograd::{Value, viz::{DotOptions, RankDir, draw_dot}};
@@ -16,7 +16,7 @@ use crate::engine::{GraphNode, Value};
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RankDir {
-    /// Left to right, `rankdir=LR` (the seeds' default).
+    /// Left to right, `rankdir=LR` (the lecture's default).
     #[default]
     LeftRight,
     /// Top to bottom, `rankdir=TB`.
@@ -111,7 +111,7 @@ impl fmt::Display for VizError {
 
 impl std::error::Error for VizError {}
 
-/// The graph of `root` in Graphviz's DOT language, as the seeds' `draw_dot`
+/// The graph of `root` in Graphviz's DOT language, as the lecture's `draw_dot`
 /// makes it: one record node `{ label | data 2.0000 | grad -3.0000 }` per
 /// value, one small node per op between a value and its children.
 ///

@@ -1,4 +1,4 @@
-//! Pictures: the expression graph (the seeds' `draw_dot`), rendered to SVG
+//! Pictures: the expression graph (the lecture's `draw_dot`), rendered to SVG
 //! in pure Rust, and the training plots. Nothing here needs a system library.
 
 mod graph;
