@@ -97,6 +97,16 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
     )
     .map_err(Failure::input)?;
     if !quiet {
+        for t in std::iter::once(&table).chain(&test) {
+            match t.separator {
+                ';' => eprintln!(
+                    "note: {}: fields separated by ';', decimal commas read as points",
+                    t.source
+                ),
+                '\t' => eprintln!("note: {}: fields separated by tabs", t.source),
+                _ => {}
+            }
+        }
         const SHOWN: usize = 6;
         for n in p.notes.iter().take(SHOWN) {
             eprintln!("note: {n}");

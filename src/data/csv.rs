@@ -369,6 +369,36 @@ pub struct Table {
     pub header: Vec<String>,
     /// Each row's line number and cells.
     pub rows: Vec<(u64, Vec<String>)>,
+    /// The field separator found: `,`, or `;` or a tab when the header line
+    /// has no comma (see [`Table::parse`]).
+    pub separator: char,
+}
+
+/// The field separator of `text`: see [`Table::parse`].
+fn separator(text: &str) -> u8 {
+    let header = text.lines().next().unwrap_or("").as_bytes();
+    let count = |d: u8| header.iter().filter(|&&b| b == d).count();
+    if count(b',') > 0 {
+        return b',';
+    }
+    match (count(b';'), count(b'\t')) {
+        (0, 0) => b',',
+        (semi, tab) if semi >= tab => b';',
+        _ => b'\t',
+    }
+}
+
+/// `cell` with its decimal comma made a point, if it is a number written
+/// so (`1,5`, `-0,25`, `3,1e-2`); `None` for anything else.
+fn decimal_point(cell: &str) -> Option<String> {
+    let (int, frac) = cell.split_once(',')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let int_ok = digits(int.trim_start_matches(['+', '-']))
+        && int.len() <= 1 + int.trim_start_matches(['+', '-']).len();
+    let (frac_digits, exp) = frac.split_once(['e', 'E']).unwrap_or((frac, ""));
+    let exp_ok = exp.is_empty() || digits(exp.trim_start_matches(['+', '-']));
+    (int_ok && digits(frac_digits) && exp_ok && !frac.contains(','))
+        .then(|| format!("{int}.{frac}"))
 }
 
 impl Table {
@@ -385,9 +415,20 @@ impl Table {
 
     /// Parses CSV text; `source` names it in errors.
     ///
+    /// Fields are separated by commas, unless the header line has none and
+    /// has semicolons or tabs: then by whichever it has more of. With
+    /// semicolons (a spreadsheet's export where the comma is the decimal
+    /// mark), a cell that is a number written with a decimal comma (`1,5`)
+    /// is read as that number (`1.5`).
+    ///
     /// ```
-    /// let e = micrograd::data::Table::parse("a,b\n1\n", "t.csv").unwrap_err();
+    /// use micrograd::data::Table;
+    /// let e = Table::parse("a,b\n1\n", "t.csv").unwrap_err();
     /// assert_eq!(e.to_string(), "t.csv:2: 1 fields, but the header has 2");
+    ///
+    /// let t = Table::parse("x;label\n1,5;yes\n-2;no\n", "t.csv").unwrap();
+    /// assert_eq!(t.separator, ';');
+    /// assert_eq!(t.rows[0].1, ["1.5", "yes"]);
     /// ```
     pub fn parse(text: &str, source: &str) -> Result<Table, DataError> {
         let err = |line: Option<u64>, message: String| DataError {
@@ -396,8 +437,10 @@ impl Table {
             column: None,
             message,
         };
+        let separator = separator(text);
         let mut rdr = ::csv::ReaderBuilder::new()
             .has_headers(true)
+            .delimiter(separator)
             .trim(::csv::Trim::All)
             .from_reader(text.as_bytes());
         let header: Vec<String> = rdr
@@ -435,7 +478,11 @@ impl Table {
             if rec.iter().all(str::is_empty) {
                 continue; // a blank line
             }
-            rows.push((line, rec.iter().map(str::to_owned).collect()));
+            let cell = |c: &str| match separator {
+                b';' => decimal_point(c).unwrap_or_else(|| c.to_owned()),
+                _ => c.to_owned(),
+            };
+            rows.push((line, rec.iter().map(cell).collect()));
         }
         if rows.is_empty() {
             return Err(err(None, "no data rows after the header".into()));
@@ -444,6 +491,7 @@ impl Table {
             source: source.to_owned(),
             header,
             rows,
+            separator: char::from(separator),
         })
     }
 
@@ -523,5 +571,50 @@ impl Table {
                     .collect()
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_separator_is_a_comma_unless_the_header_has_none() {
+        assert_eq!(separator("a,b;c\n1,2;3\n"), b',');
+        assert_eq!(separator("a;b;c\n1,5;2;3\n"), b';');
+        assert_eq!(separator("a\tb\n1,5\t2\n"), b'\t');
+        assert_eq!(separator("a;b\tc\td\n"), b'\t');
+        assert_eq!(separator("single\n1\n"), b',');
+        assert_eq!(separator(""), b',');
+    }
+
+    #[test]
+    fn only_numbers_with_a_decimal_comma_get_a_point() {
+        for (cell, want) in [
+            ("1,5", Some("1.5")),
+            ("-0,25", Some("-0.25")),
+            ("+3,1e-2", Some("+3.1e-2")),
+            ("12,", None),
+            (",5", None),
+            ("1,2,3", None),
+            ("1.5", None),
+            ("a,b", None),
+            ("--1,5", None),
+            ("1,5x", None),
+        ] {
+            assert_eq!(decimal_point(cell).as_deref(), want, "{cell}");
+        }
+    }
+
+    #[test]
+    fn a_semicolon_file_reads_as_its_spreadsheet_meant() {
+        let t = Table::parse("x;y;note\n1,5;2;\"a,b\"\n-3,25;4;c\n", "t.csv").unwrap();
+        assert_eq!(t.separator, ';');
+        assert_eq!(t.header, ["x", "y", "note"]);
+        assert_eq!(t.rows[0].1, ["1.5", "2", "a,b"]);
+        assert_eq!(t.rows[1].1, ["-3.25", "4", "c"]);
+        // in a comma file a quoted "1,5" stays text
+        let t = Table::parse("x,y\n\"1,5\",2\n", "t.csv").unwrap();
+        assert_eq!((t.separator, t.rows[0].1[0].as_str()), (',', "1,5"));
     }
 }
