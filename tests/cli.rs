@@ -229,9 +229,9 @@ fn csv_train_then_predict_gives_the_same_predictions() {
         );
     }
     std::fs::write(&csv, text).unwrap();
+    // the file as a plain argument (`--data` is the same)
     let o = micrograd(&[
         "train",
-        "--data",
         s(&csv),
         "--target",
         "label",
@@ -371,7 +371,16 @@ fn bad_input_exits_2_with_a_message() {
     let out = s(&d);
     bad_input(
         &["train", "--data", "nope", "--out", out],
-        "--data 'nope': no such file, and not a built-in data set (moons, circles, spiral, xor, toy)",
+        "'nope': no such file, and not a built-in data set (moons, circles, spiral, xor, toy)",
+    );
+    // the data as a plain argument is the same as --data, and not both
+    bad_input(
+        &["train", "nope", "--out", out],
+        "'nope': no such file, and not a built-in data set",
+    );
+    bad_input(
+        &["train", "nope", "--data", "moons", "--out", out],
+        "cannot be used with",
     );
     bad_input(
         &["train", "--layers", "16,x", "--out", out],
@@ -410,7 +419,7 @@ fn bad_input_exits_2_with_a_message() {
     std::fs::write(&csv, "a,b\n1,2\n3,x\n").unwrap();
     bad_input(
         &["train", "--data", s(&csv), "--out", out],
-        "needs --target COLUMN",
+        "needs --target COLUMN (the column to predict); its columns are: a, b",
     );
     // a number column with text in the test file
     let numbers = d.join("n.csv");

@@ -23,7 +23,7 @@ use clap::{Args, Parser, Subcommand};
     after_help = "Examples:\n  \
         micrograd                                   train micrograd's moons demo\n  \
         micrograd train --data spiral --layers 32,32 --optimizer adam --steps 300\n  \
-        micrograd train --data iris.csv --target species\n  \
+        micrograd train iris.csv --target species\n  \
         micrograd predict --model out/model.json --data points.csv\n  \
         micrograd grad \"tanh(x1*w1 + x2*w2 + b)\" x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432\n  \
         micrograd serve                             a page that steps through backprop"
@@ -38,7 +38,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train an MLP on a built-in data set or a CSV file (the default).
-    Train(Box<TrainArgs>),
+    Train(Box<TrainCmd>),
     /// Run a saved model on the rows of a CSV file.
     Predict(PredictArgs),
     /// Evaluate an expression and print d/d of every variable.
@@ -59,6 +59,28 @@ pub struct ServeArgs {
     /// Open the page in the default browser.
     #[arg(long)]
     open: bool,
+}
+
+/// `micrograd train`: its options, and the data also as a plain argument
+/// (`micrograd train iris.csv --target species`).
+#[derive(Args, Debug)]
+pub struct TrainCmd {
+    /// A CSV file or a built-in data set: the same as --data.
+    #[arg(value_name = "DATA", conflicts_with = "data")]
+    file: Option<String>,
+    #[command(flatten)]
+    args: TrainArgs,
+}
+
+impl TrainCmd {
+    /// The options, with the plain argument as `--data`.
+    fn args(&self) -> TrainArgs {
+        let mut a = self.args.clone();
+        if let Some(f) = &self.file {
+            a.data.clone_from(f);
+        }
+        a
+    }
 }
 
 /// Options of `micrograd train`.
@@ -292,7 +314,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         None => train::run(&cli.train),
-        Some(Command::Train(a)) => train::run(&a),
+        Some(Command::Train(c)) => train::run(&c.args()),
         Some(Command::Predict(a)) => predict::run(&a),
         Some(Command::Grad(a)) => grad::run(&a),
         Some(Command::Serve(a)) => serve::run(&a),

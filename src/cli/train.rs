@@ -57,18 +57,19 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
     }
     if !Path::new(&a.data).exists() {
         return Err(Failure::input(format!(
-            "--data '{}': no such file, and not a built-in data set ({})",
+            "'{}': no such file, and not a built-in data set ({})",
             a.data,
             BUILTIN.join(", ")
         )));
     }
+    let table = Table::read(Path::new(&a.data)).map_err(Failure::input)?;
     let Some(target) = &a.target else {
         return Err(Failure::input(format!(
-            "{}: a CSV file needs --target COLUMN (the column to predict)",
-            a.data
+            "{}: a CSV file needs --target COLUMN (the column to predict); its columns are: {}",
+            a.data,
+            shorten(&table.header.join(", "), 300)
         )));
     };
-    let table = Table::read(Path::new(&a.data)).map_err(Failure::input)?;
     let test = match &a.test_data {
         Some(p) => Some(Table::read(p).map_err(Failure::input)?),
         None => None,
