@@ -281,10 +281,9 @@ fn csv_train_then_predict_gives_the_same_predictions() {
         "predict",
         "--model",
         s(&d.join("model.json")),
-        "--data",
-        s(&csv),
+        s(&csv), // the file as a plain argument (`--data` is the same)
     ]);
-    assert!(stdout(&o).lines().count() == 81);
+    assert!(stdout(&o).lines().count() == 81, "{}", stderr(&o));
     // the file has the target column, so the predictions are scored too
     let file = micrograd::nn::ModelFile::load(&d.join("model.json")).unwrap();
     let right =
@@ -456,6 +455,10 @@ fn bad_input_exits_2_with_a_message() {
     bad_input(
         &["predict", "--model", s(&csv), "--data", s(&csv)],
         "not a model file",
+    );
+    bad_input(
+        &["predict", "--model", s(&csv)],
+        "the following required arguments were not provided",
     );
     // grad
     bad_input(

@@ -24,7 +24,7 @@ use clap::{Args, Parser, Subcommand};
         micrograd                                   train micrograd's moons demo\n  \
         micrograd train --data spiral --layers 32,32 --optimizer adam --steps 300\n  \
         micrograd train iris.csv --target species\n  \
-        micrograd predict --model out/model.json --data points.csv\n  \
+        micrograd predict --model out/model.json points.csv\n  \
         micrograd grad \"tanh(x1*w1 + x2*w2 + b)\" x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432\n  \
         micrograd serve                             a page that steps through backprop"
 )]
@@ -210,14 +210,27 @@ pub struct PredictArgs {
     #[arg(long, value_name = "FILE")]
     model: PathBuf,
     /// A CSV file with the model's feature columns (other columns are ignored).
-    #[arg(long, value_name = "FILE")]
-    data: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "file")]
+    data: Option<PathBuf>,
+    /// The CSV file, as a plain argument: the same as --data.
+    #[arg(value_name = "DATA", conflicts_with = "data")]
+    file: Option<PathBuf>,
     /// Write the predictions here (CSV) instead of stdout.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Also write each class's probability (losses xent and bce).
     #[arg(long)]
     proba: bool,
+}
+
+impl PredictArgs {
+    /// The CSV file, given either way.
+    fn data(&self) -> &std::path::Path {
+        match (&self.file, &self.data) {
+            (Some(f), _) | (None, Some(f)) => f,
+            (None, None) => unreachable!("clap requires --data unless DATA is given"),
+        }
+    }
 }
 
 /// Options of `micrograd grad`.

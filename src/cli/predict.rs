@@ -20,7 +20,7 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
             file.loss
         )));
     }
-    let table = Table::read(&a.data).map_err(Failure::input)?;
+    let table = Table::read(a.data()).map_err(Failure::input)?;
     let rows: Vec<usize> = (0..table.len()).collect();
     let (x, warnings) = file.prep.inputs_of(&table, &rows).map_err(Failure::input)?;
     for w in &warnings {
