@@ -99,6 +99,9 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
     .map_err(Failure::input)?;
     if !quiet {
         for t in std::iter::once(&table).chain(&test) {
+            if let Some(e) = t.encoding {
+                eprintln!("note: {}: not UTF-8, read as {e}", t.source);
+            }
             match t.separator {
                 ';' => eprintln!(
                     "note: {}: fields separated by ';', decimal commas read as points",

@@ -50,12 +50,14 @@ impl FromStr for Task {
 /// assert!(err.to_string().starts_with("no/such.csv: cannot read"));
 /// ```
 pub fn read_csv(path: &Path, target: &str, task: Task) -> Result<Dataset, DataError> {
-    let (text, source) = read_text(path)?;
+    let (text, source, _) = read_text(path)?;
     from_csv_str(&text, &source, target, task)
 }
 
-/// A file's text and its name for error messages.
-fn read_text(path: &Path) -> Result<(String, String), DataError> {
+/// A file's text, its name for error messages, and the encoding it was
+/// read in if not UTF-8: a file that is not UTF-8 (and not UTF-16, which is
+/// refused with a message) is read as Windows-1252.
+fn read_text(path: &Path) -> Result<(String, String, Option<&'static str>), DataError> {
     let source = path.display().to_string();
     let fail = |message: String| DataError {
         source: source.clone(),
@@ -64,18 +66,47 @@ fn read_text(path: &Path) -> Result<(String, String), DataError> {
         message,
     };
     let bytes = crate::files::read_capped(path, super::MAX_FILE_BYTES).map_err(fail)?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        fail(format!(
-            "not UTF-8 text (a bad byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(fail(
+            "UTF-16 text: save it as UTF-8 (in Excel: \"CSV UTF-8\")".into(),
+        ));
+    }
+    let (text, encoding) = match String::from_utf8(bytes) {
+        Ok(text) => (text, None),
+        Err(e) => {
+            let bytes = e.into_bytes();
+            if let Some(at) = bytes.iter().position(|&b| b == 0) {
+                return Err(fail(format!(
+                    "not text (a zero byte at offset {at}): a CSV file is expected"
+                )));
+            }
+            (windows_1252(&bytes), Some("Windows-1252"))
+        }
+    };
     // a byte-order mark, as spreadsheet programs write it, is not part of the header
     let text = match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_owned(),
         None => text,
     };
-    Ok((text, source))
+    Ok((text, source, encoding))
+}
+
+/// `bytes` read as Windows-1252, the encoding spreadsheet programs on
+/// Windows save "CSV" in (Latin-1 with typographic signs in 0x80–0x9F).
+/// Every byte is a character, so this cannot fail.
+fn windows_1252(bytes: &[u8]) -> String {
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž',
+        '\u{8f}', '\u{90}', '\u{2018}', '\u{2019}', '\u{201c}', '\u{201d}', '•', '–', '—', '˜',
+        '™', 'š', '›', 'œ', '\u{9d}', 'ž', 'Ÿ',
+    ];
+    bytes
+        .iter()
+        .map(|&b| match b {
+            0x80..=0x9F => HIGH[usize::from(b - 0x80)],
+            _ => char::from(b),
+        })
+        .collect()
 }
 
 /// Parses CSV text; `source` names it in errors.
@@ -187,7 +218,7 @@ pub fn column_from_csv_str(
 /// assert_eq!(rows, vec![vec![2.0]]);
 /// ```
 pub fn read_inputs(path: &Path, features: &[String]) -> Result<Vec<Vec<f64>>, DataError> {
-    let (text, source) = read_text(path)?;
+    let (text, source, _) = read_text(path)?;
     inputs_from_csv_str(&text, &source, features)
 }
 
@@ -372,6 +403,10 @@ pub struct Table {
     /// The field separator found: `,`, or `;` or a tab when the header line
     /// has no comma (see [`Table::parse`]).
     pub separator: char,
+    /// `Some("Windows-1252")` if the file was not UTF-8 and was read in that
+    /// encoding, as spreadsheet programs on Windows save "CSV"; `None` for
+    /// UTF-8 (and for text given to [`Table::parse`]).
+    pub encoding: Option<&'static str>,
 }
 
 /// The field separator of `text`: see [`Table::parse`].
@@ -403,14 +438,18 @@ fn decimal_point(cell: &str) -> Option<String> {
 
 impl Table {
     /// Reads and parses a CSV file (at most [`MAX_FILE_BYTES`](crate::data::MAX_FILE_BYTES)).
+    /// A file that is not UTF-8 is read as Windows-1252 ([`encoding`](Table::encoding)
+    /// says so); UTF-16 is refused with a message.
     ///
     /// ```
     /// let e = micrograd::data::Table::read("no/such.csv".as_ref()).unwrap_err();
     /// assert!(e.to_string().starts_with("no/such.csv: cannot read"));
     /// ```
     pub fn read(path: &Path) -> Result<Table, DataError> {
-        let (text, source) = read_text(path)?;
-        Table::parse(&text, &source)
+        let (text, source, encoding) = read_text(path)?;
+        let mut t = Table::parse(&text, &source)?;
+        t.encoding = encoding;
+        Ok(t)
     }
 
     /// Parses CSV text; `source` names it in errors.
@@ -492,6 +531,7 @@ impl Table {
             header,
             rows,
             separator: char::from(separator),
+            encoding: None,
         })
     }
 
@@ -604,6 +644,34 @@ mod tests {
         ] {
             assert_eq!(decimal_point(cell).as_deref(), want, "{cell}");
         }
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_read_as_windows_1252() {
+        let dir = std::env::temp_dir().join(format!("mg-enc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let latin = dir.join("latin.csv");
+        std::fs::write(&latin, b"a\xf1o,precio \x80\n1,2\n").unwrap();
+        let t = Table::read(&latin).unwrap();
+        assert_eq!(t.header, ["año", "precio €"]);
+        assert_eq!(t.encoding, Some("Windows-1252"));
+        let utf8 = dir.join("utf8.csv");
+        std::fs::write(&utf8, "año\n1\n").unwrap();
+        assert_eq!(Table::read(&utf8).unwrap().encoding, None);
+        let utf16 = dir.join("utf16.csv");
+        std::fs::write(&utf16, b"\xff\xfea\x00\n\x001\x00\n\x00").unwrap();
+        let e = Table::read(&utf16).unwrap_err().to_string();
+        assert!(e.contains("UTF-16 text: save it as UTF-8"), "{e}");
+        let binary = dir.join("binary.csv");
+        std::fs::write(&binary, b"a\n\x00\xff\n").unwrap();
+        let e = Table::read(&binary).unwrap_err().to_string();
+        assert!(e.contains("not text (a zero byte at offset 2)"), "{e}");
+        // every byte is one character, the 0x80-0x9F range by its table
+        let all: Vec<u8> = (0x80..=0xFF).collect();
+        let s = windows_1252(&all);
+        assert_eq!(s.chars().count(), 128);
+        assert!(s.starts_with('€') && s.contains('Ÿ') && s.ends_with('ÿ'));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
