@@ -134,16 +134,7 @@ pub fn from_csv_str(
         column: column.map(str::to_owned),
         message,
     };
-    let t = table.column(target).ok_or_else(|| {
-        err(
-            Some(1),
-            None,
-            format!(
-                "no target column '{target}'; the columns are: {}",
-                table.header.join(", ")
-            ),
-        )
-    })?;
+    let t = table.require_as(target, "target column")?;
     let features: Vec<String> = table
         .header
         .iter()
@@ -547,14 +538,29 @@ impl Table {
 
     /// The index of the column called `name`, or an error listing the columns.
     pub(crate) fn require(&self, name: &str) -> Result<usize, DataError> {
-        self.column(name).ok_or_else(|| DataError {
-            source: self.source.clone(),
-            line: Some(1),
-            column: None,
-            message: format!(
-                "no column '{name}'; the columns are: {}",
-                shorten(&self.header.join(", "), 300)
-            ),
+        self.require_as(name, "column")
+    }
+
+    /// [`require`](Self::require), the error calling the column `what`
+    /// ("target column"), and naming a column that differs from `name` only
+    /// in case or surrounding spaces.
+    pub(crate) fn require_as(&self, name: &str, what: &str) -> Result<usize, DataError> {
+        self.column(name).ok_or_else(|| {
+            let near = self
+                .header
+                .iter()
+                .find(|h| h.trim().eq_ignore_ascii_case(name.trim()))
+                .map(|h| format!(" (did you mean '{h}'?)"))
+                .unwrap_or_default();
+            DataError {
+                source: self.source.clone(),
+                line: Some(1),
+                column: None,
+                message: format!(
+                    "no {what} '{name}'{near}; the columns are: {}",
+                    shorten(&self.header.join(", "), 300)
+                ),
+            }
         })
     }
 
@@ -672,6 +678,22 @@ mod tests {
         assert_eq!(s.chars().count(), 128);
         assert!(s.starts_with('€') && s.contains('Ÿ') && s.ends_with('ÿ'));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_column_lists_the_columns_and_names_a_near_one() {
+        let t = Table::parse("Species, petal\n1,2\n", "t.csv").unwrap();
+        let e = t.require_as("species", "target column").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.csv:1: no target column 'species' (did you mean 'Species'?); \
+             the columns are: Species, petal"
+        );
+        let e = t.require("sepal").unwrap_err().to_string();
+        assert!(
+            e.ends_with("no column 'sepal'; the columns are: Species, petal"),
+            "{e}"
+        );
     }
 
     #[test]

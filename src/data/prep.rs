@@ -319,12 +319,7 @@ impl Preprocess {
             column: None,
             message,
         };
-        let t = table.column(target).ok_or_else(|| {
-            err(format!(
-                "no target column '{target}'; the columns are: {}",
-                shorten(&table.header.join(", "), 300)
-            ))
-        })?;
+        let t = table.require_as(target, "target column")?;
         if rows.is_empty() {
             return Err(err("no training rows".into()));
         }
