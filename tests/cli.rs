@@ -541,3 +541,51 @@ fn grad_png_without_graphviz_says_so() {
     );
     assert!(!Path::new("/tmp/never-written.png").exists());
 }
+
+/// A spreadsheet's semicolon file with decimal commas trains as its comma
+/// twin does, and predictions come back in its own conventions.
+#[test]
+fn a_semicolon_file_trains_as_its_comma_twin_and_predicts_in_kind() {
+    let d = dir("semicolon");
+    let ds = micrograd::data::moons(60, 0.1, 3);
+    let (mut comma, mut semi) = (String::from("x1,x2,y\n"), String::from("x1;x2;y\n"));
+    for (p, &c) in ds.x.iter().zip(&ds.y) {
+        comma += &format!("{},{},{c}\n", p[0], p[1]);
+        let dec = |v: f64| v.to_string().replace('.', ",");
+        semi += &format!("{};{};{c}\n", dec(p[0]), dec(p[1]));
+    }
+    let (c, sc) = (d.join("comma.csv"), d.join("semi.csv"));
+    std::fs::write(&c, comma).unwrap();
+    std::fs::write(&sc, semi).unwrap();
+    let train = |file: &Path, out: &str| {
+        let args = [
+            "train",
+            s(file),
+            "--target",
+            "y",
+            "--steps",
+            "30",
+            "--no-plots",
+        ];
+        let o = micrograd(&[&args[..], &["--json", "--out", out]].concat());
+        assert!(o.status.success(), "{}", stderr(&o));
+        let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        j["test"].clone()
+    };
+    let a = train(&c, s(&d.join("c")));
+    let b = train(&sc, s(&d.join("s")));
+    assert!(a.is_object());
+    assert_eq!(a, b, "the same numbers, the same model");
+    let model = d.join("s").join("model.json");
+    let o = micrograd(&["predict", "--model", s(&model), s(&sc), "--proba"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("x1;x2;y;predicted_y;p_0;p_1"));
+    let row: Vec<&str> = lines.next().unwrap().split(';').collect();
+    assert_eq!(row.len(), 6, "{out}");
+    assert!(
+        row[0].contains(',') && row[4].contains(','),
+        "decimal commas: {row:?}"
+    );
+}

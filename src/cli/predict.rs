@@ -27,9 +27,13 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
         eprintln!("warning: {w}");
     }
 
-    // every input column as read, then the prediction (and probabilities)
+    // every input column as read, then the prediction (and probabilities),
+    // written as the input file is: its separator, and in a semicolon file
+    // decimal commas
     let target = file.prep.target.column();
-    let mut out = csv::WriterBuilder::new().from_writer(Vec::new());
+    let mut out = csv::WriterBuilder::new()
+        .delimiter(u8::try_from(table.separator).unwrap_or(b','))
+        .from_writer(Vec::new());
     let mut header = table.header.clone();
     header.push(format!("predicted_{target}"));
     if a.proba {
@@ -46,7 +50,9 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
             let p = file.probabilities(xi).unwrap_or_default();
             record.extend(p.iter().map(f64::to_string));
         }
-        out.write_record(&record).map_err(bad)?;
+        let record = record.iter().map(|c| table.cell_out(c));
+        out.write_record(record.map(|c| c.into_owned()))
+            .map_err(bad)?;
         predictions.push(y);
     }
     let bytes = out

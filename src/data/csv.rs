@@ -526,6 +526,27 @@ impl Table {
         })
     }
 
+    /// `cell` as this table's file writes it: in a semicolon file (whose
+    /// numbers [`parse`](Table::parse) read with a decimal comma), a number
+    /// written with a decimal point gets its comma back.
+    ///
+    /// ```
+    /// use micrograd::data::Table;
+    /// let t = Table::parse("x;y\n1,5;a\n", "t.csv").unwrap();
+    /// assert_eq!(t.cell_out("1.5"), "1,5");
+    /// assert_eq!((t.cell_out("a.b"), t.cell_out("2")), ("a.b".into(), "2".into()));
+    /// let t = Table::parse("x,y\n1.5,a\n", "t.csv").unwrap();
+    /// assert_eq!(t.cell_out("1.5"), "1.5");
+    /// ```
+    pub fn cell_out<'a>(&self, cell: &'a str) -> std::borrow::Cow<'a, str> {
+        let number = cell.matches('.').count() == 1 && cell.parse::<f64>().is_ok();
+        if self.separator == ';' && number {
+            cell.replacen('.', ",", 1).into()
+        } else {
+            cell.into()
+        }
+    }
+
     /// The index of the column called `name`.
     ///
     /// ```
