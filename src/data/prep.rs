@@ -662,6 +662,28 @@ fn feature_columns(table: &Table, t: usize, opts: &PrepOptions) -> Result<Vec<us
     }
 }
 
+/// A warning for a text column whose values are mostly numbers written
+/// with separators or a decimal comma (`"1,200"`, `3 400`, `"0,5"`), which
+/// one-hot encoding turns into a category per value: rarely what was meant.
+fn numbers_as_text(column: &str, categories: &[String]) -> Option<String> {
+    let looks = |s: &str| {
+        s.bytes().any(|b| b.is_ascii_digit())
+            && s.replace([',', ' ', '\'', '_'], "").parse::<f64>().is_ok()
+    };
+    let example = categories
+        .iter()
+        .find(|s| looks(s) && s.parse::<f64>().is_err())?;
+    let n = categories.iter().filter(|s| looks(s)).count();
+    (n * 2 > categories.len()).then(|| {
+        format!(
+            "column '{column}' is read as text, one category per value, but its values look \
+             like numbers written with separators or a decimal comma ('{}'): to use it as a \
+             number, save it in a plain number format (1200.5)",
+            shorten(example, 20)
+        )
+    })
+}
+
 /// How column `c` becomes inputs, learned from `rows`: a standardised
 /// number (or as is, without `scale`), or one-hot text. `Err` is the note
 /// saying why it is left out: one value, a row id, or text with a distinct
@@ -876,6 +898,10 @@ pub fn prepare(
     let (prep, notes) = Preprocess::fit(table, target, &train_rows, opts)?;
     // every row encoded at once, so that one error names all the missing cells
     let (all, mut warnings) = prep.dataset(table, &(0..table.len()).collect::<Vec<_>>())?;
+    warnings.extend(prep.inputs.iter().filter_map(|input| match input {
+        Input::OneHot { column, categories } => numbers_as_text(column, categories),
+        Input::Numeric { .. } => None,
+    }));
     let (train, valid) = (all.subset(&train_rows), all.subset(&valid_rows));
     let test = match test {
         Some(t) => {
@@ -893,4 +919,22 @@ pub fn prepare(
         notes,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_with_separators_read_as_text_get_a_warning() {
+        let cats = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let w = numbers_as_text("price", &cats(&["1,200", "1,500", "950", "800"])).unwrap();
+        assert!(w.contains("column 'price' is read as text"), "{w}");
+        assert!(w.contains("('1,200')"), "{w}");
+        assert!(numbers_as_text("x", &cats(&["0,5", "1,25"])).is_some());
+        // words, and numbers beside a placeholder word, are text as meant
+        assert!(numbers_as_text("color", &cats(&["red", "green", "blue"])).is_none());
+        assert!(numbers_as_text("n", &cats(&["1", "2", "unknown"])).is_none());
+        assert!(numbers_as_text("code", &cats(&["A,1", "B,2"])).is_none());
+    }
 }
