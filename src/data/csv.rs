@@ -418,11 +418,15 @@ fn separator(text: &str) -> u8 {
 /// so (`1,5`, `-0,25`, `3,1e-2`); `None` for anything else.
 fn decimal_point(cell: &str) -> Option<String> {
     let (int, frac) = cell.split_once(',')?;
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let int_ok = digits(int.trim_start_matches(['+', '-']))
-        && int.len() <= 1 + int.trim_start_matches(['+', '-']).len();
+    fn digits(s: &str) -> bool {
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+    }
+    fn unsigned(s: &str) -> &str {
+        s.strip_prefix(['+', '-']).unwrap_or(s)
+    }
+    let int_ok = digits(unsigned(int));
     let (frac_digits, exp) = frac.split_once(['e', 'E']).unwrap_or((frac, ""));
-    let exp_ok = exp.is_empty() || digits(exp.trim_start_matches(['+', '-']));
+    let exp_ok = exp.is_empty() || digits(unsigned(exp));
     (int_ok && digits(frac_digits) && exp_ok && !frac.contains(','))
         .then(|| format!("{int}.{frac}"))
 }
