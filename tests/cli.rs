@@ -579,6 +579,11 @@ fn a_semicolon_file_trains_as_its_comma_twin_and_predicts_in_kind() {
     let model = d.join("s").join("model.json");
     let o = micrograd(&["predict", "--model", s(&model), s(&sc), "--proba"]);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("semi.csv: fields separated by ';', decimal commas read as points"),
+        "{}",
+        stderr(&o)
+    );
     let out = stdout(&o);
     let mut lines = out.lines();
     assert_eq!(lines.next(), Some("x1;x2;y;predicted_y;p_0;p_1"));

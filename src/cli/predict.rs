@@ -21,6 +21,9 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
         )));
     }
     let table = Table::read(a.data()).map_err(Failure::input)?;
+    for n in table.reading_notes() {
+        eprintln!("note: {n}");
+    }
     let rows: Vec<usize> = (0..table.len()).collect();
     let (x, warnings) = file.prep.inputs_of(&table, &rows).map_err(Failure::input)?;
     for w in &warnings {

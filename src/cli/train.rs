@@ -98,18 +98,11 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
     )
     .map_err(Failure::input)?;
     if !quiet {
-        for t in std::iter::once(&table).chain(&test) {
-            if let Some(e) = t.encoding {
-                eprintln!("note: {}: not UTF-8, read as {e}", t.source);
-            }
-            match t.separator {
-                ';' => eprintln!(
-                    "note: {}: fields separated by ';', decimal commas read as points",
-                    t.source
-                ),
-                '\t' => eprintln!("note: {}: fields separated by tabs", t.source),
-                _ => {}
-            }
+        for n in std::iter::once(&table)
+            .chain(&test)
+            .flat_map(Table::reading_notes)
+        {
+            eprintln!("note: {n}");
         }
         const SHOWN: usize = 6;
         for n in p.notes.iter().take(SHOWN) {

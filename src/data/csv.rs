@@ -530,6 +530,30 @@ impl Table {
         })
     }
 
+    /// What reading the file assumed that a user should know, one line
+    /// each: an encoding other than UTF-8, a separator other than a comma.
+    ///
+    /// ```
+    /// use micrograd::data::Table;
+    /// let t = Table::parse("x;y\n1,5;a\n", "t.csv").unwrap();
+    /// assert_eq!(t.reading_notes(), ["t.csv: fields separated by ';', decimal commas read as points"]);
+    /// assert!(Table::parse("x,y\n1,a\n", "t.csv").unwrap().reading_notes().is_empty());
+    /// ```
+    pub fn reading_notes(&self) -> Vec<String> {
+        let src = &self.source;
+        let encoding = self
+            .encoding
+            .map(|e| format!("{src}: not UTF-8, read as {e}"));
+        let separator = match self.separator {
+            ';' => Some(format!(
+                "{src}: fields separated by ';', decimal commas read as points"
+            )),
+            '\t' => Some(format!("{src}: fields separated by tabs")),
+            _ => None,
+        };
+        encoding.into_iter().chain(separator).collect()
+    }
+
     /// `cell` as this table's file writes it: in a semicolon file (whose
     /// numbers [`parse`](Table::parse) read with a decimal comma), a number
     /// written with a decimal point gets its comma back.
