@@ -7,13 +7,22 @@
 //! a margin), [`micrograd::compact`] drops the unreachable ones and rewrites
 //! the table. Nodes move, numbers never change, and a Python object never
 //! sees the move: it keeps its slot.
+//!
+//! A value does not hold its children's objects: it finds its children on the
+//! tape, and the table says which of them still have a live object
+//! ([`objects`]). So an intermediate value that Python no longer holds is
+//! freed at once (its node stays while a value above it lives), and the same
+//! node never has two live objects.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use micrograd::{Scope, Value, compact, scope};
-use pyo3::PyResult;
 use pyo3::exceptions::PyRuntimeError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+
+use crate::value::PyValue;
 
 /// Where a Python `Value`'s node is: which thread's table, and which entry.
 #[derive(Clone, Copy, Debug)]
@@ -33,6 +42,10 @@ struct Arena {
     id: u32,
     /// Slot → handle; a free slot holds `nil`.
     handles: Vec<Value>,
+    /// Slot → its object, borrowed: null until [`bind`], and once freed.
+    objs: Vec<*mut ffi::PyObject>,
+    /// Node (its place on the tape) → 1 + the slot that holds it, 0 for none.
+    owner: Vec<u32>,
     free: Vec<u32>,
     /// Slots in use.
     live: usize,
@@ -49,7 +62,7 @@ struct Arena {
 thread_local! {
     static ARENA: RefCell<Arena> = RefCell::new({
         let nil = Value::new(0.0);
-        Arena { id: ARENAS.fetch_add(1, Ordering::Relaxed), handles: Vec::new(), free: Vec::new(), live: 0, made: 0, next: MARGIN, nil, _scope: scope() }
+        Arena { id: ARENAS.fetch_add(1, Ordering::Relaxed), handles: Vec::new(), objs: Vec::new(), owner: Vec::new(), free: Vec::new(), live: 0, made: 0, next: MARGIN, nil, _scope: scope() }
     });
 }
 
@@ -107,6 +120,57 @@ pub(crate) fn insert_all(vs: &[Value]) -> Vec<Slot> {
     })
 }
 
+/// Records `v` as the object of its slot, which [`objects`] then finds.
+pub(crate) fn bind(v: &Bound<'_, PyValue>) {
+    let slot = v.get().slot();
+    ARENA.with(|a| {
+        let mut a = a.borrow_mut();
+        if a.id == slot.arena {
+            a.objs[slot.index as usize] = v.as_ptr();
+        }
+    });
+}
+
+/// One object per node of `nodes`: the live one if the node has one, else a
+/// new one from `make`, given a new slot. A node listed twice gets one object.
+pub(crate) fn objects<'py>(
+    py: Python<'py>,
+    nodes: &[Value],
+    make: impl Fn(Python<'py>, Slot) -> PyResult<Bound<'py, PyValue>>,
+) -> PyResult<Vec<Bound<'py, PyValue>>> {
+    // Every look-up first, while the handles are current: making an object
+    // may run Python code, and with it a compaction that moves nodes.
+    let found: Vec<Result<Bound<'py, PyValue>, Slot>> = ARENA.with(|a| {
+        let mut a = a.borrow_mut();
+        let id = a.id;
+        let found = nodes.iter().map(|&n| match a.find(n) {
+            // SAFETY: `p` is a live object of our class (`find` checks its
+            // count); taking a reference runs no Python code.
+            Found::Object(p) => {
+                Ok(unsafe { Bound::from_borrowed_ptr(py, p).cast_into_unchecked() })
+            }
+            Found::Making(index) => Err(Slot { arena: id, index }),
+            Found::None => Err(a.insert(n)),
+        });
+        found.collect()
+    });
+    let mut made: Vec<Bound<'py, PyValue>> = Vec::new();
+    found
+        .into_iter()
+        .map(|f| match f {
+            Ok(v) => Ok(v),
+            Err(slot) => {
+                if let Some(v) = made.iter().find(|v| v.get().slot().index == slot.index) {
+                    return Ok(v.clone());
+                }
+                let v = make(py, slot).inspect_err(|_| release(slot))?;
+                made.push(v.clone());
+                Ok(v)
+            }
+        })
+        .collect()
+}
+
 /// Frees a slot; called when Python frees its `Value`. Does nothing while
 /// the thread is tearing down, or on another thread (the entry then stays
 /// taken: a leak of one entry, never a wrong number).
@@ -115,8 +179,13 @@ pub(crate) fn release(slot: Slot) {
         if let Ok(mut a) = a.try_borrow_mut()
             && a.id == slot.arena
         {
-            let nil = a.nil;
-            a.handles[slot.index as usize] = nil;
+            let (s, nil) = (slot.index as usize, a.nil);
+            let node = a.handles[s].raw_id();
+            if a.owner.get(node) == Some(&(slot.index + 1)) {
+                a.owner[node] = 0;
+            }
+            a.handles[s] = nil;
+            a.objs[s] = std::ptr::null_mut();
             a.free.push(slot.index);
             a.live -= 1;
         }
@@ -149,9 +218,11 @@ impl Arena {
             }
             None => {
                 self.handles.push(v);
+                self.objs.push(std::ptr::null_mut());
                 (self.handles.len() - 1) as u32
             }
         };
+        self.own(v.raw_id(), index);
         Slot {
             arena: self.id,
             index,
@@ -167,6 +238,54 @@ impl Arena {
             compact(&mut self.handles);
             self.made = 0;
             self.next = micrograd::stats().nodes + MARGIN;
+            self.owner.clear();
+            for s in 0..self.handles.len() {
+                if self.handles[s] != self.nil {
+                    self.own(self.handles[s].raw_id(), s as u32);
+                }
+            }
         }
     }
+
+    /// Records that `slot` holds `node`.
+    #[inline]
+    fn own(&mut self, node: usize, slot: u32) {
+        if node >= self.owner.len() {
+            self.owner.resize((node + 1).next_power_of_two(), 0);
+        }
+        self.owner[node] = slot + 1;
+    }
+
+    /// What holds `node`: a live object, a slot whose object is being made,
+    /// or nothing.
+    fn find(&self, node: Value) -> Found {
+        let Some(&o) = self.owner.get(node.raw_id()).filter(|&&o| o != 0) else {
+            return Found::None;
+        };
+        let index = o - 1;
+        let s = index as usize;
+        if self.handles[s] != node {
+            return Found::None;
+        }
+        let p = self.objs[s];
+        if p.is_null() {
+            return Found::Making(index);
+        }
+        // SAFETY: `p` was bound to this slot and is unbound in its
+        // deallocation, so it points at an object of our class; a count of 0
+        // means that deallocation is under way (clearing its weak references
+        // may run Python code), and it must not be handed out again.
+        if unsafe { ffi::Py_REFCNT(p) } > 0 {
+            Found::Object(p)
+        } else {
+            Found::None
+        }
+    }
+}
+
+/// What [`Arena::find`] found.
+enum Found {
+    Object(*mut ffi::PyObject),
+    Making(u32),
+    None,
 }

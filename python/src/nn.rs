@@ -3,14 +3,13 @@
 //! asked for.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyType, PyWeakrefMethods, PyWeakrefReference};
+use pyo3::types::{PyDict, PyList, PyType};
 
 use crate::arena::{self, Slot};
 use crate::value::{PyValue, number};
@@ -63,17 +62,38 @@ pub(crate) fn layer<'py>(
         }
         out
     })?;
-    let slots = arena::insert_all(&nodes);
-    let xs = PyList::new(py, &x)?.unbind();
     let per = if nonlin { 2 } else { 1 };
+    if x.iter().any(|v| v.get().holds()) {
+        return held_layer(py, &rows, &x, &b, &nodes, per);
+    }
+    // the outputs only: the nodes below them become objects when `_prev` asks
+    let outs: Vec<Node> = nodes.chunks(per).map(|n| n[per - 1]).collect();
+    let slots = arena::insert_all(&outs);
+    slots
+        .into_iter()
+        .map(|s| PyValue::make(py, s, None))
+        .collect()
+}
+
+/// [`layer`]'s objects when an input holds what the tape cannot show again
+/// (`Value(x, _op='in')`): each `affine` holds its `w`, `x` and `b`, and each
+/// `ReLU` its `affine`, as ops do with such operands.
+fn held_layer<'py>(
+    py: Python<'py>,
+    rows: &[Vec<Bound<'py, PyValue>>],
+    x: &[Bound<'py, PyValue>],
+    b: &[Bound<'py, PyValue>],
+    nodes: &[Node],
+    per: usize,
+) -> PyResult<Vec<Bound<'py, PyValue>>> {
+    let slots = arena::insert_all(nodes);
     let mut outs = Vec::with_capacity(b.len());
-    for ((row, bias), s) in rows.into_iter().zip(b).zip(slots.chunks(per)) {
-        let w = row.into_iter().map(Bound::unbind).collect();
-        let a = PyValue::affine(py, s[0], (w, xs.clone_ref(py), bias.unbind()))?;
-        outs.push(if nonlin {
-            PyValue::relu_of(a, s[1])?
-        } else {
-            a
+    for ((row, bias), s) in rows.iter().zip(b).zip(slots.chunks(per)) {
+        let kids: Vec<&Bound<'py, PyValue>> = row.iter().chain(x).chain([bias]).collect();
+        let a = PyValue::make(py, s[0], PyValue::held_for(&kids, None))?;
+        outs.push(match per {
+            2 => PyValue::make(py, s[1], PyValue::held_for(&[&a], None))?,
+            _ => a,
         });
     }
     Ok(outs)
@@ -134,20 +154,17 @@ pub(crate) fn mlp<'py>(
     if x.len() != params.layers[0].nin {
         return Err(wrong_inputs(params.layers[0].nin, x.len()));
     }
+    if x.iter().any(|v| v.get().holds()) {
+        return Ok(None); // layer by layer, which keeps such inputs (see `layer`)
+    }
     let mut slots = Vec::with_capacity(params.slots.len() + x.len());
     slots.extend_from_slice(&params.slots);
     slots.extend(x.iter().map(|v| v.get().slot()));
     let outs = arena::read(&slots, |h| params.forward(h))?;
     let slots = arena::insert_all(&outs);
-    let last = params.layers.len() - 1;
-    let call = Arc::new(Call {
-        params,
-        x: x.into_iter().map(Bound::unbind).collect(),
-        made: Mutex::default(),
-    });
     let mut outs = Vec::with_capacity(slots.len());
-    for (j, s) in slots.into_iter().enumerate() {
-        outs.push(Lazy::node(py, &call, s, last, j)?);
+    for s in slots {
+        outs.push(PyValue::make(py, s, None)?);
     }
     Ok(Some(match outs.len() {
         1 => outs.swap_remove(0).into_any().unbind(),
@@ -322,13 +339,6 @@ impl Params {
         }
         cur
     }
-
-    /// Neuron `j` of layer `l`: its weights and its bias.
-    fn neuron(&self, l: usize, j: usize) -> (&[Py<PyValue>], &Py<PyValue>) {
-        let s = &self.layers[l];
-        let (w, b) = self.objs[s.start + j * (s.nin + 1)..].split_at(s.nin);
-        (w, &b[0])
-    }
 }
 
 fn push_key(key: &mut Vec<usize>, seen: &Seen<'_, '_>) {
@@ -413,116 +423,4 @@ fn walk<'py>(
         }
     }
     Ok(true)
-}
-
-/// One call of [`mlp`]: what its nodes' children are, for when Python asks.
-struct Call {
-    params: Arc<Params>,
-    x: Vec<Py<PyValue>>,
-    /// The objects made so far for the outputs of inner layers, by (layer,
-    /// neuron). Every neuron of the next layer has them as children, so they
-    /// must be made once; they are held weakly, as a child does not keep
-    /// its parents (or its call) alive.
-    made: Mutex<HashMap<(usize, usize), Py<PyWeakrefReference>>>,
-}
-
-/// The children of a node of a fused forward: found on the tape below it and
-/// made as objects when first asked for (then kept, as any node keeps its
-/// children).
-pub(crate) struct Lazy {
-    call: Arc<Call>,
-    /// Neuron `neuron` of layer `layer`: its ReLU, or else its `w·x + b`.
-    layer: usize,
-    neuron: usize,
-    relu: bool,
-    kids: OnceLock<Vec<Py<PyValue>>>,
-}
-
-impl Lazy {
-    /// The object for neuron `j`'s output in layer `l`, already in `slot`.
-    fn node<'py>(
-        py: Python<'py>,
-        call: &Arc<Call>,
-        slot: Slot,
-        l: usize,
-        j: usize,
-    ) -> PyResult<Bound<'py, PyValue>> {
-        let relu = call.params.layers[l].nonlin[j];
-        Lazy::make(py, call, slot, l, j, relu)
-    }
-
-    fn make<'py>(
-        py: Python<'py>,
-        call: &Arc<Call>,
-        slot: Slot,
-        layer: usize,
-        neuron: usize,
-        relu: bool,
-    ) -> PyResult<Bound<'py, PyValue>> {
-        let lazy = Lazy {
-            call: call.clone(),
-            layer,
-            neuron,
-            relu,
-            kids: OnceLock::new(),
-        };
-        PyValue::lazy(py, slot, lazy, if relu { "ReLU" } else { "affine" })
-    }
-
-    /// The children of the node in `slot` (this one's), in operand order.
-    pub(crate) fn kids(&self, py: Python<'_>, slot: Slot) -> PyResult<Vec<Py<PyValue>>> {
-        if self.kids.get().is_none() {
-            let made = self.make_kids(py, slot)?;
-            _ = self.kids.set(made);
-        }
-        let kids = self.kids.get().map(|k| k.iter().map(|v| v.clone_ref(py)));
-        Ok(kids.into_iter().flatten().collect())
-    }
-
-    fn make_kids(&self, py: Python<'_>, slot: Slot) -> PyResult<Vec<Py<PyValue>>> {
-        let below = arena::get(slot)?.children();
-        let call = &self.call;
-        if self.relu {
-            // its one child, the neuron's w·x + b, has no other parent
-            let [s] = arena::insert_all(&below[..1])[..] else {
-                unreachable!("one node in, one slot out")
-            };
-            let a = Lazy::make(py, call, s, self.layer, self.neuron, false)?;
-            return Ok(vec![a.unbind()]);
-        }
-        let (w, b) = call.params.neuron(self.layer, self.neuron);
-        let x = match self.layer {
-            0 => call.x.iter().map(|v| v.clone_ref(py)).collect(),
-            l => self.outputs(py, l - 1, &below[w.len()..2 * w.len()])?,
-        };
-        let w = w.iter().map(|v| v.clone_ref(py));
-        Ok(w.chain(x).chain([b.clone_ref(py)]).collect())
-    }
-
-    /// The objects for the outputs of layer `l` (on the tape at `nodes`): the
-    /// ones made before if they still live, new ones for the rest.
-    fn outputs(&self, py: Python<'_>, l: usize, nodes: &[Node]) -> PyResult<Vec<Py<PyValue>>> {
-        let call = &self.call;
-        // The lock is never held while Python objects are made: making one
-        // may run the collector, and with it code that asks for these.
-        let lock = || call.made.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out: Vec<Option<Py<PyValue>>> = {
-            let made = lock();
-            (0..nodes.len())
-                .map(|k| {
-                    let v = made.get(&(l, k))?.bind(py).upgrade_as::<PyValue>();
-                    v.ok().flatten().map(Bound::unbind)
-                })
-                .collect()
-        };
-        let missing: Vec<usize> = (0..nodes.len()).filter(|&k| out[k].is_none()).collect();
-        let handles: Vec<Node> = missing.iter().map(|&k| nodes[k]).collect();
-        for (k, s) in missing.into_iter().zip(arena::insert_all(&handles)) {
-            let v = Lazy::node(py, call, s, l, k)?;
-            let weak = PyWeakrefReference::new(&v)?.unbind();
-            lock().insert((l, k), weak);
-            out[k] = Some(v.unbind());
-        }
-        Ok(out.into_iter().flatten().collect())
-    }
 }

@@ -3,65 +3,28 @@
 //! Each op is built as karpathy's `engine.py` builds it, so a graph walked
 //! from Python has the same nodes and edges, and the same numbers: `-a` is
 //! `a * -1`, `a - b` is `a + (-b)`, `a / b` is `a * b**-1`, and a plain
-//! number becomes a leaf `Value`. The node itself (data, gradient, op) is on
-//! the engine's tape; the object keeps its children, so that `_prev` hands
-//! back the very objects the node was made from.
+//! number becomes a leaf `Value`. The node itself (data, gradient, op,
+//! children) is on the engine's tape. The object holds only its slot: `_prev`
+//! finds the children on the tape and hands back their live objects (making
+//! new ones for those Python has freed), so a graph walked from Python shows
+//! each node as one object.
 
 use std::cell::{Cell, RefCell};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyFloat, PyList, PySet, PyString, PyTuple};
+use pyo3::types::{PyFloat, PySet, PyString, PyTuple};
 
 use crate::arena::{self, Slot};
-use crate::nn::Lazy;
 use micrograd::Value as Node;
 
-/// The op's name as karpathy's `_op` shows it.
-#[derive(Clone)]
-enum OpName {
-    Static(&'static str),
-    Owned(String),
-}
-
-/// A neuron's weights, its layer's inputs and its bias.
-pub(crate) type AffineKids = (Vec<Py<PyValue>>, Py<PyList>, Py<PyValue>);
-
-/// The objects a node was made from, in operand order.
-enum Kids {
-    Zero,
-    One(Py<PyValue>),
-    Two(Py<PyValue>, Py<PyValue>),
-    Many(Box<[Py<PyValue>]>),
-    /// A neuron of `nn`: its weights, the layer's inputs (one list shared by
-    /// the layer's neurons, never handed out) and its bias.
-    Affine(Box<AffineKids>),
-    /// A node of a whole `MLP`'s forward, made in one call: its children
-    /// become Python objects only when asked for.
-    Lazy(Box<Lazy>),
-}
-
-impl Kids {
-    /// The children as objects; `slot` is the node's own (a lazy node finds
-    /// its children on the tape below it).
-    fn to_vec(&self, py: Python<'_>, slot: Slot) -> PyResult<Vec<Py<PyValue>>> {
-        Ok(match self {
-            Kids::Lazy(l) => return l.kids(py, slot),
-            Kids::Zero => Vec::new(),
-            Kids::One(a) => vec![a.clone_ref(py)],
-            Kids::Two(a, b) => vec![a.clone_ref(py), b.clone_ref(py)],
-            Kids::Many(v) => v.iter().map(|k| k.clone_ref(py)).collect(),
-            Kids::Affine(k) => {
-                let (w, x, b) = &**k;
-                let x = x
-                    .bind(py)
-                    .iter()
-                    .map(|xi| xi.cast_into::<PyValue>().map(Bound::unbind));
-                let w = w.iter().map(|k| k.clone_ref(py));
-                w.chain(x.flatten()).chain([b.clone_ref(py)]).collect()
-            }
-        })
-    }
+/// What the tape cannot show again, held by the object itself.
+pub(crate) struct Held {
+    /// The children, in operand order.
+    kids: Box<[Py<PyValue>]>,
+    /// The op's name if it is not the tape's: `Value(x, _op='+')`, or `**2.0`
+    /// (the tape keeps the number 2, which it shows as `**2`).
+    op: Option<String>,
 }
 
 /// A scalar, its gradient, and the graph that made it.
@@ -69,13 +32,15 @@ impl Kids {
 /// `Value(data, _children=(), _op='', label='')` as in karpathy's micrograd
 /// (plus the `label` of the lectures). Children given to the constructor are
 /// shown by `_prev` and drawn, but gradients flow only through the ops.
-// `weakref`: a fused forward remembers the objects it made for inner nodes
-// weakly (`nn::Lazy`), so that asking twice gives the same object.
-#[pyclass(name = "Value", module = "micrograd.engine", frozen, weakref)]
+///
+/// A value made by an op holds no objects: its op and children are on the
+/// tape, and `_prev` hands back the children's live objects, or makes new
+/// ones for those Python has freed (see `arena`). Only what the tape cannot
+/// show again is held ([`Held`]), and so is any op's operand that holds.
+#[pyclass(name = "Value", module = "micrograd.engine", frozen)]
 pub(crate) struct PyValue {
     slot: Slot,
-    kids: Kids,
-    op: OpName,
+    held: Option<Box<Held>>,
 }
 
 /// How deep frees of values may nest before the children of the next one
@@ -86,25 +51,24 @@ const MAX_DEPTH: u32 = 32;
 thread_local! {
     static DEPTH: Cell<u32> = const { Cell::new(0) };
     /// Children whose release was deferred; the outermost free lets them go.
-    static DOOMED: RefCell<Vec<Kids>> = const { RefCell::new(Vec::new()) };
+    static DOOMED: RefCell<Vec<Held>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Drop for PyValue {
     fn drop(&mut self) {
         arena::release(self.slot);
-        let kids = std::mem::replace(&mut self.kids, Kids::Zero);
-        if matches!(kids, Kids::Zero) {
+        let Some(held) = self.held.take() else {
             return;
-        }
+        };
         let Ok(depth) = DEPTH.try_with(Cell::get) else {
             return; // the thread is tearing down: let Python free them
         };
         if depth >= MAX_DEPTH {
-            DOOMED.with(|d| d.borrow_mut().push(kids));
+            DOOMED.with(|d| d.borrow_mut().push(*held));
             return;
         }
         DEPTH.set(depth + 1);
-        drop(kids); // frees nest at most MAX_DEPTH deep
+        drop(held); // frees nest at most MAX_DEPTH deep
         if depth == 0 {
             while let Some(next) = DOOMED.with(|d| d.borrow_mut().pop()) {
                 drop(next);
@@ -133,53 +97,29 @@ fn not_a_number(x: &Bound<'_, PyAny>, what: &str) -> PyErr {
 }
 
 impl PyValue {
-    fn make(py: Python<'_>, slot: Slot, kids: Kids, op: OpName) -> PyResult<Bound<'_, PyValue>> {
-        let v = Bound::new(py, PyValue { slot, kids, op })?;
+    /// The object for the node in `slot`.
+    pub(crate) fn make(
+        py: Python<'_>,
+        slot: Slot,
+        held: Option<Box<Held>>,
+    ) -> PyResult<Bound<'_, PyValue>> {
+        let v = Bound::new(py, PyValue { slot, held }).inspect_err(|_| arena::release(slot))?;
         // pyo3 makes every object of a class tracked by Python's cycle
-        // collector, which then walks all the values of a graph, over and
-        // over, while a training step makes them: karpathy's demo step with
-        // his nn.py takes 33 ms tracked, 18 ms untracked. A value can be in no
-        // cycle (its children were all made before it, and nothing it holds
-        // can be changed to point at a newer one), so there is nothing for
-        // the collector to find.
+        // collector, which then walks the values over and over while a
+        // training step makes them. A value can be in no cycle (its children
+        // were all made before it, and nothing it holds can be changed to
+        // point at a newer one), so there is nothing for the collector to find.
         // SAFETY: `v` is a live object of our class, made just now, and
         // untracking is idempotent (tp_dealloc untracks again).
         unsafe { pyo3::ffi::PyObject_GC_UnTrack(v.as_ptr().cast()) };
+        arena::bind(&v);
         Ok(v)
     }
 
     /// A new leaf holding `x`.
     pub(crate) fn leaf(py: Python<'_>, x: f64) -> PyResult<Bound<'_, PyValue>> {
         let [s] = arena::apply([], |[]| [Node::new(x)])?;
-        PyValue::make(py, s, Kids::Zero, OpName::Static(""))
-    }
-
-    /// The object for a neuron's `w·x + b`, already in `slot` (the layers of `nn`).
-    pub(crate) fn affine<'py>(
-        py: Python<'py>,
-        slot: Slot,
-        kids: AffineKids,
-    ) -> PyResult<Bound<'py, PyValue>> {
-        let kids = Kids::Affine(Box::new(kids));
-        PyValue::make(py, slot, kids, OpName::Static("affine"))
-    }
-
-    /// The object for a node of a fused forward, already in `slot`.
-    pub(crate) fn lazy<'py>(
-        py: Python<'py>,
-        slot: Slot,
-        lazy: Lazy,
-        op: &'static str,
-    ) -> PyResult<Bound<'py, PyValue>> {
-        PyValue::make(py, slot, Kids::Lazy(Box::new(lazy)), OpName::Static(op))
-    }
-
-    /// The object for `relu(a)`, already in `slot`.
-    pub(crate) fn relu_of<'py>(
-        a: Bound<'py, PyValue>,
-        slot: Slot,
-    ) -> PyResult<Bound<'py, PyValue>> {
-        PyValue::make(a.py(), slot, Kids::One(a.unbind()), OpName::Static("ReLU"))
+        PyValue::make(py, s, None)
     }
 
     pub(crate) fn node(&self) -> PyResult<Node> {
@@ -190,52 +130,71 @@ impl PyValue {
         self.slot
     }
 
+    /// Whether this object holds what the tape cannot show again.
+    pub(crate) fn holds(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// The objects of the node's children, in operand order.
+    fn kids<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyValue>>> {
+        match &self.held {
+            Some(h) => Ok(h.kids.iter().map(|k| k.bind(py).clone()).collect()),
+            None => arena::objects(py, &self.node()?.children(), |py, s| {
+                PyValue::make(py, s, None)
+            }),
+        }
+    }
+
+    /// What a value made from `operands` holds: nothing, unless one of them
+    /// holds (its children are not on the tape, so its parents keep it) or
+    /// the op's name is not the tape's.
+    pub(crate) fn held_for(
+        operands: &[&Bound<'_, PyValue>],
+        op: Option<String>,
+    ) -> Option<Box<Held>> {
+        if op.is_none() && operands.iter().all(|o| o.get().held.is_none()) {
+            return None;
+        }
+        let kids = operands.iter().map(|o| (*o).clone().unbind()).collect();
+        Some(Box::new(Held { kids, op }))
+    }
+
     fn unary<'py>(
         slf: &Bound<'py, PyValue>,
-        op: &'static str,
         f: impl FnOnce(Node) -> Node,
     ) -> PyResult<Bound<'py, PyValue>> {
         let [s] = arena::apply([slf.get().slot], |[a]| [f(a)])?;
-        PyValue::make(
-            slf.py(),
-            s,
-            Kids::One(slf.clone().unbind()),
-            OpName::Static(op),
-        )
+        PyValue::make(slf.py(), s, PyValue::held_for(&[slf], None))
     }
 
     fn binary<'py>(
         a: &Bound<'py, PyValue>,
         b: &Bound<'py, PyValue>,
-        op: &'static str,
         f: impl FnOnce(Node, Node) -> Node,
     ) -> PyResult<Bound<'py, PyValue>> {
         let [s] = arena::apply([a.get().slot, b.get().slot], |[x, y]| [f(x, y)])?;
-        let kids = Kids::Two(a.clone().unbind(), b.clone().unbind());
-        PyValue::make(a.py(), s, kids, OpName::Static(op))
+        PyValue::make(a.py(), s, PyValue::held_for(&[a, b], None))
     }
 
     fn add<'py>(a: &Bound<'py, PyValue>, b: &Bound<'py, PyValue>) -> PyResult<Bound<'py, PyValue>> {
-        PyValue::binary(a, b, "+", |x, y| x + y)
+        PyValue::binary(a, b, |x, y| x + y)
     }
 
     fn mul<'py>(a: &Bound<'py, PyValue>, b: &Bound<'py, PyValue>) -> PyResult<Bound<'py, PyValue>> {
-        PyValue::binary(a, b, "*", |x, y| x * y)
+        PyValue::binary(a, b, |x, y| x * y)
     }
 
-    /// `a ** p` for a number `p`, shown as karpathy shows it (`**2`, `**-1`).
+    /// `a ** p` for a number `p`, shown as karpathy shows it (`**2`, `**-1`,
+    /// `**2.0`: Python's `str` of the number).
     fn pow_number<'py>(
         a: &Bound<'py, PyValue>,
         p: f64,
-        shown: String,
+        shown: &str,
     ) -> PyResult<Bound<'py, PyValue>> {
         let [s] = arena::apply([a.get().slot], |[x]| [x.pow(p)])?;
-        PyValue::make(
-            a.py(),
-            s,
-            Kids::One(a.clone().unbind()),
-            OpName::Owned(format!("**{shown}")),
-        )
+        // the tape shows `**` and the number as Rust prints it
+        let op = (shown != p.to_string()).then(|| format!("**{shown}"));
+        PyValue::make(a.py(), s, PyValue::held_for(&[a], op))
     }
 
     fn neg<'py>(a: &Bound<'py, PyValue>) -> PyResult<Bound<'py, PyValue>> {
@@ -280,12 +239,13 @@ fn with_operand<'py>(
 impl PyValue {
     #[new]
     #[pyo3(signature = (data, _children = None, _op = "", label = ""))]
-    fn new(
-        data: &Bound<'_, PyAny>,
-        _children: Option<&Bound<'_, PyAny>>,
+    fn new<'py>(
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+        _children: Option<&Bound<'py, PyAny>>,
         _op: &str,
         label: &str,
-    ) -> PyResult<PyValue> {
+    ) -> PyResult<Bound<'py, PyValue>> {
         let x = number(data, "Value(data)")?;
         let mut kids = Vec::new();
         if let Some(cs) = _children {
@@ -297,21 +257,18 @@ impl PyValue {
                 kids.push(v.clone().unbind());
             }
         }
+        let held = (!kids.is_empty() || !_op.is_empty()).then(|| {
+            let op = Some(_op.to_owned());
+            Box::new(Held {
+                kids: kids.into(),
+                op,
+            })
+        });
         let [s] = arena::apply([], |[]| [Node::new(x)])?;
         if !label.is_empty() {
             arena::get(s)?.set_label(label);
         }
-        let op = if _op.is_empty() {
-            OpName::Static("")
-        } else {
-            OpName::Owned(_op.to_owned())
-        };
-        let kids = if kids.is_empty() {
-            Kids::Zero
-        } else {
-            Kids::Many(kids.into())
-        };
-        Ok(PyValue { slot: s, kids, op })
+        PyValue::make(py, s, held)
     }
 
     /// The number this node holds.
@@ -341,16 +298,17 @@ impl PyValue {
     /// The values this one was made from, as a set (karpathy's `_prev`).
     #[getter]
     fn _prev<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PySet>> {
-        PySet::new(py, self.kids.to_vec(py, self.slot)?)
+        PySet::new(py, self.kids(py)?)
     }
 
     /// The op that made this value (`'+'`, `'*'`, `'**2'`, `'ReLU'`), `''` for a leaf.
     #[getter]
-    fn _op(&self) -> &str {
-        match &self.op {
-            OpName::Static(s) => s,
-            OpName::Owned(s) => s,
+    fn _op(&self) -> PyResult<String> {
+        if let Some(op) = self.held.as_ref().and_then(|h| h.op.clone()) {
+            return Ok(op);
         }
+        let op = self.node()?.op();
+        Ok(if op == "relu" { "ReLU".to_owned() } else { op })
     }
 
     /// A name shown by `draw_dot`.
@@ -401,7 +359,7 @@ impl PyValue {
     /// `self * other**-1`; for a number, `other**-1` is a number first
     fn __truediv__<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
         if let Ok(v) = other.cast::<PyValue>() {
-            let inv = PyValue::pow_number(v, -1.0, "-1".to_owned())?;
+            let inv = PyValue::pow_number(v, -1.0, "-1")?;
             return Ok(PyValue::mul(slf, &inv)?.into_any().unbind());
         }
         match as_number(other) {
@@ -416,7 +374,7 @@ impl PyValue {
     /// `other * self**-1`, which Python runs as `(self**-1).__rmul__(other)`
     fn __rtruediv__<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
         with_operand(slf, other, |a, b| {
-            PyValue::mul(&PyValue::pow_number(a, -1.0, "-1".to_owned())?, b)
+            PyValue::mul(&PyValue::pow_number(a, -1.0, "-1")?, b)
         })
     }
 
@@ -437,14 +395,14 @@ impl PyValue {
             ));
         }
         if let Ok(p) = other.cast::<PyValue>() {
-            return Ok(PyValue::binary(slf, p, "**", |x, y| x.pow(y))?
+            return Ok(PyValue::binary(slf, p, |x, y| x.pow(y))?
                 .into_any()
                 .unbind());
         }
         match as_number(other) {
             Some(p) => {
                 let shown = other.str()?.to_string();
-                Ok(PyValue::pow_number(slf, p, shown)?.into_any().unbind())
+                Ok(PyValue::pow_number(slf, p, &shown)?.into_any().unbind())
             }
             None => Ok(slf.py().NotImplemented()),
         }
@@ -452,17 +410,17 @@ impl PyValue {
 
     /// max(0, x); its op is shown as `ReLU`.
     fn relu<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyValue>> {
-        PyValue::unary(slf, "ReLU", Node::relu)
+        PyValue::unary(slf, Node::relu)
     }
 
     /// tanh(x), as in the lectures.
     fn tanh<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyValue>> {
-        PyValue::unary(slf, "tanh", Node::tanh)
+        PyValue::unary(slf, Node::tanh)
     }
 
     /// e^x, as in the lectures.
     fn exp<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyValue>> {
-        PyValue::unary(slf, "exp", Node::exp)
+        PyValue::unary(slf, Node::exp)
     }
 
     /// Sets d(self)/d(v) in `v.grad` for every value `v` below this one.
@@ -487,6 +445,6 @@ impl PyValue {
     /// A tuple of the children in operand order (`_prev` is a set).
     #[getter]
     fn _children<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, self.kids.to_vec(py, self.slot)?)
+        PyTuple::new(py, self.kids(py)?)
     }
 }

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from micrograd.engine import Value
+from micrograd.engine import Value, stats
 
 from graphs import trace
 
@@ -139,6 +139,54 @@ def test_shared_operand_and_shared_node():
     assert next(iter(b._prev)) is a
 
 
+def test_a_dropped_intermediate_is_freed_and_made_again_when_asked_for():
+    # A value does not hold its children's objects: it finds its children on
+    # the tape. Python frees an intermediate it no longer holds at once; `_prev`
+    # gives back a child's object while it lives, and a new one once it is gone.
+    before = stats()["values"]
+    a = Value(2.0, label="a")
+    b = a * a
+    c = b + b
+    assert stats()["values"] == before + 3
+    del b
+    assert stats()["values"] == before + 2  # its node stays, under c
+    (b,) = c._prev
+    assert (b._op, b.data, b._children[0].label) == ("*", 4.0, "a")
+    assert b._children[0] is a and c._children[1] is b  # the live objects
+    assert len(trace(c)[0]) == 3 and len(trace(c)[1]) == 2
+    c.backward()
+    assert (a.grad, b.grad) == (8.0, 2.0)
+    del a, b, c
+    assert stats()["values"] == before
+
+
+def test_what_the_tape_cannot_show_again_is_held():
+    x = Value(3.0, _op="in")  # an op name given by hand
+    y = x**2.0 + 1  # `**2.0`: the tape keeps the number 2
+    del x
+    p, one = y._children
+    assert (p._op, p._children[0]._op, one._op) == ("**2.0", "in", "")
+    assert (Value(3.0) ** 2 + 1)._children[0]._op == "**2"
+    k = Value(1.0, (Value(2.0),), "k")
+    z = k * 2
+    del k
+    assert z._children[0]._op == "k" and z._children[0]._children[0].data == 2.0
+
+
+def test_objects_are_found_again_after_the_tape_is_compacted():
+    a = Value(0.5)
+    b = a * 3.0
+    c = b + 1.0
+    peak = 0
+    for _ in range(200_000):  # garbage: the tape compacts every 2**18 nodes or so
+        a * 2.0
+        peak = max(peak, stats()["nodes"])
+    assert stats()["nodes"] < peak  # it did compact, and moved c's nodes
+    assert c._children[0] is b and b._children[0] is a
+    c.backward()
+    assert (c.data, a.grad) == (2.5, 3.0)
+
+
 def test_the_graph_is_karpathys():
     x = Value(2.0)
     assert {v._op for v in trace(x / 4.0)[0]} == {"", "*"}  # x * 4.0**-1
@@ -168,7 +216,14 @@ def test_a_chain_of_a_hundred_thousand_nodes():
         y = y * 1.0 + 0.0
     y.backward()
     assert x.grad == 1.0 and y.data == 0.5
-    del y  # freeing the chain walks it without recursion either
+    del y
+    # a chain that holds its objects (it starts at an op name given by hand):
+    # freeing it walks it without recursion either
+    y = Value(0.5, _op="in")
+    for _ in range(100_000):
+        y = y * 1.0 + 0.0
+    y.backward()
+    del y
 
 
 # every op against finite differences

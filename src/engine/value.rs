@@ -247,6 +247,23 @@ impl Value {
         tape::with(|t| self.live(t))
     }
 
+    /// [`id`](Value::id) without the check that the node still lives: one
+    /// field read, for a table kept beside the tape and indexed by node (the
+    /// Python package maps nodes to its objects this way). After the node's
+    /// scope has ended, or after a [`compact`](crate::compact) that did not
+    /// rewrite this handle, the number may be another node's.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let a = Value::new(1.0);
+    /// let b = a * 2.0;
+    /// assert_eq!((a.raw_id(), b.raw_id()), (a.id(), b.id()));
+    /// ```
+    #[inline]
+    pub fn raw_id(self) -> usize {
+        self.idx as usize
+    }
+
     // ----- ops with one operand -------------------------------------------------
 
     #[inline(always)]
