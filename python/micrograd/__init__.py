@@ -12,6 +12,8 @@ which draws a graph in Jupyter with no Graphviz installed. Differences, all on p
   ``backward()`` twice doubles the leaves' gradients and never compounds the others.
 * ``Value ** Value`` works (micrograd asserts).
 * A ``Value`` belongs to the thread that made it.
+* A ``Value`` has no ``__dict__`` and takes no weak references: it is 48 bytes,
+  and a training step makes tens of thousands.
 """
 
 from micrograd.engine import Value
