@@ -15,6 +15,7 @@
 //! node never has two live objects.
 
 use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use micrograd::{Scope, Value, compact, scope};
@@ -132,43 +133,54 @@ pub(crate) fn bind(v: &Bound<'_, PyValue>) {
 }
 
 /// One object per node of `nodes`: the live one if the node has one, else a
-/// new one from `make`, given a new slot. A node listed twice gets one object.
-pub(crate) fn objects<'py>(
-    py: Python<'py>,
-    nodes: &[Value],
-    make: impl Fn(Python<'py>, Slot) -> PyResult<Bound<'py, PyValue>>,
-) -> PyResult<Vec<Bound<'py, PyValue>>> {
+/// new one in a new slot. A node listed twice gets one object.
+pub(crate) fn objects<'py>(py: Python<'py>, nodes: &[Value]) -> PyResult<Vec<Bound<'py, PyValue>>> {
     // Every look-up first, while the handles are current: making an object
     // may run Python code, and with it a compaction that moves nodes.
     let found: Vec<Result<Bound<'py, PyValue>, Slot>> = ARENA.with(|a| {
         let mut a = a.borrow_mut();
-        let id = a.id;
+        let mut ours = HashSet::new();
         let found = nodes.iter().map(|&n| match a.find(n) {
             // SAFETY: `p` is a live object of our class (`find` checks its
             // count); taking a reference runs no Python code.
             Found::Object(p) => {
                 Ok(unsafe { Bound::from_borrowed_ptr(py, p).cast_into_unchecked() })
             }
-            Found::Making(index) => Err(Slot { arena: id, index }),
-            Found::None => Err(a.insert(n)),
+            // a slot taken above for a node listed before
+            Found::Making(index) if ours.contains(&index) => Err(Slot { arena: a.id, index }),
+            // (a slot whose object some other call is making is never shared:
+            // one object per slot, always)
+            Found::Making(_) | Found::None => {
+                let s = a.insert(n);
+                ours.insert(s.index);
+                Err(s)
+            }
         });
         found.collect()
     });
-    let mut made: Vec<Bound<'py, PyValue>> = Vec::new();
-    found
-        .into_iter()
-        .map(|f| match f {
-            Ok(v) => Ok(v),
-            Err(slot) => {
-                if let Some(v) = made.iter().find(|v| v.get().slot().index == slot.index) {
-                    return Ok(v.clone());
+    let mut made: HashMap<u32, Bound<'py, PyValue>> = HashMap::new();
+    let mut out = Vec::with_capacity(found.len());
+    for (k, f) in found.iter().enumerate() {
+        out.push(match f {
+            Ok(v) => v.clone(),
+            Err(s) if made.contains_key(&s.index) => made[&s.index].clone(),
+            Err(s) => match PyValue::make(py, *s, None) {
+                Ok(v) => made.entry(s.index).or_insert(v).clone(),
+                Err(e) => {
+                    // `make` freed this slot; free the ones not reached, once each
+                    let rest = found[k + 1..].iter().filter_map(|f| f.as_ref().err());
+                    let rest: HashSet<u32> = rest.map(|r| r.index).collect();
+                    for index in rest {
+                        if index != s.index && !made.contains_key(&index) {
+                            release(Slot { index, ..*s });
+                        }
+                    }
+                    return Err(e);
                 }
-                let v = make(py, slot).inspect_err(|_| release(slot))?;
-                made.push(v.clone());
-                Ok(v)
-            }
-        })
-        .collect()
+            },
+        });
+    }
+    Ok(out)
 }
 
 /// Frees a slot; called when Python frees its `Value`. Does nothing while

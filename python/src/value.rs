@@ -139,9 +139,7 @@ impl PyValue {
     fn kids<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyValue>>> {
         match &self.held {
             Some(h) => Ok(h.kids.iter().map(|k| k.bind(py).clone()).collect()),
-            None => arena::objects(py, &self.node()?.children(), |py, s| {
-                PyValue::make(py, s, None)
-            }),
+            None => arena::objects(py, &self.node()?.children()),
         }
     }
 
