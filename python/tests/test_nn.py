@@ -193,6 +193,18 @@ def test_a_whole_mlp_hands_back_the_very_objects():
     assert inner._op == "affine" and inner._children[2] is x[0] and inner._children[3] is x[1]
 
 
+def test_an_input_that_holds_is_kept_by_the_layers():
+    # an op name given by hand is not on the tape: the layers' values hold
+    # such an input, so walking the graph still finds it after Python drops it
+    random.seed(4)
+    model = MLP(2, [3, 1])
+    x = [Value(1.0, _op="in"), -2.0]
+    out = model(x)
+    del x
+    assert "in" in {v._op for v in trace(out)[0]}
+    assert out.data == layer_by_layer(model)([1.0, -2.0]).data
+
+
 def test_an_inner_object_outlives_its_output_and_all_are_freed():
     random.seed(5)
     model = MLP(2, [3, 3, 1])
