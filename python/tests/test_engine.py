@@ -4,6 +4,7 @@ PyTorch's numbers are frozen here as constants (PyTorch is not needed to run the
 """
 
 import math
+import random
 import threading
 
 import pytest
@@ -185,6 +186,60 @@ def test_objects_are_found_again_after_the_tape_is_compacted():
     assert c._children[0] is b and b._children[0] is a
     c.backward()
     assert (c.data, a.grad) == (2.5, 3.0)
+
+
+def test_random_graphs_dropped_at_random_show_what_was_made():
+    # Values made, dropped and walked at random, with garbage that makes the
+    # tape compact: every node's op, children and number are what was recorded
+    # when it was made (its label names the record), and a child that Python
+    # still holds comes back as that very object.
+    rng = random.Random(4)
+    pool, made = [], {}
+    compactions, last = 0, 0
+
+    def record(v, op, kids):
+        v.label = f"v{len(made)}"
+        made[v.label] = (op, [k.label for k in kids], v.data)
+        return v
+
+    def check(v, depth):
+        kids = v._children
+        assert (v._op, [k.label for k in kids], v.data) == made[v.label]
+        assert all(a is b for a, b in zip(kids, v._children))
+        held = {p.label: p for p in pool}
+        assert all(held.get(k.label, k) is k for k in kids)
+        if depth:
+            for k in kids:
+                check(k, depth - 1)
+
+    for _ in range(6000):
+        r = rng.random()
+        if len(pool) < 2 or r < 0.1:
+            v = record(Value(rng.uniform(-1, 1)), "", [])
+        elif r < 0.4:
+            a, b = rng.choice(pool), rng.choice(pool)
+            v = record(a + b, "+", [a, b])
+        elif r < 0.6:
+            a, b = rng.choice(pool), rng.choice(pool)
+            m = record(a * b, "*", [a, b])
+            v = record(m.tanh(), "tanh", [m])
+            del m
+        elif r < 0.7:
+            a = rng.choice(pool)
+            v = record(a**2, "**2", [a])
+        elif r < 0.75:
+            for _ in range(2000):
+                rng.choice(pool) * 1.0
+            compactions += stats()["nodes"] < last
+            last = stats()["nodes"]
+            continue
+        else:
+            check(rng.choice(pool), 4)
+            continue
+        pool.append(v)
+        if len(pool) > 40:
+            pool.pop(rng.randrange(len(pool)))
+    assert compactions >= 2
 
 
 def test_the_graph_is_karpathys():
