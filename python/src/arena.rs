@@ -8,11 +8,12 @@
 //! the table. Nodes move, numbers never change, and a Python object never
 //! sees the move: it keeps its slot.
 //!
-//! A value does not hold its children's objects: it finds its children on the
-//! tape, and the table says which of them still have a live object
-//! ([`objects`]). So an intermediate value that Python no longer holds is
-//! freed at once (its node stays while a value above it lives), and the same
-//! node never has two live objects.
+//! A value does not hold its children's objects (unless the tape cannot show
+//! them again: see `value::Held`): it finds its children on the tape, and the
+//! table says which of them still have a live object ([`objects`]). So an
+//! intermediate value that Python no longer holds is freed at once (its node
+//! stays while a value above it lives), and the same node never has two live
+//! objects.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
