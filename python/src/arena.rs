@@ -138,9 +138,10 @@ pub(crate) fn bind(v: &Bound<'_, PyValue>) {
 pub(crate) fn objects<'py>(py: Python<'py>, nodes: &[Value]) -> PyResult<Vec<Bound<'py, PyValue>>> {
     // Every look-up first, while the handles are current: making an object
     // may run Python code, and with it a compaction that moves nodes.
-    let found: Vec<Result<Bound<'py, PyValue>, Slot>> = ARENA.with(|a| {
+    let mut ours: Vec<Slot> = Vec::new();
+    let found: Vec<Result<Bound<'py, PyValue>, u32>> = ARENA.with(|a| {
         let mut a = a.borrow_mut();
-        let mut ours = HashSet::new();
+        let mut taken = HashSet::new();
         let found = nodes.iter().map(|&n| match a.find(n) {
             // SAFETY: `p` is a live object of our class (`find` checks its
             // count); taking a reference runs no Python code.
@@ -148,40 +149,33 @@ pub(crate) fn objects<'py>(py: Python<'py>, nodes: &[Value]) -> PyResult<Vec<Bou
                 Ok(unsafe { Bound::from_borrowed_ptr(py, p).cast_into_unchecked() })
             }
             // a slot taken above for a node listed before
-            Found::Making(index) if ours.contains(&index) => Err(Slot { arena: a.id, index }),
+            Found::Making(index) if taken.contains(&index) => Err(index),
             // (a slot whose object some other call is making is never shared:
             // one object per slot, always)
             Found::Making(_) | Found::None => {
                 let s = a.insert(n);
-                ours.insert(s.index);
-                Err(s)
+                taken.insert(s.index);
+                ours.push(s);
+                Err(s.index)
             }
         });
         found.collect()
     });
-    let mut made: HashMap<u32, Bound<'py, PyValue>> = HashMap::new();
-    let mut out = Vec::with_capacity(found.len());
-    for (k, f) in found.iter().enumerate() {
-        out.push(match f {
-            Ok(v) => v.clone(),
-            Err(s) if made.contains_key(&s.index) => made[&s.index].clone(),
-            Err(s) => match PyValue::make(py, *s, None) {
-                Ok(v) => made.entry(s.index).or_insert(v).clone(),
-                Err(e) => {
-                    // `make` freed this slot; free the ones not reached, once each
-                    let rest = found[k + 1..].iter().filter_map(|f| f.as_ref().err());
-                    let rest: HashSet<u32> = rest.map(|r| r.index).collect();
-                    for index in rest {
-                        if index != s.index && !made.contains_key(&index) {
-                            release(Slot { index, ..*s });
-                        }
-                    }
-                    return Err(e);
-                }
-            },
-        });
+    let mut made = HashMap::with_capacity(ours.len());
+    for (k, &s) in ours.iter().enumerate() {
+        match PyValue::make(py, s, None) {
+            Ok(v) => _ = made.insert(s.index, v),
+            Err(e) => {
+                // `make` freed this one's slot; free the rest
+                ours[k + 1..].iter().for_each(|&s| release(s));
+                return Err(e);
+            }
+        }
     }
-    Ok(out)
+    Ok(found
+        .into_iter()
+        .map(|f| f.unwrap_or_else(|index| made[&index].clone()))
+        .collect())
 }
 
 /// Frees a slot; called when Python frees its `Value`. Does nothing while
