@@ -645,3 +645,90 @@ fn labels_inside_a_scope_are_freed_with_it() {
     let v = Value::new(2.0);
     assert_eq!(v.label(), "");
 }
+
+// ----- the number a handle carries ----------------------------------------------
+// A `Value` carries a copy of its node's number, which ops use in place of
+// the tape's while the two agree. These tests change the tape's number
+// under a handle and check that every op sees the new one.
+
+#[test]
+fn a_copy_made_before_set_data_computes_with_the_new_number() {
+    let p = Value::new(2.0);
+    let q = p; // carries 2.0
+    p.set_data(5.0);
+    let y = q * 3.0;
+    assert_eq!(y.data(), 15.0);
+    assert_eq!((q + p).data(), 10.0);
+    assert_eq!((q - 1.0).data(), 4.0);
+    assert_eq!(q.exp().data(), 5f64.exp());
+    assert_eq!(q.pow(2).data(), 25.0);
+    y.backward();
+    assert_eq!(p.grad(), 3.0);
+
+    // an interior node overwritten by hand
+    let h = Value::new(0.5) * 2.0;
+    let old = h;
+    h.set_data(4.0);
+    assert_eq!((old + 1.0).data(), 5.0);
+    assert_eq!((old * old).data(), 16.0);
+
+    // NaN to a number and back: bits, not `==`, decide
+    let n = Value::new(f64::NAN);
+    let m = n;
+    n.set_data(1.0);
+    assert_eq!((m * 2.0).data(), 2.0);
+    n.set_data(f64::NAN);
+    assert!((m + 1.0).data().is_nan());
+}
+
+#[test]
+fn handles_are_equal_when_their_node_is_whatever_number_they_carry() {
+    use std::collections::HashSet;
+    let p = Value::new(1.0);
+    let y = p * 1.0;
+    p.set_data(2.0);
+    let again = y.children()[0]; // made now: carries 2.0
+    assert_eq!(again, p);
+    let set: HashSet<Value> = [p].into();
+    assert!(set.contains(&again));
+}
+
+#[test]
+fn constants_stay_with_their_nodes_across_scopes_of_every_mix() {
+    // Ops that keep a constant (`* c`, `/ c`, `** c`) and ops that keep none
+    // (`+ c`, `- c`, two values), in scopes that end and start again, with
+    // the tape and its constants growing in between: every node must find
+    // its own constant, forward and backward.
+    let x0 = Value::new(1.0);
+    for round in 0..40u32 {
+        let _s = scope();
+        let (adds, muls) = (round * 37 % 500, round * 53 % 700);
+        let mut x = x0;
+        let mut want = 1.0f64;
+        let mut dwant = 1.0f64;
+        for k in 0..adds.max(muls) {
+            if k < adds {
+                x = x + 0.5 - 0.25;
+                want = want + 0.5 - 0.25;
+            }
+            if k < muls {
+                let c = 1.0 + f64::from(k % 7) / 1000.0;
+                x = (x * c / 1.0).pow(1.0);
+                want *= c;
+                dwant *= c;
+            }
+        }
+        let last = if adds > muls {
+            "-"
+        } else if muls > 0 {
+            "**1"
+        } else {
+            ""
+        };
+        assert_eq!(x.op(), last);
+        assert!((x.data() - want).abs() <= 1e-9 * want, "round {round}");
+        x0.set_grad(0.0);
+        x.backward();
+        assert!((x0.grad() - dwant).abs() <= 1e-9 * dwant, "round {round}");
+    }
+}

@@ -478,7 +478,7 @@ impl Value {
                     .map(|i| (i, true)),
             };
             found.map(|(i, in_grad)| NonFinite {
-                value: Value::at(i as u32, t.scope_of(i as u32)),
+                value: Value::at(t, i as u32, t.scope_of(i as u32)),
                 in_grad,
                 op: t.op[i].symbol().to_owned(),
                 label: t.labels.get(&(i as u32)).cloned().unwrap_or_default(),
@@ -583,7 +583,7 @@ mod tests {
         let (dirty, len) = tape::with(|t| (t.dirty.clone(), t.data.len()));
         assert!(dirty.start >= len - 2, "{dirty:?} of {len}");
         // and the big graph's interior nodes hold d(z)/d(node) = 0, not the old gradients
-        let inner = Value::at(mid as u32, crate::engine::tape::ROOT);
+        let inner = tape::with(|t| Value::at(t, mid as u32, crate::engine::tape::ROOT));
         assert_eq!(inner.grad(), 0.0);
         assert_eq!(b.grad(), 0.0);
     }

@@ -118,6 +118,7 @@ impl Tape {
         self.grad.truncate(j);
         self.consts.truncate(kc);
         self.kids.truncate(kk);
+        self.refresh_fast();
         let (ds, de) = (ds.min(j), de.min(j));
         self.dirty = if ds < de { ds..de } else { 0..0 };
         let labels = self.labels.split_off(&mark.start);
@@ -137,7 +138,7 @@ impl Tape {
         self.current = id;
         for v in keep.iter_mut() {
             if v.scope == old {
-                *v = Value::at(to[v.idx as usize - start], id);
+                *v = Value::at(self, to[v.idx as usize - start], id);
             }
         }
         freed

@@ -192,11 +192,14 @@ impl Replay {
         let inputs: Vec<Value> = (0..nin).map(|_| Value::new(0.0)).collect();
         let previous = tape::with(|t| {
             t.read_in_recording = false;
-            std::mem::replace(&mut t.recording_from, start)
+            let previous = std::mem::replace(&mut t.recording_from, start);
+            t.refresh_fast(); // every op takes its general path while recording
+            previous
         });
         let (root, outputs) = f(&inputs);
         let read = tape::with(|t| {
             t.recording_from = previous;
+            t.refresh_fast();
             std::mem::take(&mut t.read_in_recording)
         });
         if read {
@@ -226,7 +229,7 @@ impl Replay {
                 return Err(ReplayError::SharedInterior);
             }
             Ok(Arg::Shared(*shared_at.entry(c).or_insert_with(|| {
-                shared.push(Value::at(c as u32, t.scope_of(c as u32)));
+                shared.push(Value::at(t, c as u32, t.scope_of(c as u32)));
                 shared.len() - 1
             })))
         };

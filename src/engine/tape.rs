@@ -6,8 +6,9 @@
 //! (struct of arrays) so that a node costs 25 bytes, plus 8 for a constant
 //! that its derivative needs (`x * 3.0` keeps the 3.0, `x + 3.0` keeps nothing).
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::collections::BTreeMap;
+use std::mem::ManuallyDrop;
 
 /// What made a node, and so how its gradient flows to its children.
 ///
@@ -132,6 +133,12 @@ pub(crate) struct Tape {
     /// How many nodes fit before the node columns must grow: at most the
     /// capacity of each, and at most `limit`.
     pub(crate) room: usize,
+    /// An op may push its node on its fast path (no check of its own,
+    /// constant included) while the tape is shorter than this. Kept by
+    /// [`refresh_fast`](Tape::refresh_fast): at most `room`, at most the
+    /// length plus the spare capacity of `consts` (a node stores at most
+    /// one constant), and 0 while a replay records.
+    pub(crate) fast: usize,
 }
 
 /// The most entries a column of the tape can hold: nodes, constants and
@@ -160,7 +167,31 @@ fn storable(g: f64) -> f64 {
 pub(crate) const ROOT: u32 = 0;
 
 thread_local! {
-    static TAPE: RefCell<Tape> = const { RefCell::new(Tape::new()) };
+    /// This thread's tape. `ManuallyDrop`: a thread-local whose type has a
+    /// destructor is checked, at every access, for whether the destructor is
+    /// registered yet, and a chain of ops accesses it at every node (4.3
+    /// against 3.4 ns a node in a model of the forward pass). [`FREE`]
+    /// frees it instead, when the thread ends.
+    static TAPE: RefCell<ManuallyDrop<Tape>> =
+        const { RefCell::new(ManuallyDrop::new(Tape::new())) };
+    /// Frees [`TAPE`]'s memory when the thread ends; registered when the
+    /// tape first grows.
+    static FREE: FreeAtExit = const { FreeAtExit };
+}
+
+/// See [`FREE`].
+struct FreeAtExit;
+
+impl Drop for FreeAtExit {
+    fn drop(&mut self) {
+        // The tape is left empty and usable: another thread-local's
+        // destructor (a scope, say) may still reach it.
+        let old = TAPE.with(|t| {
+            let mut t = t.try_borrow_mut().ok()?;
+            Some(std::mem::replace(&mut **t, Tape::new()))
+        });
+        drop(old);
+    }
 }
 
 /// Runs `f` with this thread's tape.
@@ -181,17 +212,48 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut Tape) -> R) -> R {
 /// The caller must drop the guard before it returns: the guard borrows a
 /// thread-local, which is destroyed when the thread ends.
 #[inline(always)]
-pub(crate) unsafe fn borrow<'a>() -> std::cell::RefMut<'a, Tape> {
-    let tape: *const RefCell<Tape> = TAPE.with(std::ptr::from_ref);
-    // SAFETY: `TAPE.with` has just returned this thread's tape (it panics
-    // rather than return one being destroyed); the tape lives until the
-    // thread ends, and the caller drops the guard before that.
-    unsafe { &*tape }.borrow_mut()
+pub(crate) unsafe fn borrow<'a>() -> RefMut<'a, Tape> {
+    let tape: *const RefCell<ManuallyDrop<Tape>> = TAPE.with(std::ptr::from_ref);
+    // SAFETY: `TAPE.with` has just returned this thread's tape, which has
+    // no destructor and so lives as long as the thread; the caller drops
+    // the guard before it returns.
+    let mut t = RefMut::map(unsafe { &*tape }.borrow_mut(), |t| &mut **t);
+    t.sync_lens();
+    t
+}
+
+/// This thread's tape, if nothing has borrowed it, for an op's fast path:
+/// [`borrow`] without taking the borrow, which is sound only while no code
+/// that could reach the tape runs.
+///
+/// # Safety
+///
+/// The caller must not call anything (the fast paths of `value.rs` make no
+/// calls at all) and must not keep the reference past its return. Nothing
+/// takes a shared borrow of the tape (every access goes through
+/// [`borrow`]), so "not mutably borrowed" means "not borrowed at all".
+#[inline(always)]
+pub(crate) unsafe fn unborrowed<'a>() -> Option<&'a mut Tape> {
+    let tape: *const RefCell<ManuallyDrop<Tape>> = TAPE.with(std::ptr::from_ref);
+    // SAFETY: the cell lives as long as the thread (see `borrow`). If it is
+    // not mutably borrowed, no reference to the tape exists (nothing takes
+    // shared borrows), and the caller's makes no call that could make one
+    // before it is gone.
+    unsafe {
+        let cell = &*tape;
+        cell.try_borrow_unguarded().ok()?;
+        Some(&mut **cell.as_ptr())
+    }
 }
 
 /// As [`with`], or `None` while the thread is tearing its tape down.
 pub(crate) fn try_with<R>(f: impl FnOnce(&mut Tape) -> R) -> Option<R> {
-    TAPE.try_with(|t| f(&mut t.borrow_mut())).ok()
+    TAPE.try_with(|t| {
+        let mut t = t.borrow_mut();
+        t.sync_lens();
+        f(&mut t)
+    })
+    .ok()
 }
 
 impl Tape {
@@ -214,6 +276,7 @@ impl Tape {
             warned: false,
             limit: LIMIT,
             room: 0,
+            fast: 0,
             recording_from: usize::MAX,
             read_in_recording: false,
         }
@@ -247,24 +310,114 @@ impl Tape {
             self.make_room();
         }
         let x = data(&self.data);
+        // SAFETY: just checked.
+        let i = unsafe { self.push_unchecked(op, args, None, x) };
+        self.sync_lens();
+        i
+    }
+
+    /// Gives the gradient, op and children columns the length of `data`.
+    ///
+    /// An op's fast path sets only `data`'s length (three stores fewer on
+    /// every node); the other three columns' slots up to it are written,
+    /// and their lengths catch up here, wherever the tape is borrowed, so
+    /// that every other piece of code sees four columns of one length.
+    #[inline(always)]
+    pub(crate) fn sync_lens(&mut self) {
+        let n = self.data.len();
+        debug_assert!(self.grad.len() <= n && self.op.len() <= n && self.args.len() <= n);
+        debug_assert!(
+            n <= self
+                .grad
+                .capacity()
+                .min(self.op.capacity())
+                .min(self.args.capacity())
+        );
+        // SAFETY: every slot below `n` of the three columns was written when
+        // its node was pushed (by `push_unchecked`, with `data`'s), and the
+        // lengths only ever fall with `data`'s, so this initializes nothing new.
+        unsafe {
+            self.grad.set_len(n);
+            self.op.set_len(n);
+            self.args.set_len(n);
+        }
+    }
+
+    /// Whether an op may take its fast path: a node fits without growing
+    /// the columns, and so does a constant.
+    #[inline(always)]
+    pub(crate) fn fast(&self) -> bool {
+        self.data.len() < self.fast
+    }
+
+    /// Recomputes [`fast`](Tape::fast). Called wherever the columns grow or
+    /// shrink other than by a push, where a recording starts or ends, and
+    /// at the end of every op's general path.
+    pub(crate) fn refresh_fast(&mut self) {
+        let used = self.consts.len();
+        if self.consts.capacity() - used < 64 {
+            // ops that keep no constant take their fast path only while
+            // `consts` has room too: keep some
+            self.consts.reserve(used.clamp(1024, self.limit.max(1024)));
+        }
+        let spare = self.consts.capacity() - used;
+        self.fast = if self.recording() {
+            0
+        } else {
+            self.room.min(self.data.len() + spare)
+        };
+    }
+
+    /// Appends a node holding `x` and returns its index.
+    ///
+    /// # Safety
+    ///
+    /// `self.data.len() < self.room` must hold ([`fast`](Self::fast) implies
+    /// it), and [`fast`](Self::fast) too if `konst` is given: the node's
+    /// constant, stored in `consts` and named by `args[1]`.
+    #[inline(always)]
+    pub(crate) unsafe fn push_unchecked(
+        &mut self,
+        op: Op,
+        mut args: [u32; 2],
+        konst: Option<f64>,
+        x: f64,
+    ) -> u32 {
+        let i = self.data.len();
         // SAFETY: `make_room` keeps `room` at most the capacity of each of
-        // the four node columns, which all have length `i` (nodes are pushed
-        // only here and removed only by truncating all four to one length),
-        // so `i < room` means slot `i` of each is allocated; writing it and
-        // setting the length to `i + 1` initializes exactly that slot.
+        // the four node columns, so `i < room` (the caller's promise) means
+        // slot `i` of each is allocated. `data` has length `i` and the other
+        // three at most `i` (see `sync_lens`); writing slot `i` of each and
+        // setting `data`'s length to `i + 1` initializes exactly that slot.
         // Measured on the chain benchmark: four `Vec::push` here cost 6.8 ns
         // per node forward, this 4.0 (one check, and no call between
         // computing the number and storing it).
-        debug_assert!([self.grad.len(), self.op.len(), self.args.len()] == [i; 3]);
+        debug_assert!(i < self.room);
+        debug_assert!(self.grad.len() <= i && self.op.len() <= i && self.args.len() <= i);
+        // Every pointer is read before the first store: a store through one
+        // might, as far as the compiler knows, change the tape's fields, and
+        // it would read them again after it.
+        let (d, g) = (self.data.as_mut_ptr(), self.grad.as_mut_ptr());
+        let (o, a) = (self.op.as_mut_ptr(), self.args.as_mut_ptr());
+        let (k, kp) = (self.consts.len(), self.consts.as_mut_ptr());
+        if let Some(c) = konst {
+            debug_assert!(k < self.consts.capacity());
+            args[1] = k as u32;
+            // SAFETY: `fast` is at most the tape's length plus the spare
+            // slots of `consts` at the last refresh, and every node pushed
+            // since took at most one of them, so slot `k` is spare.
+            unsafe {
+                kp.add(k).write(c);
+                self.consts.set_len(k + 1);
+            }
+        }
         unsafe {
-            self.data.as_mut_ptr().add(i).write(x);
+            d.add(i).write(x);
+            g.add(i).write(f64::from_bits(NO_GRAD));
+            o.add(i).write(op);
+            a.add(i).write(args);
+            // the other three lengths follow in `sync_lens`
             self.data.set_len(i + 1);
-            self.grad.as_mut_ptr().add(i).write(f64::from_bits(NO_GRAD));
-            self.grad.set_len(i + 1);
-            self.op.as_mut_ptr().add(i).write(op);
-            self.op.set_len(i + 1);
-            self.args.as_mut_ptr().add(i).write(args);
-            self.args.set_len(i + 1);
         }
         i as u32
     }
@@ -273,6 +426,9 @@ impl Tape {
     #[cold]
     #[inline(never)]
     fn make_room(&mut self) {
+        // the thread's first growth: free all this when it ends
+        let _ = FREE.try_with(|_| ());
+        self.sync_lens(); // `reserve` keeps only the slots below a column's length
         let i = self.data.len();
         if i >= self.limit {
             full("nodes", self.limit);
@@ -288,6 +444,7 @@ impl Tape {
             .min()
             .unwrap_or(0);
         self.room = cap.min(self.limit);
+        self.refresh_fast();
     }
 
     /// Stores a constant for a node's backward and returns its index.
@@ -466,6 +623,7 @@ impl Tape {
         if self.labels.range(mark.start..).next().is_some() {
             self.labels.split_off(&mark.start);
         }
+        self.refresh_fast();
     }
 
     /// Indices of node `i`'s children, in operand order.

@@ -82,7 +82,7 @@ impl Value {
             for i in (0..=root).filter(|&i| t.is_marked(i)) {
                 pos.insert(i as u32, out.len());
                 out.push(GraphNode {
-                    value: Value::at(i as u32, t.scope_of(i as u32)),
+                    value: Value::at(t, i as u32, t.scope_of(i as u32)),
                     label: t.labels.get(&(i as u32)).cloned().unwrap_or_default(),
                     data: t.data[i],
                     grad: t.grad_of(i as u32),

@@ -12,8 +12,9 @@ use super::tape::{self, Op, Tape};
 /// A scalar in an expression graph: its `data`, its `grad`, the op that made
 /// it and its children.
 ///
-/// `Value` is a small `Copy` handle (8 bytes) into this thread's tape, so
-/// arithmetic reads as in the notebooks, with no `&` and no `.clone()`:
+/// `Value` is a small `Copy` handle (16 bytes: where its node is, and a copy
+/// of its number) into this thread's tape, so arithmetic reads as in the
+/// lecture, with no `&` and no `.clone()`:
 ///
 /// ```
 /// use micrograd::Value;
@@ -39,21 +40,60 @@ use super::tape::{self, Op, Tape};
 /// `Sync`); each thread has its own tape. Values made inside a
 /// [`scope`](crate::scope) are freed when the scope ends, and using one after
 /// that panics with a message saying so: it never reads another node's number.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy)]
 pub struct Value {
     pub(crate) idx: u32,
     pub(crate) scope: u32,
+    /// The node's number when this handle was made. An op uses it in place
+    /// of the tape's copy when the two have the same bits (a handle made
+    /// before a `set_data` does not), so that a chain of ops keeps its
+    /// numbers in registers instead of waiting, node after node, for each
+    /// to go through memory.
+    x: f64,
     _thread: PhantomData<*const ()>,
 }
 
+/// Two handles are equal when they are the same node.
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        (self.idx, self.scope) == (other.idx, other.scope)
+    }
+}
+
+impl Eq for Value {}
+
+impl std::hash::Hash for Value {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.idx, self.scope).hash(state);
+    }
+}
+
 impl Value {
+    /// The handle of node `idx`, made in scope `scope`.
     #[inline]
-    pub(crate) fn at(idx: u32, scope: u32) -> Value {
+    pub(crate) fn at(t: &Tape, idx: u32, scope: u32) -> Value {
+        Value::holding(idx, scope, t.data[idx as usize])
+    }
+
+    #[inline(always)]
+    fn holding(idx: u32, scope: u32, x: f64) -> Value {
         Value {
             idx,
             scope,
+            x,
             _thread: PhantomData,
         }
+    }
+
+    /// Whether an op may use this handle's copy of its number: its node is
+    /// live in the innermost scope or the root (checked as [`live`](Self::live)
+    /// checks it, without a call) and holds the same bits.
+    #[inline(always)]
+    fn fresh(self, t: &Tape) -> bool {
+        (self.scope == t.current || self.scope == tape::ROOT)
+            && t.data
+                .get(self.idx as usize)
+                .is_some_and(|d| d.to_bits() == self.x.to_bits())
     }
 
     /// Panics if this handle's node has been freed.
@@ -66,7 +106,20 @@ impl Value {
     #[inline(always)]
     fn make(t: &mut Tape, op: Op, args: [u32; 2], data: impl FnOnce(&[f64]) -> f64) -> Value {
         let i = t.push(op, args, data);
-        Value::at(i, t.current)
+        Value::holding(i, t.current, t.data[i as usize])
+    }
+
+    /// An op's node, pushed on its fast path.
+    ///
+    /// # Safety
+    ///
+    /// [`Tape::fast`] must hold.
+    #[inline(always)]
+    unsafe fn push_fast(t: &mut Tape, op: Op, args: [u32; 2], konst: Option<f64>, x: f64) -> Value {
+        let scope = t.current; // read before the stores, as in `push_unchecked`
+        // SAFETY: the caller's promise.
+        let i = unsafe { t.push_unchecked(op, args, konst, x) };
+        Value::holding(i, scope, x)
     }
 
     /// A new leaf (an input or a parameter) holding `data`, with gradient 0.
@@ -230,7 +283,7 @@ impl Value {
             let i = self.live(t);
             t.children(i)
                 .iter()
-                .map(|&c| Value::at(c, t.scope_of(c)))
+                .map(|&c| Value::at(t, c, t.scope_of(c)))
                 .collect()
         })
     }
@@ -266,35 +319,122 @@ impl Value {
 
     // ----- ops with one operand -------------------------------------------------
 
+    // Each op has a fast path, taken when the tape is free, has room, and
+    // the operands' handles are fresh: it makes no call at all, so the
+    // operands' numbers stay in registers from one op to the next (a chain
+    // of ops ran at 3.9 ns a node through memory). Anything else takes the
+    // general path, out of line; it returns its handle as two numbers, which
+    // come back in registers (a whole `Value` would come back through the
+    // stack, and drag the fast path's result there with it).
+
     #[inline(always)]
     fn unary(self, op: Op, f: impl FnOnce(f64) -> f64) -> Value {
+        // SAFETY: no call until `t` is dropped, at the end of this block.
+        if let Some(t) = unsafe { tape::unborrowed() }
+            && t.fast()
+            && self.fresh(t)
+        {
+            // SAFETY: `fast` holds.
+            return unsafe { Value::push_fast(t, op, [self.idx, 0], None, f(self.x)) };
+        }
+        Value::unpack(Value::unary_slow(self.pack(), op, f))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn unary_slow(a: (u64, f64), op: Op, f: impl FnOnce(f64) -> f64) -> (u64, f64) {
+        let this = Value::unpack(a);
         // SAFETY: the guard lives in this function only.
         let t = &mut *unsafe { tape::borrow() };
-        let a = self.live(t);
-        Value::make(t, op, [a as u32, 0], |d| f(d[a]))
+        let a = this.live(t);
+        let v = Value::make(t, op, [a as u32, 0], |d| f(d[a]));
+        t.refresh_fast();
+        v.pack()
     }
 
     #[inline(always)]
     fn with_const(self, op: Op, c: f64, f: impl FnOnce(f64, f64) -> f64) -> Value {
+        // SAFETY: no call until `t` is dropped, at the end of this block.
+        if let Some(t) = unsafe { tape::unborrowed() }
+            && t.fast()
+            && self.fresh(t)
+        {
+            // SAFETY: `fast` holds, so no replay records, and this node
+            // stores one constant at most.
+            let keep = matches!(op, Op::MulC | Op::DivC | Op::PowC).then_some(c);
+            return unsafe { Value::push_fast(t, op, [self.idx, 0], keep, f(self.x, c)) };
+        }
+        Value::unpack(Value::with_const_slow(self.pack(), op, c, f))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn with_const_slow(
+        a: (u64, f64),
+        op: Op,
+        c: f64,
+        f: impl FnOnce(f64, f64) -> f64,
+    ) -> (u64, f64) {
+        let this = Value::unpack(a);
         // SAFETY: the guard lives in this function only.
         let t = &mut *unsafe { tape::borrow() };
-        let a = self.live(t);
-        let k = match op {
-            Op::MulC | Op::DivC | Op::PowC => t.konst(c),
-            // AddC, SubC, RSubC, RDivC: backward does not need c, but a replay does
-            _ if t.recording() => t.konst(c),
-            _ => 0,
-        };
-        Value::make(t, op, [a as u32, k], |d| f(d[a], c))
+        let a = this.live(t);
+        let k = if Value::keeps(op, t) { t.konst(c) } else { 0 };
+        let v = Value::make(t, op, [a as u32, k], |d| f(d[a], c));
+        t.refresh_fast();
+        v.pack()
+    }
+
+    /// Whether an op with a constant stores it: backward needs it for
+    /// `*`, `/` and `**`; a replay needs it for every op.
+    #[inline(always)]
+    fn keeps(op: Op, t: &Tape) -> bool {
+        matches!(op, Op::MulC | Op::DivC | Op::PowC) || t.recording()
     }
 
     #[inline(always)]
     fn binary(self, other: Value, op: Op, f: impl FnOnce(f64, f64) -> f64) -> Value {
+        // SAFETY: no call until `t` is dropped, at the end of this block.
+        if let Some(t) = unsafe { tape::unborrowed() }
+            && t.fast()
+            && self.fresh(t)
+            && other.fresh(t)
+        {
+            let x = f(self.x, other.x);
+            // SAFETY: `fast` holds.
+            return unsafe { Value::push_fast(t, op, [self.idx, other.idx], None, x) };
+        }
+        Value::unpack(Value::binary_slow(self.pack(), other.pack(), op, f))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn binary_slow(
+        a: (u64, f64),
+        b: (u64, f64),
+        op: Op,
+        f: impl FnOnce(f64, f64) -> f64,
+    ) -> (u64, f64) {
+        let (this, other) = (Value::unpack(a), Value::unpack(b));
         // SAFETY: the guard lives in this function only.
         let t = &mut *unsafe { tape::borrow() };
-        let a = self.live(t);
+        let a = this.live(t);
         let b = other.live(t);
-        Value::make(t, op, [a as u32, b as u32], |d| f(d[a], d[b]))
+        let v = Value::make(t, op, [a as u32, b as u32], |d| f(d[a], d[b]));
+        t.refresh_fast();
+        v.pack()
+    }
+
+    /// This handle as two numbers, for the general paths to take and
+    /// return in registers.
+    #[inline(always)]
+    fn pack(self) -> (u64, f64) {
+        (u64::from(self.idx) | u64::from(self.scope) << 32, self.x)
+    }
+
+    #[inline(always)]
+    fn unpack((key, x): (u64, f64)) -> Value {
+        Value::holding(key as u32, (key >> 32) as u32, x)
     }
 
     /// `self ** exponent`, for an `f64`, an `i32` or a `Value` exponent.
