@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::engine::{Value, update_each, update_each_with, zero_grad};
+use crate::engine::{Leaves, Value, update_each, update_each_with, zero_grad};
 
 /// Updates parameters from their gradients.
 ///
@@ -65,7 +65,7 @@ pub trait Optimizer {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Sgd {
-    params: Vec<Value>,
+    params: Leaves,
     lr: f64,
     momentum: f64,
     velocity: Vec<f64>,
@@ -85,7 +85,7 @@ impl Sgd {
     pub fn new(params: Vec<Value>, lr: f64) -> Sgd {
         let n = params.len();
         Sgd {
-            params,
+            params: Leaves::new(params),
             lr,
             momentum: 0.0,
             velocity: vec![0.0; n],
@@ -109,7 +109,7 @@ impl Sgd {
     }
 
     /// The update of parameter k from its gradient, for `update_each`.
-    fn rule(&mut self) -> (&[Value], impl FnMut(usize, &mut f64, f64)) {
+    fn rule(&mut self) -> (&Leaves, impl FnMut(usize, &mut f64, f64)) {
         let (lr, mu, v) = (self.lr, self.momentum, &mut self.velocity);
         let rule = move |k: usize, p: &mut f64, g: f64| {
             let step = if mu == 0.0 {
@@ -137,7 +137,7 @@ impl Optimizer for Sgd {
     }
 
     fn zero_grad(&self) {
-        zero_grad(&self.params);
+        zero_grad(self.params.values());
     }
 
     fn lr(&self) -> f64 {
@@ -161,7 +161,7 @@ impl Optimizer for Sgd {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Adam {
-    params: Vec<Value>,
+    params: Leaves,
     lr: f64,
     beta1: f64,
     beta2: f64,
@@ -201,7 +201,7 @@ impl Adam {
     pub fn new(params: Vec<Value>, lr: f64) -> Adam {
         let n = params.len();
         Adam {
-            params,
+            params: Leaves::new(params),
             lr,
             beta1: 0.9,
             beta2: 0.999,
@@ -226,7 +226,7 @@ impl Adam {
 
     /// One more step taken, and the update of parameter k from its
     /// gradient in it, for `update_each`.
-    fn rule(&mut self) -> (&[Value], impl FnMut(usize, &mut f64, f64)) {
+    fn rule(&mut self) -> (&Leaves, impl FnMut(usize, &mut f64, f64)) {
         self.t = self.t.saturating_add(1);
         let (b1, b2, eps, lr) = (self.beta1, self.beta2, self.eps, self.lr);
         let (c1, c2) = (1.0 - b1.powi(self.t), 1.0 - b2.powi(self.t));
@@ -253,7 +253,7 @@ impl Optimizer for Adam {
     }
 
     fn zero_grad(&self) {
-        zero_grad(&self.params);
+        zero_grad(self.params.values());
     }
 
     fn lr(&self) -> f64 {

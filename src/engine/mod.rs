@@ -4,6 +4,7 @@ mod backward;
 mod compact;
 mod gemm;
 mod gradcheck;
+mod leaves;
 mod replay;
 mod scope;
 pub(crate) mod tape;
@@ -13,6 +14,7 @@ mod value;
 pub use backward::{NonFinite, zero_grad};
 pub use compact::compact;
 pub use gradcheck::{GradCheck, GradMismatch, GradReport, gradcheck, numerical_grad};
+pub(crate) use leaves::{Handles, Leaves};
 pub use replay::{Replay, ReplayError};
 pub use scope::{Scope, scope};
 pub use trace::GraphNode;
@@ -28,9 +30,10 @@ pub(crate) fn read_data(values: &[Value]) -> Vec<f64> {
 }
 
 /// As [`read_data`], into `out` (cleared first), keeping its allocation.
-pub(crate) fn read_data_into(values: &[Value], out: &mut Vec<f64>) {
+pub(crate) fn read_data_into(handles: &(impl Handles + ?Sized), out: &mut Vec<f64>) {
+    let values = handles.values();
     tape::with(|t| {
-        let run = t.checked_run(values);
+        let run = handles.checked_run(t);
         if t.recording() {
             values.iter().for_each(|v| t.note_read(v.idx as usize));
         }
@@ -44,9 +47,13 @@ pub(crate) fn read_data_into(values: &[Value], out: &mut Vec<f64>) {
 
 /// Calls `f(k, &mut data, grad)` for the k-th value, in one visit to the tape:
 /// how optimizers update parameters.
-pub(crate) fn update_each(values: &[Value], mut f: impl FnMut(usize, &mut f64, f64)) {
+pub(crate) fn update_each(
+    handles: &(impl Handles + ?Sized),
+    mut f: impl FnMut(usize, &mut f64, f64),
+) {
+    let values = handles.values();
     tape::with(|t| {
-        if let Some(i) = t.checked_run(values) {
+        if let Some(i) = handles.checked_run(t) {
             let r = i..i + values.len();
             let gs = t.grad[r.clone()].iter().map(|&g| tape::grad_or_zero(g));
             for (k, (p, g)) in t.data[r].iter_mut().zip(gs).enumerate() {
@@ -66,10 +73,11 @@ pub(crate) fn update_each(values: &[Value], mut f: impl FnMut(usize, &mut f64, f
 /// grads[k])`, in one visit to the tape: an optimizer's step when the
 /// gradients are in hand (a replay's), not yet on the tape.
 pub(crate) fn update_each_with(
-    values: &[Value],
+    handles: &(impl Handles + ?Sized),
     grads: &[f64],
     mut f: impl FnMut(usize, &mut f64, f64),
 ) {
+    let values = handles.values();
     assert_eq!(
         values.len(),
         grads.len(),
@@ -78,7 +86,7 @@ pub(crate) fn update_each_with(
         values.len()
     );
     tape::with(|t| {
-        if let Some(i) = t.checked_run(values) {
+        if let Some(i) = handles.checked_run(t) {
             let r = i..i + values.len();
             t.write_grads_with(r, grads, f);
             return;

@@ -25,6 +25,7 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::gemm::{self, gemm};
+use super::leaves::{Handles, Leaves};
 use super::tape::{self, Op, Tape};
 use super::value::{Value, sigmoid};
 
@@ -162,7 +163,7 @@ pub struct Replay {
     nin: usize,
     nodes: Vec<Node>,
     /// Tape handles of the shared leaves, read afresh each run (parameters change).
-    shared: Vec<Value>,
+    shared: Leaves,
     layers: Vec<Layer>,
     steps: Vec<Step>,
     root: usize,
@@ -256,7 +257,7 @@ impl Replay {
         let mut r = Replay {
             nin,
             nodes,
-            shared,
+            shared: Leaves::new(shared),
             layers: Vec::new(),
             steps: Vec::new(),
             root: lane(root),
@@ -488,7 +489,7 @@ impl Replay {
     /// The leaves made outside the recording that it uses, in the order of
     /// their first use.
     pub(crate) fn shared(&self) -> &[Value] {
-        &self.shared
+        self.shared.values()
     }
 
     #[inline(always)]
@@ -558,8 +559,8 @@ impl Replay {
     /// as after `backward`).
     fn accumulate(&mut self, mut set: impl FnMut(f64, f64) -> f64) {
         tape::with(|t| {
-            t.check_all(&self.shared);
-            for (v, &g) in self.shared.iter().zip(&self.shared_grad) {
+            self.shared.checked_run(t);
+            for (v, &g) in self.shared.values().iter().zip(&self.shared_grad) {
                 let old = t.grad_of(v.idx);
                 t.grad[v.idx as usize] = set(old, g);
             }

@@ -72,7 +72,7 @@ pub trait Module: fmt::Display {
                 got: data.len(),
             });
         }
-        crate::engine::update_each(&params, |k, d, _| *d = data[k]);
+        crate::engine::update_each(params.as_slice(), |k, d, _| *d = data[k]);
         Ok(())
     }
 
