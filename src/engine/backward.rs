@@ -217,6 +217,10 @@ fn propagate(
 }
 
 impl Tape {
+    // Out of line: inlined into `Value::backward`, the loop had fewer
+    // registers to itself and shuffled values between them (a 16-16-1 MLP's
+    // backward on 100 samples took 95 µs against 86).
+    #[inline(never)]
     pub(crate) fn backward(&mut self, root: usize) {
         let n = root + 1;
         // Interior nodes that an earlier pass (or `set_grad`) wrote: start over.
