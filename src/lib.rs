@@ -38,8 +38,9 @@
 //! order, which is already a topological order: `backward` is one loop down
 //! the tape, with one `match` holding every op's local derivative
 //! (`src/engine/backward.rs`). There is no recursion anywhere, so a graph of
-//! 10^7 nodes back-propagates on a 2 MiB stack. A `Value` is an 8-byte `Copy`
-//! handle; it is tied to its thread (not `Send`).
+//! 10^7 nodes back-propagates on a 2 MiB stack. A `Value` is a 16-byte `Copy`
+//! handle (where its node is, and a copy of its number, so that a chain of
+//! ops keeps its numbers in registers); it is tied to its thread (not `Send`).
 //!
 //! **Scopes** keep a training loop in flat memory: values made inside a
 //! [`scope`] are freed when it ends, values made before it (the parameters)

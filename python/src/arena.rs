@@ -112,6 +112,18 @@ pub(crate) fn get(slot: Slot) -> PyResult<Value> {
     ARENA.with(|a| a.borrow().handle(slot))
 }
 
+/// Puts `v`, a handle to the node `slot` already holds, in its place: the
+/// same node, carrying the number it holds now (see `Value::refreshed`).
+pub(crate) fn refresh(slot: Slot, v: Value) -> PyResult<()> {
+    ARENA.with(|a| {
+        let mut a = a.borrow_mut();
+        let old = a.handle(slot)?;
+        debug_assert!(old == v, "a refreshed handle names the same node");
+        a.handles[slot.index as usize] = v;
+        Ok(())
+    })
+}
+
 /// Stores values made in [`read`] (many at once) and returns their slots.
 pub(crate) fn insert_all(vs: &[Value]) -> Vec<Slot> {
     ARENA.with(|a| {

@@ -277,7 +277,11 @@ impl PyValue {
 
     #[setter]
     fn set_data(&self, x: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.node()?.set_data(number(x, "Value.data")?);
+        let node = self.node()?;
+        node.set_data(number(x, "Value.data")?);
+        // the slot's handle carries the new number, so that ops on this
+        // value (a parameter, after each update) keep their fast path
+        arena::refresh(self.slot, node.refreshed())?;
         Ok(())
     }
 

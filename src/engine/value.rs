@@ -194,6 +194,26 @@ impl Value {
         })
     }
 
+    /// The same node's handle, carrying the number the node holds now.
+    ///
+    /// A `Value` carries a copy of its node's number, which ops use in place
+    /// of the tape's while the two agree. After a [`set_data`](Value::set_data),
+    /// copies of the handle made before it read the tape instead, which is
+    /// a little slower; a table that keeps handles and writes numbers
+    /// through them (the Python package's) keeps its own current this way.
+    ///
+    /// ```
+    /// use micrograd::Value;
+    /// let p = Value::new(1.0);
+    /// p.set_data(2.0);
+    /// let q = p.refreshed();
+    /// assert_eq!(q, p); // the same node
+    /// assert_eq!((q * 3.0).data(), 6.0);
+    /// ```
+    pub fn refreshed(self) -> Value {
+        tape::with(|t| Value::at(t, self.live(t) as u32, self.scope))
+    }
+
     /// Overwrites the gradient (`p.grad = 0.0` in micrograd).
     ///
     /// ```
