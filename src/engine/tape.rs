@@ -237,7 +237,7 @@ pub(crate) unsafe fn unborrowed<'a>() -> Option<&'a mut Tape> {
     let tape: *const RefCell<ManuallyDrop<Tape>> = TAPE.with(std::ptr::from_ref);
     // SAFETY: the cell lives as long as the thread (see `borrow`). If it is
     // not mutably borrowed, no reference to the tape exists (nothing takes
-    // shared borrows), and the caller's makes no call that could make one
+    // shared borrows), and the caller makes no call that could make one
     // before it is gone.
     unsafe {
         let cell = &*tape;
