@@ -381,7 +381,7 @@ impl Value {
         {
             // SAFETY: `fast` holds, so no replay records, and this node
             // stores one constant at most.
-            let keep = matches!(op, Op::MulC | Op::DivC | Op::PowC).then_some(c);
+            let keep = Value::backward_needs(op).then_some(c);
             return unsafe { Value::push_fast(t, op, [self.idx, 0], keep, f(self.x, c)) };
         }
         Value::unpack(Value::with_const_slow(self.pack(), op, c, f))
@@ -409,7 +409,13 @@ impl Value {
     /// `*`, `/` and `**`; a replay needs it for every op.
     #[inline(always)]
     fn keeps(op: Op, t: &Tape) -> bool {
-        matches!(op, Op::MulC | Op::DivC | Op::PowC) || t.recording()
+        Value::backward_needs(op) || t.recording()
+    }
+
+    /// Whether backward needs an op's constant.
+    #[inline(always)]
+    fn backward_needs(op: Op) -> bool {
+        matches!(op, Op::MulC | Op::DivC | Op::PowC)
     }
 
     #[inline(always)]
