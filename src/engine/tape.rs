@@ -313,6 +313,10 @@ impl Tape {
         // SAFETY: just checked.
         let i = unsafe { self.push_unchecked(op, args, None, x) };
         self.sync_lens();
+        if i as usize + 1 >= self.fast {
+            // the fast paths stopped here: room may have grown since
+            self.refresh_fast();
+        }
         i
     }
 
@@ -351,9 +355,9 @@ impl Tape {
         self.data.len() < self.fast
     }
 
-    /// Recomputes [`fast`](Tape::fast). Called wherever the columns grow or
-    /// shrink other than by a push, where a recording starts or ends, and
-    /// at the end of every op's general path.
+    /// Recomputes [`fast`](Tape::fast). Called wherever the columns shrink,
+    /// where a recording starts or ends, and by a general push that reaches
+    /// the bound (the columns or `consts` may have grown since).
     pub(crate) fn refresh_fast(&mut self) {
         let used = self.consts.len();
         if self.consts.capacity() - used < 64 {
@@ -445,7 +449,6 @@ impl Tape {
             .min()
             .unwrap_or(0);
         self.room = cap.min(self.limit);
-        self.refresh_fast();
     }
 
     /// Stores a constant for a node's backward and returns its index.
@@ -473,9 +476,16 @@ impl Tape {
     /// Panics unless a handle made in scope `scope` still points at its node.
     #[inline]
     pub(crate) fn check(&self, idx: u32, scope: u32) {
-        if scope != self.current && scope != ROOT {
+        if !self.is_current(scope) {
             self.check_outer(idx, scope);
         }
+    }
+
+    /// Whether handles made in `scope` are surely live: it is the innermost
+    /// open scope or the root.
+    #[inline(always)]
+    pub(crate) fn is_current(&self, scope: u32) -> bool {
+        scope == self.current || scope == ROOT
     }
 
     /// The rest of [`check`](Tape::check): a handle from an enclosing scope.

@@ -90,7 +90,7 @@ impl Value {
     /// checks it, without a call) and holds the same bits.
     #[inline(always)]
     fn fresh(self, t: &Tape) -> bool {
-        (self.scope == t.current || self.scope == tape::ROOT)
+        t.is_current(self.scope)
             && t.data
                 .get(self.idx as usize)
                 .is_some_and(|d| d.to_bits() == self.x.to_bits())
@@ -367,9 +367,7 @@ impl Value {
         // SAFETY: the guard lives in this function only.
         let t = &mut *unsafe { tape::borrow() };
         let a = this.live(t);
-        let v = Value::make(t, op, [a as u32, 0], |d| f(d[a]));
-        t.refresh_fast();
-        v.pack()
+        Value::make(t, op, [a as u32, 0], |d| f(d[a])).pack()
     }
 
     #[inline(always)]
@@ -400,9 +398,7 @@ impl Value {
         let t = &mut *unsafe { tape::borrow() };
         let a = this.live(t);
         let k = if Value::keeps(op, t) { t.konst(c) } else { 0 };
-        let v = Value::make(t, op, [a as u32, k], |d| f(d[a], c));
-        t.refresh_fast();
-        v.pack()
+        Value::make(t, op, [a as u32, k], |d| f(d[a], c)).pack()
     }
 
     /// Whether an op with a constant stores it: backward needs it for
@@ -446,9 +442,7 @@ impl Value {
         let t = &mut *unsafe { tape::borrow() };
         let a = this.live(t);
         let b = other.live(t);
-        let v = Value::make(t, op, [a as u32, b as u32], |d| f(d[a], d[b]));
-        t.refresh_fast();
-        v.pack()
+        Value::make(t, op, [a as u32, b as u32], |d| f(d[a], d[b])).pack()
     }
 
     /// This handle as two numbers, for the general paths to take and
