@@ -66,10 +66,17 @@ pub(super) fn reset_marks(marks: &mut Vec<u64>, n: usize) {
 /// not the tape below them. Leaves are written here and never visited, so
 /// parameters made long before (at the bottom of the tape) do not pull the
 /// frontier down to them.
+///
+/// And it remembers the last slot it wrote, with the number written. A node's
+/// gradient is often written by the node just above it (a chain is nothing
+/// else), and the loop then takes it from this register copy instead of
+/// loading what was stored a moment before: waiting for that store to reach
+/// the load held a chain's backward at 3.6 ns a node; with the copy, 3.05.
 struct Grads<'a> {
     grad: &'a mut [f64],
     op: &'a [Op],
     low: usize,
+    last: (usize, f64),
 }
 
 impl Grads<'_> {
@@ -77,10 +84,13 @@ impl Grads<'_> {
     fn add(&mut self, child: u32, x: f64) {
         let c = child as usize;
         let g = &mut self.grad[c];
-        *g = if g.to_bits() == NO_GRAD { x } else { *g + x };
-        if c < self.low && self.op[c] != Op::Leaf {
-            self.low = c;
-        }
+        let v = if g.to_bits() == NO_GRAD { x } else { *g + x };
+        *g = v;
+        self.last = (c, v);
+        // `&`, not `&&`: a select rather than a branch to a shared tail, one
+        // taken jump fewer per child (0.5 fewer cycles a node on a chain)
+        let lower = (c < self.low) & (self.op[c] != Op::Leaf);
+        self.low = if lower { c } else { self.low };
     }
 }
 
@@ -216,10 +226,46 @@ fn propagate(
     }
 }
 
+/// The chain rule down the tape from `root`; returns the frontier.
+///
+/// Its own function, over slices cut to one length, so that the loop keeps
+/// the frontier and every pointer in registers: inside `Tape::backward` it
+/// kept the frontier on the stack, and a chain's backward took 12.1–12.5
+/// cycles a node against 11.4.
+#[inline(never)]
+fn pass(
+    root: usize,
+    data: &[f64],
+    grad: &mut [f64],
+    op: &[Op],
+    args: &[[u32; 2]],
+    consts: &[f64],
+    kids: &[u32],
+) -> usize {
+    let n = grad.len();
+    let (data, op, args) = (&data[..n], &op[..n], &args[..n]);
+    let mut g = Grads {
+        grad,
+        op,
+        low: root,
+        last: (usize::MAX, 0.0),
+    };
+    g.add(root as u32, 1.0);
+    let mut i = root + 1;
+    while i > g.low {
+        i -= 1;
+        let gi = if g.last.0 == i { g.last.1 } else { g.grad[i] }; // see `Grads`
+        if gi.to_bits() == NO_GRAD {
+            continue; // the root does not depend on this node
+        }
+        propagate(i, gi, op, data, args, consts, kids, &mut g);
+    }
+    g.low
+}
+
 impl Tape {
-    // Out of line: inlined into `Value::backward`, the loop had fewer
-    // registers to itself and shuffled values between them (a 16-16-1 MLP's
-    // backward on 100 samples took 95 µs against 86).
+    // Out of line too: inlined into `Value::backward`, a 16-16-1 MLP's
+    // backward took 88–90 µs against 87–88.
     #[inline(never)]
     pub(crate) fn backward(&mut self, root: usize) {
         let n = root + 1;
@@ -248,26 +294,8 @@ impl Tape {
             kids,
             ..
         } = self;
-        // Plain slices, so that the loop keeps their pointers in registers.
-        let (data, op, args) = (&data[..n], &op[..n], &args[..n]);
-        let (consts, kids): (&[f64], &[u32]) = (consts, kids);
-        let mut g = Grads {
-            grad: &mut grad[..n],
-            op,
-            low: root,
-        };
-        g.add(root as u32, 1.0);
-
-        let mut i = n;
-        while i > g.low {
-            i -= 1;
-            let gi = g.grad[i];
-            if gi.to_bits() == NO_GRAD {
-                continue; // the root does not depend on this node
-            }
-            propagate(i, gi, op, data, args, consts, kids, &mut g);
-        }
-        let reached = g.low..n;
+        let low = pass(root, data, &mut grad[..n], op, args, consts, kids);
+        let reached = low..n;
         self.mark_dirty(reached);
         self.note_growth();
     }
