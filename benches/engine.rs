@@ -151,10 +151,12 @@ fn run_reference() -> (f64, f64) {
     (fwd * 1e9 / NODES as f64, bwd * 1e9 / NODES as f64)
 }
 
-/// The floor of any tape that keeps its numbers in memory, as a chain must:
-/// each node loads its input from the slot that the node before it has just
-/// written, so the core waits for that store to reach the load, plus the
-/// arithmetic, node after node. Here with nothing else: the children's
+/// The floor of a tape that passes every number through memory: each node
+/// loads its input from the slot that the node before it has just written,
+/// so the core waits for that store to reach the load, plus the arithmetic,
+/// node after node. (Ours carries a chain's numbers in registers instead,
+/// the forward's in its handles and the backward's from one node to the
+/// next, so it can run below this.) Here with nothing else: the children's
 /// indices are read from a column, as a tape does, and every slot exists
 /// beforehand. Forward: `d[k] = d[kid[k]] * c` or `+ e`; backward:
 /// `g[kid[k]] = g[k] * c` or `g[k]`.

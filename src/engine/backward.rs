@@ -70,8 +70,9 @@ pub(super) fn reset_marks(marks: &mut Vec<u64>, n: usize) {
 /// And it remembers the last slot it wrote, with the number written. A node's
 /// gradient is often written by the node just above it (a chain is nothing
 /// else), and the loop then takes it from this register copy instead of
-/// loading what was stored a moment before: waiting for that store to reach
-/// the load held a chain's backward at 3.6 ns a node; with the copy, 3.05.
+/// loading what was stored a moment before, which waits for the store to
+/// reach the load. With this and the frontier in a register (see [`pass`]),
+/// a chain's backward takes 3.05 ns a node instead of 3.6.
 struct Grads<'a> {
     grad: &'a mut [f64],
     op: &'a [Op],
