@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::engine::{Leaves, Value, update_each, update_each_with, zero_grad};
+use crate::engine::{Handles, Leaves, Value, update_each, update_each_with, zero_grad};
 
 /// Updates parameters from their gradients.
 ///

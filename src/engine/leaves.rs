@@ -32,10 +32,6 @@ impl Leaves {
             scopes,
         }
     }
-
-    pub(crate) fn values(&self) -> &[Value] {
-        &self.values
-    }
 }
 
 /// Handles that a pass over the tape can check: any slice, each handle in
