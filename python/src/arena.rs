@@ -14,10 +14,25 @@
 //! intermediate value that Python no longer holds is freed at once (its node
 //! stays while a value above it lives), and the same node never has two live
 //! objects.
+//!
+//! # Frees on any thread
+//!
+//! The table keeps a borrowed pointer to each slot's object, so a freed
+//! object must never be found there. Python may free a `Value` on any thread
+//! (a cycle collection run by a worker, a pool dropping its arguments), but
+//! only the owner thread can touch its table. So a free on another thread
+//! (or while the table is borrowed) posts the slot to the table's
+//! [`Mailbox`], and the owner takes in every posted slot before it reads any
+//! pointer ([`Arena::collect_posted`]). Posting happens inside the object's
+//! deallocation, before Python frees its memory, and with the interpreter
+//! lock held; the owner reads pointers only with that lock held too. So by
+//! the time the owner can run, every object freed elsewhere is in the
+//! mailbox, and the pointer is dropped before it could be read.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use micrograd::{Scope, Value, compact, scope};
 use pyo3::exceptions::PyRuntimeError;
@@ -39,6 +54,44 @@ static ARENAS: AtomicU32 = AtomicU32::new(1);
 /// The tape may hold this many nodes that nothing reaches before a compaction.
 const MARGIN: usize = 1 << 18;
 
+/// Slots freed where their table could not be touched: on another thread,
+/// or while the table was borrowed. The owner takes them in before it reads
+/// any object pointer.
+#[derive(Default)]
+struct Mailbox {
+    /// Whether `slots` may hold anything: one load on the owner's fast path.
+    any: AtomicBool,
+    slots: Mutex<Vec<u32>>,
+}
+
+impl Mailbox {
+    fn post(&self, index: u32) {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        slots.push(index);
+        self.any.store(true, Ordering::Release);
+    }
+
+    fn take(&self) -> Vec<u32> {
+        if !self.any.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        self.any.store(false, Ordering::Relaxed);
+        std::mem::take(&mut *slots)
+    }
+}
+
+/// Every live table's mailbox, by table id; a table leaves with its thread.
+static MAILBOXES: Mutex<Vec<(u32, Arc<Mailbox>)>> = Mutex::new(Vec::new());
+
+fn mailbox_of(arena: u32) -> Option<Arc<Mailbox>> {
+    let boxes = MAILBOXES.lock().unwrap_or_else(PoisonError::into_inner);
+    boxes
+        .iter()
+        .find(|(id, _)| *id == arena)
+        .map(|(_, m)| m.clone())
+}
+
 struct Arena {
     /// This table's id: a `Slot` from another thread's table is refused.
     id: u32,
@@ -57,15 +110,14 @@ struct Arena {
     next: usize,
     /// A leaf made outside the scope: what free slots point at (it never moves).
     nil: Value,
+    /// Slots freed where this table could not be touched.
+    mailbox: Arc<Mailbox>,
     /// The scope every node of the package is made in; dropped with the thread.
     _scope: Scope,
 }
 
 thread_local! {
-    static ARENA: RefCell<Arena> = RefCell::new({
-        let nil = Value::new(0.0);
-        Arena { id: ARENAS.fetch_add(1, Ordering::Relaxed), handles: Vec::new(), objs: Vec::new(), owner: Vec::new(), free: Vec::new(), live: 0, made: 0, next: MARGIN, nil, _scope: scope() }
-    });
+    static ARENA: RefCell<Arena> = RefCell::new(Arena::new());
 }
 
 /// Runs `f` with the handles of `slots`, then stores the values it returns in
@@ -153,6 +205,7 @@ pub(crate) fn objects<'py>(py: Python<'py>, nodes: &[Value]) -> PyResult<Vec<Bou
     let mut ours: Vec<Slot> = Vec::new();
     let found: Vec<Result<Bound<'py, PyValue>, u32>> = ARENA.with(|a| {
         let mut a = a.borrow_mut();
+        a.collect_posted();
         let mut taken = HashSet::new();
         let found = nodes.iter().map(|&n| match a.find(n) {
             // SAFETY: `p` is a live object of our class (`find` checks its
@@ -190,33 +243,77 @@ pub(crate) fn objects<'py>(py: Python<'py>, nodes: &[Value]) -> PyResult<Vec<Bou
         .collect())
 }
 
-/// Frees a slot; called when Python frees its `Value`. Does nothing while
-/// the thread is tearing down, or on another thread (the entry then stays
-/// taken: a leak of one entry, never a wrong number).
+/// Frees a slot; called when Python frees its `Value`, on any thread. On the
+/// owner thread the slot is freed at once; elsewhere, or while the table is
+/// borrowed, it is posted to the table's mailbox (see the module doc). A
+/// table whose thread has ended is gone, and so is every pointer it held.
 pub(crate) fn release(slot: Slot) {
-    let _ = ARENA.try_with(|a| {
-        if let Ok(mut a) = a.try_borrow_mut()
-            && a.id == slot.arena
-        {
-            let (s, nil) = (slot.index as usize, a.nil);
-            let node = a.handles[s].raw_id();
-            if a.owner.get(node) == Some(&(slot.index + 1)) {
-                a.owner[node] = 0;
-            }
-            a.handles[s] = nil;
-            a.objs[s] = std::ptr::null_mut();
-            a.free.push(slot.index);
-            a.live -= 1;
+    let done = ARENA.try_with(|a| match a.try_borrow_mut() {
+        Ok(mut a) if a.id == slot.arena => {
+            a.free_slot(slot.index);
+            true
         }
+        _ => false,
     });
+    if done != Ok(true)
+        && let Some(m) = mailbox_of(slot.arena)
+    {
+        m.post(slot.index);
+    }
 }
 
 /// Values held from Python on this thread.
 pub(crate) fn live() -> usize {
-    ARENA.with(|a| a.borrow().live)
+    ARENA.with(|a| {
+        let mut a = a.borrow_mut();
+        a.collect_posted();
+        a.live
+    })
 }
 
 impl Arena {
+    fn new() -> Arena {
+        let id = ARENAS.fetch_add(1, Ordering::Relaxed);
+        let mailbox = Arc::new(Mailbox::default());
+        MAILBOXES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((id, mailbox.clone()));
+        Arena {
+            id,
+            handles: Vec::new(),
+            objs: Vec::new(),
+            owner: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            made: 0,
+            next: MARGIN,
+            nil: Value::new(0.0),
+            mailbox,
+            _scope: scope(),
+        }
+    }
+
+    fn free_slot(&mut self, index: u32) {
+        let (s, nil) = (index as usize, self.nil);
+        let node = self.handles[s].raw_id();
+        if self.owner.get(node) == Some(&(index + 1)) {
+            self.owner[node] = 0;
+        }
+        self.handles[s] = nil;
+        self.objs[s] = std::ptr::null_mut();
+        self.free.push(index);
+        self.live -= 1;
+    }
+
+    /// Frees the slots whose objects were freed where this table could not
+    /// be touched. Runs before any object pointer is read.
+    fn collect_posted(&mut self) {
+        for index in self.mailbox.take() {
+            self.free_slot(index);
+        }
+    }
+
     #[inline]
     fn handle(&self, s: Slot) -> PyResult<Value> {
         if s.arena != self.id {
@@ -254,6 +351,7 @@ impl Arena {
     /// holds much more than twice what Python can still reach.
     fn maybe_compact(&mut self) {
         if self.made >= self.next {
+            self.collect_posted();
             compact(&mut self.handles);
             self.made = 0;
             self.next = micrograd::stats().nodes + MARGIN;
@@ -276,7 +374,7 @@ impl Arena {
     }
 
     /// What holds `node`: a live object, a slot whose object is being made,
-    /// or nothing.
+    /// or nothing. The caller has taken in the mailbox ([`Arena::collect_posted`]).
     fn find(&self, node: Value) -> Found {
         let Some(&o) = self.owner.get(node.raw_id()).filter(|&&o| o != 0) else {
             return Found::None;
@@ -291,7 +389,9 @@ impl Arena {
             return Found::Making(index);
         }
         // SAFETY: `p` was bound to this slot and is unbound in its
-        // deallocation, so it points at an object of our class; a count of 0
+        // deallocation (on this thread at once, on any other through the
+        // mailbox, which the caller has emptied, with the interpreter lock
+        // held all along), so it points at an object of our class; a count of 0
         // means that deallocation is under way (clearing its weak references
         // may run Python code), and it must not be handed out again.
         if unsafe { ffi::Py_REFCNT(p) } > 0 {
@@ -299,6 +399,13 @@ impl Arena {
         } else {
             Found::None
         }
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        let mut boxes = MAILBOXES.lock().unwrap_or_else(PoisonError::into_inner);
+        boxes.retain(|(id, _)| *id != self.id);
     }
 }
 
