@@ -11,7 +11,11 @@ which draws a graph in Jupyter with no Graphviz installed. Differences, all on p
   micrograd; every other node holds the gradient of the last pass, so calling
   ``backward()`` twice doubles the leaves' gradients and never compounds the others.
 * ``Value ** Value`` works (micrograd asserts).
-* A ``Value`` belongs to the thread that made it.
+* A ``Value`` belongs to the thread that made it (used on another, it raises
+  ``RuntimeError``); it may be freed on any thread.
+* ``copy``, ``deepcopy`` and ``pickle`` work; a copy of a value made by an op
+  holds its children as ``Value(data, _children, _op)`` does, so ``backward()``
+  from the copy stops there.
 * A ``Value`` has no ``__dict__`` and takes no weak references: it is 48 bytes,
   and a training step makes tens of thousands.
 """

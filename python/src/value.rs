@@ -11,9 +11,9 @@
 
 use std::cell::{Cell, RefCell};
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyFloat, PySet, PyString, PyTuple};
+use pyo3::types::{PyFloat, PyInt, PySet, PyString, PyTuple};
 
 use crate::arena::{self, Slot};
 use micrograd::Value as Node;
@@ -78,12 +78,23 @@ impl Drop for PyValue {
     }
 }
 
-/// A number for `what`, or a `TypeError` that names it.
+/// A number for `what`, or a `TypeError` that names it (an `OverflowError`
+/// for an int too large for a float).
 pub(crate) fn number(x: &Bound<'_, PyAny>, what: &str) -> PyResult<f64> {
     if x.is_instance_of::<PyString>() {
         return Err(not_a_number(x, what));
     }
-    x.extract::<f64>().map_err(|_| not_a_number(x, what))
+    x.extract::<f64>().map_err(|_| {
+        if x.is_instance_of::<PyInt>() {
+            let digits = x.str().map_or(0, |s| s.len().unwrap_or(0));
+            PyOverflowError::new_err(format!(
+                "{what}: an int of {digits} digits does not fit a float \
+                 (the largest is about 1.8e308)"
+            ))
+        } else {
+            not_a_number(x, what)
+        }
+    })
 }
 
 fn not_a_number(x: &Bound<'_, PyAny>, what: &str) -> PyErr {
@@ -208,17 +219,22 @@ fn operand<'py>(other: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyValue
     if let Ok(v) = other.cast::<PyValue>() {
         return Ok(Some(v.clone()));
     }
-    as_number(other)
+    as_number(other)?
         .map(|x| PyValue::leaf(other.py(), x))
         .transpose()
 }
 
-/// `other` as a plain number (anything with `__float__` but a string).
-fn as_number(other: &Bound<'_, PyAny>) -> Option<f64> {
+/// `other` as a plain number (anything with `__float__` but a string), or
+/// `None`; an int too large for a float is an `OverflowError`.
+fn as_number(other: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
     if other.is_instance_of::<PyString>() {
-        return None;
+        return Ok(None);
     }
-    other.extract::<f64>().ok()
+    match other.extract::<f64>() {
+        Ok(x) => Ok(Some(x)),
+        Err(_) if other.is_instance_of::<PyInt>() => number(other, "Value op").map(Some),
+        Err(_) => Ok(None),
+    }
 }
 
 /// Applies `f` to `(self, other)` if `other` is a `Value` or a number.
@@ -364,7 +380,7 @@ impl PyValue {
             let inv = PyValue::pow_number(v, -1.0, "-1")?;
             return Ok(PyValue::mul(slf, &inv)?.into_any().unbind());
         }
-        match as_number(other) {
+        match as_number(other)? {
             Some(c) => {
                 let inv = PyValue::leaf(slf.py(), c.powf(-1.0))?;
                 Ok(PyValue::mul(slf, &inv)?.into_any().unbind())
@@ -401,7 +417,7 @@ impl PyValue {
                 .into_any()
                 .unbind());
         }
-        match as_number(other) {
+        match as_number(other)? {
             Some(p) => {
                 let shown = other.str()?.to_string();
                 Ok(PyValue::pow_number(slf, p, &shown)?.into_any().unbind())
@@ -448,5 +464,28 @@ impl PyValue {
     #[getter]
     fn _children<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, self.kids(py)?)
+    }
+
+    /// For `copy`, `deepcopy` and `pickle`: rebuilt as
+    /// `Value(data, _children, _op, label)` with its gradient, so a copy
+    /// shows the same numbers, children and op. A leaf's copy is a leaf, as
+    /// karpathy's; a copy of a value made by an op holds its children as
+    /// given ones: `backward()` from it reaches none of them.
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>, f64)> {
+        let py = slf.py();
+        let v = slf.get();
+        let n = v.node()?;
+        let kids = PyTuple::new(py, v.kids(py)?)?;
+        let op = v._op()?;
+        let args = (n.data(), kids, op, n.label()).into_pyobject(py)?;
+        Ok((slf.get_type().into_any(), args, n.grad()))
+    }
+
+    /// The gradient, after `__reduce__`'s constructor call.
+    fn __setstate__(&self, grad: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.node()?.set_grad(number(grad, "Value.__setstate__")?);
+        Ok(())
     }
 }
