@@ -10,7 +10,7 @@
 //!
 //! A value does not hold its children's objects (unless the tape cannot show
 //! them again: see `value::Held`): it finds its children on the tape, and the
-//! table says which of them still have a live object ([`objects`]). So an
+//! table says which of them still have a live object ([`lookup`]). So an
 //! intermediate value that Python no longer holds is freed at once (its node
 //! stays while a value above it lives), and the same node never has two live
 //! objects.
@@ -30,7 +30,7 @@
 //! mailbox, and the pointer is dropped before it could be read.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -39,10 +39,8 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-use crate::value::PyValue;
-
 /// Where a Python `Value`'s node is: which thread's table, and which entry.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Slot {
     arena: u32,
     index: u32,
@@ -186,61 +184,51 @@ pub(crate) fn insert_all(vs: &[Value]) -> Vec<Slot> {
     })
 }
 
-/// Records `v` as the object of its slot, which [`objects`] then finds.
-pub(crate) fn bind(v: &Bound<'_, PyValue>) {
-    let slot = v.get().slot();
+/// Records `obj` as the object of `slot`, which [`lookup`] then finds. The
+/// object calls [`release`] when it is freed.
+pub(crate) fn bind(slot: Slot, obj: *mut ffi::PyObject) {
     ARENA.with(|a| {
         let mut a = a.borrow_mut();
         if a.id == slot.arena {
-            a.objs[slot.index as usize] = v.as_ptr();
+            a.objs[slot.index as usize] = obj;
         }
     });
 }
 
-/// One object per node of `nodes`: the live one if the node has one, else a
-/// new one in a new slot. A node listed twice gets one object.
-pub(crate) fn objects<'py>(py: Python<'py>, nodes: &[Value]) -> PyResult<Vec<Bound<'py, PyValue>>> {
-    // Every look-up first, while the handles are current: making an object
-    // may run Python code, and with it a compaction that moves nodes.
-    let mut ours: Vec<Slot> = Vec::new();
-    let found: Vec<Result<Bound<'py, PyValue>, u32>> = ARENA.with(|a| {
+/// What [`lookup`] found for one node.
+pub(crate) enum Looked<'py> {
+    /// The node's live object.
+    Object(Bound<'py, PyAny>),
+    /// A new slot for the node, whose object the caller makes and binds.
+    New(Slot),
+    /// The slot given as `New` for the same node listed before.
+    Again(Slot),
+}
+
+/// For each node of `nodes`, its live object or a new slot. Every look-up
+/// happens here, while the handles are current: making an object may run
+/// Python code, and with it a compaction that moves nodes.
+pub(crate) fn lookup<'py>(py: Python<'py>, nodes: &[Value]) -> Vec<Looked<'py>> {
+    ARENA.with(|a| {
         let mut a = a.borrow_mut();
         a.collect_posted();
-        let mut taken = HashSet::new();
+        let mut taken = HashMap::new();
         let found = nodes.iter().map(|&n| match a.find(n) {
-            // SAFETY: `p` is a live object of our class (`find` checks its
-            // count); taking a reference runs no Python code.
-            Found::Object(p) => {
-                Ok(unsafe { Bound::from_borrowed_ptr(py, p).cast_into_unchecked() })
-            }
+            // SAFETY: `p` is a live object (`find` checks its count);
+            // taking a reference runs no Python code.
+            Found::Object(p) => Looked::Object(unsafe { Bound::from_borrowed_ptr(py, p) }),
             // a slot taken above for a node listed before
-            Found::Making(index) if taken.contains(&index) => Err(index),
+            Found::Making(index) if taken.contains_key(&index) => Looked::Again(taken[&index]),
             // (a slot whose object some other call is making is never shared:
             // one object per slot, always)
             Found::Making(_) | Found::None => {
                 let s = a.insert(n);
-                taken.insert(s.index);
-                ours.push(s);
-                Err(s.index)
+                taken.insert(s.index, s);
+                Looked::New(s)
             }
         });
         found.collect()
-    });
-    let mut made = HashMap::with_capacity(ours.len());
-    for (k, &s) in ours.iter().enumerate() {
-        match PyValue::make(py, s, None) {
-            Ok(v) => _ = made.insert(s.index, v),
-            Err(e) => {
-                // `make` freed this one's slot; free the rest
-                ours[k + 1..].iter().for_each(|&s| release(s));
-                return Err(e);
-            }
-        }
-    }
-    Ok(found
-        .into_iter()
-        .map(|f| f.unwrap_or_else(|index| made[&index].clone()))
-        .collect())
+    })
 }
 
 /// Frees a slot; called when Python frees its `Value`, on any thread. On the

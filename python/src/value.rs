@@ -10,12 +10,13 @@
 //! each node as one object.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 
 use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyInt, PySet, PyString, PyTuple};
 
-use crate::arena::{self, Slot};
+use crate::arena::{self, Looked, Slot};
 use micrograd::Value as Node;
 
 /// What the tape cannot show again, held by the object itself.
@@ -123,7 +124,7 @@ impl PyValue {
         // SAFETY: `v` is a live object of our class, made just now, and
         // untracking is idempotent (tp_dealloc untracks again).
         unsafe { pyo3::ffi::PyObject_GC_UnTrack(v.as_ptr().cast()) };
-        arena::bind(&v);
+        arena::bind(slot, v.as_ptr());
         Ok(v)
     }
 
@@ -150,7 +151,7 @@ impl PyValue {
     fn kids<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyValue>>> {
         match &self.held {
             Some(h) => Ok(h.kids.iter().map(|k| k.bind(py).clone()).collect()),
-            None => arena::objects(py, &self.node()?.children()),
+            None => objects(py, &self.node()?.children()),
         }
     }
 
@@ -210,6 +211,37 @@ impl PyValue {
         let minus_one = PyValue::leaf(a.py(), -1.0)?;
         PyValue::mul(a, &minus_one)
     }
+}
+
+/// One object per node of `nodes`: the live one if the node has one, else a
+/// new one in a new slot. A node listed twice gets one object.
+pub(crate) fn objects<'py>(py: Python<'py>, nodes: &[Node]) -> PyResult<Vec<Bound<'py, PyValue>>> {
+    let looked = arena::lookup(py, nodes);
+    let fresh: Vec<Slot> = looked
+        .iter()
+        .filter_map(|l| match l {
+            Looked::New(s) => Some(*s),
+            _ => None,
+        })
+        .collect();
+    let mut made = HashMap::with_capacity(fresh.len());
+    for (k, &s) in fresh.iter().enumerate() {
+        match PyValue::make(py, s, None) {
+            Ok(v) => _ = made.insert(s, v),
+            Err(e) => {
+                // `make` freed this one's slot; free the rest
+                fresh[k + 1..].iter().for_each(|&s| arena::release(s));
+                return Err(e);
+            }
+        }
+    }
+    let objs = looked.into_iter().map(|l| match l {
+        // SAFETY: the table holds only objects of this class: `make` is
+        // the one place that binds a slot's object.
+        Looked::Object(o) => unsafe { o.cast_into_unchecked() },
+        Looked::New(s) | Looked::Again(s) => made[&s].clone(),
+    });
+    Ok(objs.collect())
 }
 
 /// `other` as a `Value` (a number becomes a new leaf, as in karpathy's ops),
