@@ -153,6 +153,25 @@ pub fn spiral(n_per_class: usize, k: usize, seed: u64) -> Dataset {
     ds
 }
 
+/// A test set for the built-in set `name` drawn with `seed`: the random
+/// ones (moons, circles, spiral) drawn again with the next seed, new points
+/// of the same task; `None` for the fixed ones (xor, toy), which have no
+/// other points to test on.
+///
+/// ```
+/// use micrograd::data::{builtin, builtin_test};
+/// let train = builtin("moons", 7).unwrap();
+/// let test = builtin_test("moons", 7).unwrap();
+/// assert_eq!(test.len(), train.len());
+/// assert_ne!(test.x, train.x);
+/// assert!(builtin_test("xor", 7).is_none());
+/// ```
+pub fn builtin_test(name: &str, seed: u64) -> Option<Dataset> {
+    matches!(name, "moons" | "circles" | "spiral")
+        .then(|| builtin(name, seed.wrapping_add(1)).ok())
+        .flatten()
+}
+
 /// A built-in data set by name, at a fixed size: `moons` (100 points, noise
 /// 0.1, as micrograd's demo), `circles` (100, noise 0.08,
 /// factor 0.5), `spiral` (3 × 50), `xor`, `toy`.

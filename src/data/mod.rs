@@ -6,7 +6,7 @@ mod prep;
 
 use std::fmt;
 
-pub use builtin::{BUILTIN, builtin, circles, moons, spiral, toy, xor};
+pub use builtin::{BUILTIN, builtin, builtin_test, circles, moons, spiral, toy, xor};
 pub use csv::{
     Table, Task, column_from_csv_str, from_csv_str, inputs_from_csv_str, is_missing, read_csv,
     read_inputs,

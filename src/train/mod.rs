@@ -3,6 +3,12 @@
 
 use std::fmt;
 
+mod recipe;
+mod report;
+
+pub use recipe::{Choices, DataKind, MAX_STEPS, Recipe, RecipeError};
+pub use report::Scores;
+
 use crate::data::Dataset;
 use crate::engine::{Replay, Value, scope};
 use crate::nn::{Loss, MLP, Module, loss};

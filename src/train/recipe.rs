@@ -1,0 +1,412 @@
+//! The training recipe: every default the command line, the server and a
+//! Rust user get, chosen in one place from the kind of data and the user's
+//! choices, and checked.
+//!
+//! Two kinds of data, two sets of defaults:
+//! - **micrograd's demo sets** (moons, circles, spiral, XOR, toy): his demo's
+//!   recipe: MLP(2, [16, 16, 1]) with micrograd's init, SVM loss for two
+//!   classes, full-batch SGD from lr 1.0 down to 0.1, L2 1e-4, 100 steps.
+//! - **a table** (a CSV file): one hidden layer of 32 (He init for relu,
+//!   Xavier otherwise), cross-entropy for classes and MSE for numbers, Adam
+//!   at lr 0.01, batches of 32, L2 1e-2, up to 200 epochs with early
+//!   stopping after 20 without a better validation loss, which takes 20% of
+//!   the training rows. Measured on six tables: see BENCHMARKS.md.
+
+use std::fmt;
+
+use crate::data::Dataset;
+use crate::nn::{Activation, Init, Loss, MLP};
+use crate::optim::{OptimizerKind, Schedule};
+use crate::train::TrainConfig;
+
+/// Which defaults apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataKind {
+    /// One of micrograd's built-in sets: his demo's recipe.
+    Builtin,
+    /// A user's table: the table recipe.
+    Table,
+}
+
+/// What the user chose; `None` takes the default for the data.
+///
+/// ```
+/// use micrograd::train::Choices;
+/// let c = Choices { lr: Some(0.05), ..Choices::default() };
+/// assert_eq!(c.steps, None);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Choices {
+    /// What to minimise.
+    pub loss: Option<Loss>,
+    /// How parameters move.
+    pub optimizer: Option<OptimizerKind>,
+    /// The first step's learning rate.
+    pub lr: Option<f64>,
+    /// The last step's learning rate (linear in between).
+    pub lr_end: Option<f64>,
+    /// L2 regularisation strength.
+    pub alpha: Option<f64>,
+    /// Samples per step; 0 is the whole set.
+    pub batch_size: Option<usize>,
+    /// Optimizer steps (wins over `epochs`).
+    pub steps: Option<u64>,
+    /// Passes over the training set.
+    pub epochs: Option<u64>,
+    /// Epochs without a better validation loss before stopping; 0 never stops.
+    pub patience: Option<usize>,
+    /// Hidden layer sizes.
+    pub layers: Option<Vec<usize>>,
+    /// How the weights start.
+    pub init: Option<Init>,
+    /// The hidden layers' activation (relu unless given).
+    pub activation: Option<Activation>,
+    /// The share of the training rows held out to decide when to stop.
+    pub valid_fraction: Option<f64>,
+    /// The seed for mini-batches (1337 unless given).
+    pub seed: Option<u64>,
+}
+
+/// Everything about how to train, every default filled in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recipe {
+    /// The training loop's settings.
+    pub cfg: TrainConfig,
+    /// Hidden layer sizes.
+    pub layers: Vec<usize>,
+    /// How the weights start.
+    pub init: Init,
+    /// The hidden layers' activation.
+    pub activation: Activation,
+    /// The epochs asked for, if the run is counted in epochs.
+    pub epochs: Option<u64>,
+    /// Epochs without a better validation loss before stopping; 0 never stops.
+    pub patience: usize,
+    /// The share of the training rows held out for early stopping (0 with
+    /// no early stopping).
+    pub valid_fraction: f64,
+}
+
+/// A choice that cannot be used: which one, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecipeError {
+    /// The choice, named as its [`Choices`] field (`"lr"`, `"epochs"`), or
+    /// `"data"` when the data cannot be learned at all.
+    pub choice: &'static str,
+    /// What is wrong, starting with the value.
+    pub message: String,
+}
+
+impl fmt::Display for RecipeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.choice, self.message)
+    }
+}
+
+impl std::error::Error for RecipeError {}
+
+fn refuse(choice: &'static str, message: String) -> RecipeError {
+    RecipeError { choice, message }
+}
+
+/// The most steps a run may ask for.
+pub const MAX_STEPS: u64 = 1 << 40;
+
+/// The table recipe's settings (see the module doc).
+mod table {
+    pub const PATIENCE: usize = 20;
+    pub const VALID: f64 = 0.2;
+    pub const ALPHA: f64 = 1e-2;
+    pub const EPOCHS: u64 = 200;
+    pub const BATCH: usize = 32;
+    pub const LAYERS: [usize; 1] = [32];
+}
+
+impl Recipe {
+    /// The share of training rows to hold out for early stopping, before the
+    /// data is split: what [`Recipe::choose`] will use.
+    ///
+    /// ```
+    /// use micrograd::train::{Choices, DataKind, Recipe};
+    /// assert_eq!(Recipe::valid_fraction(DataKind::Table, &Choices::default()), 0.2);
+    /// assert_eq!(Recipe::valid_fraction(DataKind::Builtin, &Choices::default()), 0.0);
+    /// ```
+    pub fn valid_fraction(kind: DataKind, c: &Choices) -> f64 {
+        let table = kind == DataKind::Table;
+        match c.patience {
+            Some(0) => 0.0,
+            None if !table => 0.0,
+            _ => c.valid_fraction.unwrap_or(table::VALID),
+        }
+    }
+
+    /// The recipe for `train` (the training rows), `valid` rows held out or
+    /// not, and the user's choices.
+    ///
+    /// ```
+    /// use micrograd::data::builtin;
+    /// use micrograd::train::{Choices, DataKind, Recipe};
+    /// use micrograd::{Loss, OptimizerKind};
+    ///
+    /// let moons = builtin("moons", 1).unwrap();
+    /// let r = Recipe::choose(DataKind::Builtin, &moons, false, &Choices::default()).unwrap();
+    /// assert_eq!((r.cfg.loss, r.cfg.optimizer, r.cfg.steps), (Loss::Svm, OptimizerKind::Sgd, 100));
+    /// assert_eq!(r.layers, [16, 16]);
+    ///
+    /// let bad = Choices { lr: Some(f64::NAN), ..Choices::default() };
+    /// let e = Recipe::choose(DataKind::Builtin, &moons, false, &bad).unwrap_err();
+    /// assert_eq!(e.choice, "lr");
+    /// ```
+    pub fn choose(
+        kind: DataKind,
+        train: &Dataset,
+        valid: bool,
+        c: &Choices,
+    ) -> Result<Recipe, RecipeError> {
+        let table = kind == DataKind::Table;
+        let classes = train.nclasses();
+        let loss = c.loss.unwrap_or(match classes {
+            0 => Loss::Mse,
+            2 if !table => Loss::Svm,
+            _ => Loss::CrossEntropy,
+        });
+        loss.check(classes).map_err(|m| refuse("loss", m))?;
+        if classes == 1 {
+            return Err(refuse(
+                "data",
+                format!(
+                    "{}: the target '{}' has only one class; nothing to learn",
+                    train.name, train.target
+                ),
+            ));
+        }
+        let optimizer = c.optimizer.unwrap_or(if table {
+            OptimizerKind::Adam
+        } else {
+            OptimizerKind::Sgd
+        });
+        let lr = c.lr.unwrap_or(match optimizer {
+            OptimizerKind::Sgd => 1.0,
+            OptimizerKind::Momentum => 0.1,
+            OptimizerKind::Adam => 0.01,
+        });
+        let lr_end = c.lr_end.unwrap_or(if table { lr } else { lr / 10.0 });
+        let alpha = c.alpha.unwrap_or(if table { table::ALPHA } else { 1e-4 });
+        for (name, v) in [("lr", lr), ("lr_end", lr_end), ("alpha", alpha)] {
+            if !v.is_finite() || v < 0.0 {
+                return Err(refuse(name, format!("{v}: must be a finite number >= 0")));
+            }
+        }
+        let batch_size = c.batch_size.unwrap_or(if table { table::BATCH } else { 0 });
+        let (steps, epochs) = steps(table, train.len(), batch_size, c)?;
+        let patience = c
+            .patience
+            .unwrap_or(if table { table::PATIENCE } else { 0 });
+        let activation = c.activation.unwrap_or(Activation::Relu);
+        let init = c.init.unwrap_or(match (table, activation) {
+            (false, _) => Init::Micrograd,
+            (true, Activation::Relu) => Init::He,
+            (true, _) => Init::Xavier,
+        });
+        let layers = match &c.layers {
+            Some(l) => l.clone(),
+            None if table => table::LAYERS.to_vec(),
+            None => vec![16, 16],
+        };
+        if let Some(k) = layers.iter().position(|&n| n == 0) {
+            return Err(refuse("layers", format!("layer {} has size 0", k + 1)));
+        }
+        Ok(Recipe {
+            cfg: TrainConfig {
+                loss,
+                optimizer,
+                // lr(k) = lr + (lr_end - lr)·k/steps: micrograd's 1.0 - 0.9·k/100
+                schedule: Schedule::Linear {
+                    start: lr,
+                    end: lr_end,
+                    steps,
+                },
+                alpha,
+                steps,
+                batch_size,
+                seed: c.seed.unwrap_or(1337),
+                patience: (patience > 0 && valid).then_some(patience),
+                replay: true,
+            },
+            layers,
+            init,
+            activation,
+            epochs,
+            patience,
+            valid_fraction: Recipe::valid_fraction(kind, c),
+        })
+    }
+
+    /// The recipe's network for `nin` inputs and `classes` classes (0 for a
+    /// number), its weights drawn from `seed`.
+    ///
+    /// ```
+    /// use micrograd::data::builtin;
+    /// use micrograd::train::{Choices, DataKind, Recipe};
+    ///
+    /// let xor = builtin("xor", 1).unwrap();
+    /// let r = Recipe::choose(DataKind::Builtin, &xor, false, &Choices::default()).unwrap();
+    /// let model = r.model(2, 2, 1337);
+    /// assert_eq!(model.num_parameters(), 2 * 16 + 16 + 16 * 16 + 16 + 16 + 1);
+    /// ```
+    pub fn model(&self, nin: usize, classes: usize, seed: u64) -> MLP {
+        let mut nouts = self.layers.clone();
+        nouts.push(self.cfg.loss.outputs(classes));
+        MLP::builder(nin, &nouts)
+            .hidden(self.activation)
+            .output(Activation::Linear)
+            .init(self.init)
+            .seed(seed)
+            .build()
+    }
+}
+
+/// The steps to run, and the epochs they came from if counted in epochs.
+fn steps(
+    table: bool,
+    rows: usize,
+    batch_size: usize,
+    c: &Choices,
+) -> Result<(usize, Option<u64>), RecipeError> {
+    let per_epoch = if batch_size == 0 {
+        1
+    } else {
+        rows.div_ceil(batch_size) as u64
+    };
+    let epochs = match (c.steps, c.epochs) {
+        (Some(_), _) => None,
+        (None, Some(e)) => Some(e),
+        (None, None) if table => Some(table::EPOCHS),
+        (None, None) => None,
+    };
+    let steps = match epochs {
+        Some(e) => e
+            .checked_mul(per_epoch)
+            .filter(|&s| s <= MAX_STEPS)
+            .ok_or_else(|| {
+                refuse(
+                    "epochs",
+                    format!(
+                        "{e}: {e} epochs of {per_epoch} batches is more than {MAX_STEPS} steps"
+                    ),
+                )
+            })?,
+        None => c.steps.unwrap_or(100),
+    };
+    if steps == 0 {
+        let which = if epochs.is_some() { "epochs" } else { "steps" };
+        return Err(refuse(which, "0: nothing to do".to_owned()));
+    }
+    if steps > MAX_STEPS {
+        return Err(refuse("steps", format!("{steps}: more than {MAX_STEPS}")));
+    }
+    Ok((steps as usize, epochs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::builtin;
+
+    fn table(rows: usize, classes: &[&str]) -> Dataset {
+        Dataset {
+            name: "t.csv".into(),
+            features: vec!["a".into()],
+            target: "y".into(),
+            x: (0..rows).map(|i| vec![i as f64]).collect(),
+            y: (0..rows)
+                .map(|i| (i % classes.len().max(1)) as f64)
+                .collect(),
+            classes: classes.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_table_gets_the_table_recipe() {
+        let t = table(100, &["a", "b"]);
+        let r = Recipe::choose(DataKind::Table, &t, true, &Choices::default()).unwrap();
+        assert_eq!(r.cfg.loss, Loss::CrossEntropy);
+        assert_eq!(r.cfg.optimizer, OptimizerKind::Adam);
+        assert_eq!((r.cfg.alpha, r.cfg.batch_size), (1e-2, 32));
+        assert_eq!(r.epochs, Some(200));
+        assert_eq!(r.cfg.steps, 200 * 4); // 100 rows in batches of 32
+        assert_eq!(r.cfg.patience, Some(20));
+        assert_eq!((r.layers.as_slice(), r.init), (&[32][..], Init::He));
+        let tanh = Choices {
+            activation: Some(Activation::Tanh),
+            ..Choices::default()
+        };
+        let r = Recipe::choose(DataKind::Table, &t, false, &tanh).unwrap();
+        assert_eq!((r.init, r.cfg.patience), (Init::Xavier, None));
+        let numbers = table(10, &[]);
+        let r = Recipe::choose(DataKind::Table, &numbers, true, &Choices::default()).unwrap();
+        assert_eq!(r.cfg.loss, Loss::Mse);
+    }
+
+    #[test]
+    fn the_demo_recipe_is_micrograds() {
+        let spiral = builtin("spiral", 1).unwrap();
+        let r = Recipe::choose(DataKind::Builtin, &spiral, false, &Choices::default()).unwrap();
+        assert_eq!(r.cfg.loss, Loss::CrossEntropy); // three classes
+        let moons = builtin("moons", 1).unwrap();
+        let r = Recipe::choose(DataKind::Builtin, &moons, false, &Choices::default()).unwrap();
+        assert_eq!(r.cfg.schedule.lr(0), 1.0);
+        assert!((r.cfg.schedule.lr(100) - 0.1).abs() < 1e-12);
+        assert_eq!((r.cfg.alpha, r.cfg.batch_size, r.epochs), (1e-4, 0, None));
+        assert_eq!(r.init, Init::Micrograd);
+        assert_eq!(r.valid_fraction, 0.0);
+    }
+
+    #[test]
+    fn bad_choices_are_named() {
+        let moons = builtin("moons", 1).unwrap();
+        let err = |c: Choices| Recipe::choose(DataKind::Builtin, &moons, false, &c).unwrap_err();
+        let e = err(Choices {
+            alpha: Some(-1.0),
+            ..Choices::default()
+        });
+        assert_eq!(
+            (e.choice, e.message.as_str()),
+            ("alpha", "-1: must be a finite number >= 0")
+        );
+        assert_eq!(
+            err(Choices {
+                steps: Some(0),
+                ..Choices::default()
+            })
+            .choice,
+            "steps"
+        );
+        let e = err(Choices {
+            epochs: Some(u64::MAX),
+            batch_size: Some(1),
+            ..Choices::default()
+        });
+        assert_eq!(e.choice, "epochs");
+        assert!(e.message.contains("more than"), "{e}");
+        let e = err(Choices {
+            layers: Some(vec![4, 0]),
+            ..Choices::default()
+        });
+        assert_eq!(
+            (e.choice, e.message.as_str()),
+            ("layers", "layer 2 has size 0")
+        );
+        let spiral = builtin("spiral", 1).unwrap();
+        let svm = Choices {
+            loss: Some(Loss::Svm),
+            ..Choices::default()
+        };
+        let e = Recipe::choose(DataKind::Builtin, &spiral, false, &svm).unwrap_err();
+        assert_eq!(e.choice, "loss");
+        let one = table(5, &["only"]);
+        let e = Recipe::choose(DataKind::Table, &one, false, &Choices::default()).unwrap_err();
+        assert_eq!(e.choice, "data");
+        assert!(e.message.contains("only one class"), "{e}");
+    }
+}
