@@ -6,14 +6,14 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use micrograd::data::{self, BUILTIN, Dataset, PrepOptions, Preprocess, Table};
-use micrograd::metrics::{Confusion, Regression};
 use micrograd::nn::ModelFile;
 use micrograd::train::{
-    Divergence, Evaluation, History, StepReport, TrainConfig, evaluate, fit, fit_with_validation,
+    Choices, DataKind, Divergence, History, Recipe, RecipeError, Scores, StepReport, evaluate, fit,
+    fit_with_validation,
 };
 use micrograd::viz::{Curves, fmt_num, fmt_short, shorten};
-use micrograd::{Activation, Init, Loss, MLP, Module, OptimizerKind, Rng, Schedule};
-use serde_json::{Value as Json, json};
+use micrograd::{MLP, Module, OptimizerKind, Rng};
+use serde_json::json;
 
 use super::{Failure, TrainArgs};
 
@@ -23,8 +23,8 @@ struct Loaded {
     valid: Option<Dataset>,
     test: Option<Dataset>,
     prep: Preprocess,
-    /// A CSV table (the table recipe), not a built-in set (micrograd's demo).
-    table: bool,
+    /// A CSV table (the table recipe), or a built-in set (micrograd's demo).
+    kind: DataKind,
 }
 
 fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
@@ -81,12 +81,7 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
         scale: !a.no_scale,
         impute: a.impute,
     };
-    let patience = a.patience.unwrap_or(TABLE_PATIENCE);
-    let valid_fraction = if patience == 0 {
-        0.0
-    } else {
-        a.valid_fraction.unwrap_or(TABLE_VALID)
-    };
+    let valid_fraction = Recipe::valid_fraction(DataKind::Table, &a.choices());
     let p = data::prepare(
         &table,
         test.as_ref(),
@@ -124,164 +119,68 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
         valid: some(p.valid),
         test: some(p.test),
         prep: p.prep,
-        table: true,
+        kind: DataKind::Table,
     })
 }
 
 fn load_builtin(a: &TrainArgs) -> Result<Loaded, Failure> {
     let full = data::builtin(&a.data, a.seed).map_err(Failure::input)?;
     let prep = Preprocess::identity(&full);
-    let fresh_draw = matches!(a.data.as_str(), "moons" | "circles" | "spiral");
     let (train, test) = match a.test_fraction {
-        // the same construction with another seed: new points, same task
-        None if fresh_draw => {
-            let test = data::builtin(&a.data, a.seed.wrapping_add(1)).map_err(Failure::input)?;
-            (full, Some(test))
-        }
-        None | Some(0.0) => (full, None),
+        None => (full, data::builtin_test(&a.data, a.seed)),
+        Some(0.0) => (full, None),
         Some(f) => {
             let (train, test) = full.split(f, &mut Rng::new(a.seed));
             (train, Some(test))
         }
     };
-    let (train, valid) = match a.patience {
-        Some(p) if p > 0 => {
-            let (t, v) = train.split(
-                a.valid_fraction.unwrap_or(TABLE_VALID),
-                &mut Rng::new(a.seed),
-            );
+    let (train, valid) = match Recipe::valid_fraction(DataKind::Builtin, &a.choices()) {
+        0.0 => (train, None),
+        f => {
+            let (t, v) = train.split(f, &mut Rng::new(a.seed));
             (t, Some(v))
         }
-        _ => (train, None),
     };
     Ok(Loaded {
         train,
         valid,
         test,
         prep,
-        table: false,
+        kind: DataKind::Builtin,
     })
 }
 
-// The table recipe, chosen by measuring it on six tables (BENCHMARKS.md).
-const TABLE_PATIENCE: usize = 20;
-const TABLE_VALID: f64 = 0.2;
-const TABLE_ALPHA: f64 = 1e-2;
-const TABLE_EPOCHS: u64 = 200;
-const TABLE_BATCH: usize = 32;
-const TABLE_LAYERS: [usize; 1] = [32];
-/// The most steps a run may ask for.
-const MAX_STEPS: u64 = 1 << 40;
-
-/// Everything about how to train, defaults filled in.
-struct Recipe {
-    cfg: TrainConfig,
-    layers: Vec<usize>,
-    init: Init,
-    epochs: Option<u64>,
-}
-
-fn recipe(a: &TrainArgs, d: &Loaded) -> Result<Recipe, Failure> {
-    let classes = d.train.nclasses();
-    let loss = a.loss.unwrap_or(match classes {
-        0 => Loss::Mse,
-        2 if !d.table => Loss::Svm,
-        _ => Loss::CrossEntropy,
-    });
-    loss.check(classes)
-        .map_err(|m| Failure::input(format!("--loss: {m}")))?;
-    if classes == 1 {
-        return Err(Failure::input(format!(
-            "{}: the target '{}' has only one class; nothing to learn",
-            d.train.name, d.train.target
-        )));
-    }
-    let optimizer = a.optimizer.unwrap_or(if d.table {
-        OptimizerKind::Adam
-    } else {
-        OptimizerKind::Sgd
-    });
-    let lr = a.lr.unwrap_or(match optimizer {
-        OptimizerKind::Sgd => 1.0,
-        OptimizerKind::Momentum => 0.1,
-        OptimizerKind::Adam => 0.01,
-    });
-    let lr_end = a.lr_end.unwrap_or(if d.table { lr } else { lr / 10.0 });
-    let alpha = a.alpha.unwrap_or(if d.table { TABLE_ALPHA } else { 1e-4 });
-    for (name, v) in [("--lr", lr), ("--lr-end", lr_end), ("--alpha", alpha)] {
-        if !v.is_finite() || v < 0.0 {
-            return Err(Failure::input(format!(
-                "{name} {v}: must be a finite number >= 0"
-            )));
+impl TrainArgs {
+    /// The options the recipe takes, as the library names them.
+    fn choices(&self) -> Choices {
+        Choices {
+            loss: self.loss,
+            optimizer: self.optimizer,
+            lr: self.lr,
+            lr_end: self.lr_end,
+            alpha: self.alpha,
+            batch_size: self.batch_size,
+            steps: self.steps,
+            epochs: self.epochs,
+            patience: self.patience,
+            layers: self.layers.as_ref().map(|l| l.0.clone()),
+            init: self.init,
+            activation: Some(self.activation),
+            valid_fraction: self.valid_fraction,
+            seed: Some(self.seed),
         }
     }
-    let batch_size = a
-        .batch_size
-        .unwrap_or(if d.table { TABLE_BATCH } else { 0 });
-    let per_epoch = if batch_size == 0 {
-        1
-    } else {
-        d.train.len().div_ceil(batch_size) as u64
-    };
-    let epochs = match (a.steps, a.epochs) {
-        (Some(_), _) => None,
-        (None, Some(e)) => Some(e),
-        (None, None) if d.table => Some(TABLE_EPOCHS),
-        (None, None) => None,
-    };
-    let steps = match epochs {
-        Some(e) => e
-            .checked_mul(per_epoch)
-            .filter(|&s| s <= MAX_STEPS)
-            .ok_or_else(|| {
-                Failure::input(format!(
-                    "--epochs {e}: {e} epochs of {per_epoch} batches is more than {MAX_STEPS} steps"
-                ))
-            })?,
-        None => a.steps.unwrap_or(100),
-    };
-    if steps == 0 {
-        return Err(Failure::input("nothing to do: --steps (or --epochs) is 0"));
-    }
-    if steps > MAX_STEPS {
-        return Err(Failure::input(format!(
-            "--steps {steps}: more than {MAX_STEPS}"
-        )));
-    }
-    let steps = steps as usize;
-    let patience = a
-        .patience
-        .unwrap_or(if d.table { TABLE_PATIENCE } else { 0 });
-    let layers = match &a.layers {
-        Some(l) => l.0.clone(),
-        None if d.table => TABLE_LAYERS.to_vec(),
-        None => vec![16, 16],
-    };
-    let init = a.init.unwrap_or(match (d.table, a.activation) {
-        (false, _) => Init::Micrograd,
-        (true, Activation::Relu) => Init::He,
-        (true, _) => Init::Xavier,
-    });
-    Ok(Recipe {
-        cfg: TrainConfig {
-            loss,
-            optimizer,
-            // lr(k) = lr + (lr_end - lr)·k/steps: micrograd's 1.0 - 0.9·k/100
-            schedule: Schedule::Linear {
-                start: lr,
-                end: lr_end,
-                steps,
-            },
-            alpha,
-            steps,
-            batch_size,
-            seed: a.seed,
-            patience: (patience > 0 && d.valid.is_some()).then_some(patience),
-            replay: true,
-        },
-        layers,
-        init,
-        epochs,
+}
+
+/// The recipe for this run, a refused choice named as its flag.
+fn recipe(a: &TrainArgs, d: &Loaded) -> Result<Recipe, Failure> {
+    Recipe::choose(d.kind, &d.train, d.valid.is_some(), &a.choices()).map_err(|e| {
+        let RecipeError { choice, message } = e;
+        Failure::input(match choice {
+            "data" => message,
+            "loss" => format!("--loss: {message}"),
+            _ => format!("--{} {message}", choice.replace('_', "-")),
+        })
     })
 }
 
@@ -433,118 +332,14 @@ fn diverged(d: &Divergence, r: &Recipe, a: &TrainArgs) -> Failure {
     Failure::run(msg)
 }
 
-/// What a model scored on one data set, in the target's own units.
-struct Scores {
-    eval: Evaluation,
-    confusion: Option<Confusion>,
-    regression: Option<Regression>,
-}
-
-fn score(model: &MLP, ds: &Dataset, loss: Loss, prep: &Preprocess) -> Scores {
-    let eval = evaluate(model, ds, loss);
-    let (confusion, regression) = if ds.is_classification() {
-        (
-            Some(Confusion::new(&ds.classes, &ds.y, &eval.predictions)),
-            None,
-        )
-    } else {
-        let t = &prep.target;
-        let truth: Vec<f64> = ds.y.iter().map(|&y| t.to_target(y)).collect();
-        let pred: Vec<f64> = eval.predictions.iter().map(|&y| t.to_target(y)).collect();
-        (None, Some(Regression::new(&truth, &pred)))
-    };
-    Scores {
-        eval,
-        confusion,
-        regression,
-    }
-}
-
-impl Scores {
-    fn line(&self, name: &str) -> String {
-        match (&self.confusion, &self.regression) {
-            (Some(c), _) => format!(
-                "{name:<6} accuracy {:6.2}%   data loss {}",
-                100.0 * c.accuracy(),
-                fmt_num(self.eval.loss)
-            ),
-            (_, Some(r)) => format!(
-                "{name:<6} R² {}   MSE {}   MAE {}",
-                fmt_num(r.r2),
-                fmt_num(r.mse),
-                fmt_num(r.mae)
-            ),
-            _ => unreachable!("scores are classes or numbers"),
-        }
-    }
-
-    fn json(&self) -> Json {
-        let finite = |x: f64| x.is_finite().then_some(x);
-        match (&self.confusion, &self.regression) {
-            (Some(c), _) => json!({
-                "loss": finite(self.eval.loss),
-                "accuracy": c.accuracy(),
-                "majority_rate": c.majority_rate(),
-                "per_class": c.classes.iter().enumerate().map(|(k, name)| json!({
-                    "class": name,
-                    "precision": c.precision(k),
-                    "recall": c.recall(k),
-                    "samples": c.counts[k].iter().sum::<usize>(),
-                })).collect::<Vec<_>>(),
-                "confusion": c.counts,
-            }),
-            (_, Some(r)) => json!({
-                "loss": finite(self.eval.loss),
-                "mse": finite(r.mse),
-                "mae": finite(r.mae),
-                "r2": finite(r.r2),
-            }),
-            _ => unreachable!("scores are classes or numbers"),
-        }
-    }
-
-    /// A warning if the model did no better than knowing nothing.
-    fn failed(&self, name: &str) -> Option<String> {
-        match (&self.confusion, &self.regression) {
-            (Some(c), _) if c.accuracy() <= c.majority_rate() => {
-                let k = (0..c.classes.len())
-                    .max_by_key(|&k| c.counts[k].iter().sum::<usize>())
-                    .unwrap_or(0);
-                Some(format!(
-                    "{name} accuracy {:.2}% is no better than always answering '{}' ({:.2}%): \
-                     the model has learned nothing useful. Try more --epochs, another --lr \
-                     (lower if the loss jumps, higher if it stalls), or check that the \
-                     features relate to the target.",
-                    100.0 * c.accuracy(),
-                    shorten(&c.classes[k], 40),
-                    100.0 * c.majority_rate()
-                ))
-            }
-            (_, Some(r)) if r.r2 <= 0.0 => Some(format!(
-                "{name} R² is {}: no better than always answering the mean. Try more --epochs, \
-                 another --lr, or check that the features relate to the target.",
-                fmt_num(r.r2)
-            )),
-            _ => None,
-        }
-    }
-}
-
 pub fn run(a: &TrainArgs) -> Result<(), Failure> {
     let quiet = a.quiet || a.json;
     let model_paths = check_outputs(a)?;
     let d = load_data(a, quiet)?;
     let r = recipe(a, &d)?;
-    let mut nouts = r.layers.clone();
-    nouts.push(r.cfg.loss.outputs(d.train.nclasses()));
-    let model = MLP::builder(d.train.nfeatures(), &nouts)
-        .hidden(a.activation)
-        .output(Activation::Linear)
-        .init(r.init)
-        .seed(a.seed)
-        .build();
+    let model = r.model(d.train.nfeatures(), d.train.nclasses(), a.seed);
     if !quiet {
-        print_plan(&d, &r, &model, &nouts);
+        print_plan(&d, &r, &model);
     }
 
     let (history, curves, seconds) = train_loop(a, &d, &r, &model, quiet);
@@ -552,8 +347,11 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         return Err(diverged(div, &r, a));
     }
     let loss = r.cfg.loss;
-    let on_train = score(&model, &d.train, loss, &d.prep);
-    let on_test = d.test.as_ref().map(|t| score(&model, t, loss, &d.prep));
+    let on_train = Scores::of(&model, &d.train, loss, &d.prep);
+    let on_test = d
+        .test
+        .as_ref()
+        .map(|t| Scores::of(&model, t, loss, &d.prep));
     let file = ModelFile {
         model,
         prep: d.prep.clone(),
@@ -579,7 +377,7 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
     let last = on_test
         .as_ref()
         .map_or(("train", &on_train), |t| ("test", t));
-    let warning = last.1.failed(last.0);
+    let warning = last.1.warning(last.0);
     if a.json {
         let summary = json!({
             "data": d.train.name,
@@ -622,7 +420,7 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
             None => println!("test   (none held out; use --test-fraction)"),
         }
         if let Some(c) = &last.1.confusion
-            && d.table
+            && d.kind == DataKind::Table
         {
             print!("{}: per class\n{c}", last.0);
         }
@@ -636,7 +434,8 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn print_plan(d: &Loaded, r: &Recipe, model: &MLP, nouts: &[usize]) {
+fn print_plan(d: &Loaded, r: &Recipe, model: &MLP) {
+    let nouts: Vec<usize> = model.layers.iter().map(|l| l.neurons.len()).collect();
     let t = &d.train;
     let task = if t.is_classification() {
         format!(
@@ -647,7 +446,7 @@ fn print_plan(d: &Loaded, r: &Recipe, model: &MLP, nouts: &[usize]) {
     } else {
         "regression".to_owned()
     };
-    if d.table {
+    if d.kind == DataKind::Table {
         eprintln!("target '{}': {task}", t.target);
         eprint!("features:\n{}", d.prep);
     }
@@ -713,7 +512,7 @@ fn write_pictures(
         })?);
     }
     if let Some(c) = &last.confusion
-        && d.table
+        && d.kind == DataKind::Table
     {
         written.extend(both("confusion", &|p| {
             micrograd::viz::plot_confusion(p, c)
