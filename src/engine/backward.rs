@@ -1,9 +1,9 @@
-//! Reverse mode: one loop down the tape, one `match` with every op's local derivative.
+//! Reverse mode: one loop down the tape, each node's chain rule taken from [`Op::chain`](super::ops::Op::chain).
 
 use std::fmt;
 
 use super::tape::{self, NO_GRAD, Op, Tape};
-use super::value::{Value, sigmoid};
+use super::value::Value;
 
 /// Nodes the root depends on, found while walking down the tape.
 ///
@@ -108,9 +108,9 @@ impl Sink for Grads<'_> {
 }
 
 /// One node's step of the chain rule: sends `gi · ∂node/∂child` to `g` for
-/// each child of node `i`. The one place every op's local derivative is
-/// written; `backward` runs it with the gradient store, [`Value::local_grads`]
-/// with `gi = 1` to show the derivatives themselves.
+/// each child of node `i`, with each op's rule from [`Op::chain`];
+/// `backward` runs it with the gradient store, [`Value::local_grads`] with
+/// `gi = 1` to show the derivatives themselves.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn propagate(
@@ -123,108 +123,80 @@ fn propagate(
     kids: &[u32],
     g: &mut impl Sink,
 ) {
-    // read by the ops that need it only: loaded for every node, it made a
-    // chain's backward 6% slower (3.58 ns a node against 3.37)
-    let out = || data[i];
-    let [a, b] = args[i];
-    let (ai, bi) = (a as usize, b as usize);
+    let (ai, bi) = (args[i][0] as usize, args[i][1] as usize);
+    // Each arm names its op as a constant, so that the rule folds to that
+    // op's formula and reads only what the formula needs.
     match op[i] {
         Op::Leaf => {}
-        // d(a+b)/da = 1, d(a+b)/db = 1
-        Op::Add => {
-            g.add(a, gi);
-            g.add(b, gi);
-        }
-        // d(a-b)/da = 1, d(a-b)/db = -1
-        Op::Sub => {
-            g.add(a, gi);
-            g.add(b, -gi);
-        }
-        // d(ab)/da = b, d(ab)/db = a
-        Op::Mul => {
-            g.add(a, gi * data[bi]);
-            g.add(b, gi * data[ai]);
-        }
-        // d(a/b)/da = 1/b, d(a/b)/db = -a/b² = -(a/b)/b
-        Op::Div => {
-            let y = data[bi];
-            g.add(a, gi / y);
-            g.add(b, -gi * (out() / y));
-        }
-        // d(-a)/da = -1
-        Op::Neg => g.add(a, -gi),
-        // d(a+c)/da = 1, d(a-c)/da = 1
-        Op::AddC | Op::SubC => g.add(a, gi),
-        // d(a·c)/da = c
-        Op::MulC => g.add(a, gi * consts[bi]),
-        // d(a/c)/da = 1/c
-        Op::DivC => g.add(a, gi / consts[bi]),
-        // d(c-a)/da = -1
-        Op::RSubC => g.add(a, -gi),
-        // d(c/a)/da = -c/a² = -(c/a)/a
-        Op::RDivC => g.add(a, -gi * (out() / data[ai])),
-        // d(a^p)/da = p·a^(p-1); 0 when p = 0, as in PyTorch
-        Op::PowC => {
-            let p = consts[bi];
-            let d = if p == 0.0 {
-                0.0
-            } else {
-                gi * p * data[ai].powf(p - 1.0)
-            };
-            g.add(a, d);
-        }
-        // d(a^b)/da = b·a^(b-1), d(a^b)/db = a^b·ln a; 0 where a = 0 and b >= 0
-        Op::Pow => {
-            let (x, p) = (data[ai], data[bi]);
-            let da = if p == 0.0 {
-                0.0
-            } else {
-                gi * p * x.powf(p - 1.0)
-            };
-            let db = if x == 0.0 && p >= 0.0 {
-                0.0
-            } else {
-                gi * out() * x.ln()
-            };
-            g.add(a, da);
-            g.add(b, db);
-        }
-        // d(e^a)/da = e^a
-        Op::Exp => g.add(a, gi * out()),
-        // d(ln a)/da = 1/a
-        Op::Ln => g.add(a, gi / data[ai]),
-        // d(tanh a)/da = 1 - tanh²a
-        Op::Tanh => g.add(a, gi * (1.0 - out() * out())),
-        // d(relu a)/da = 1 if a > 0 else 0
-        Op::Relu => g.add(a, if data[ai] > 0.0 { gi } else { 0.0 }),
-        // dσ(a)/da = σ(a)(1 - σ(a))
-        Op::Sigmoid => g.add(a, gi * out() * (1.0 - out())),
-        // d softplus(a)/da = σ(a)
-        Op::Softplus => g.add(a, gi * sigmoid(data[ai])),
-        // d(Σ xᵢ)/dxᵢ = 1
-        Op::Sum => {
+        Op::Add => two(Op::Add, i, gi, data, args[i], g),
+        Op::Sub => two(Op::Sub, i, gi, data, args[i], g),
+        Op::Mul => two(Op::Mul, i, gi, data, args[i], g),
+        Op::Div => two(Op::Div, i, gi, data, args[i], g),
+        Op::Pow => two(Op::Pow, i, gi, data, args[i], g),
+        Op::Neg => one(Op::Neg, i, gi, data, consts, args[i], g),
+        Op::AddC => one(Op::AddC, i, gi, data, consts, args[i], g),
+        Op::SubC => one(Op::SubC, i, gi, data, consts, args[i], g),
+        Op::MulC => one(Op::MulC, i, gi, data, consts, args[i], g),
+        Op::DivC => one(Op::DivC, i, gi, data, consts, args[i], g),
+        Op::RSubC => one(Op::RSubC, i, gi, data, consts, args[i], g),
+        Op::RDivC => one(Op::RDivC, i, gi, data, consts, args[i], g),
+        Op::PowC => one(Op::PowC, i, gi, data, consts, args[i], g),
+        Op::Exp => one(Op::Exp, i, gi, data, consts, args[i], g),
+        Op::Ln => one(Op::Ln, i, gi, data, consts, args[i], g),
+        Op::Tanh => one(Op::Tanh, i, gi, data, consts, args[i], g),
+        Op::Relu => one(Op::Relu, i, gi, data, consts, args[i], g),
+        Op::Sigmoid => one(Op::Sigmoid, i, gi, data, consts, args[i], g),
+        Op::Softplus => one(Op::Softplus, i, gi, data, consts, args[i], g),
+        Op::Sum | Op::LogSumExp => {
+            let o = op[i];
             for &k in &kids[ai..ai + bi] {
-                g.add(k, gi);
+                let z = || data[k as usize];
+                g.add(k, o.chain_many(gi, z, || 1.0, || data[i]));
             }
         }
-        // d(Σ wᵢxᵢ [+ b])/dwᵢ = xᵢ, /dxᵢ = wᵢ, /db = 1
         Op::Dot | Op::Affine => {
             let (w, x) = kids[ai..ai + 2 * bi].split_at(bi);
             for (&wk, &xk) in w.iter().zip(x) {
-                g.add(wk, gi * data[xk as usize]);
-                g.add(xk, gi * data[wk as usize]);
+                let (wv, xv) = (|| data[wk as usize], || data[xk as usize]);
+                g.add(wk, Op::Dot.chain_many(gi, wv, xv, || data[i]));
+                g.add(xk, Op::Dot.chain_many(gi, xv, wv, || data[i]));
             }
             if op[i] == Op::Affine {
-                g.add(kids[ai + 2 * bi], gi);
-            }
-        }
-        // d(ln Σ e^zⱼ)/dzᵢ = e^(zᵢ - out) = softmax(z)ᵢ
-        Op::LogSumExp => {
-            for &k in &kids[ai..ai + bi] {
-                g.add(k, gi * (data[k as usize] - out()).exp());
+                g.add(
+                    kids[ai + 2 * bi],
+                    Op::Affine.chain_many(gi, || 1.0, || 1.0, || data[i]),
+                );
             }
         }
     }
+}
+
+/// The chain rule through node `i`, an op with one child.
+#[inline(always)]
+fn one(
+    o: Op,
+    i: usize,
+    gi: f64,
+    data: &[f64],
+    consts: &[f64],
+    [a, c]: [u32; 2],
+    g: &mut impl Sink,
+) {
+    let x = || data[a as usize];
+    g.add(
+        a,
+        o.chain(0, gi, x, || 0.0, || consts[c as usize], || data[i]),
+    );
+}
+
+/// The chain rule through node `i`, an op with two children.
+#[inline(always)]
+fn two(o: Op, i: usize, gi: f64, data: &[f64], [a, b]: [u32; 2], g: &mut impl Sink) {
+    let (x, y) = (|| data[a as usize], || data[b as usize]);
+    let da = o.chain(0, gi, x, y, || 0.0, || data[i]);
+    let db = o.chain(1, gi, x, y, || 0.0, || data[i]);
+    g.add(a, da);
+    g.add(b, db);
 }
 
 /// The chain rule down the tape from `root`; returns the frontier.

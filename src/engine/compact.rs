@@ -3,7 +3,8 @@
 //! one by one, in no order a scope could follow).
 
 use super::backward::{Marks, reset_marks};
-use super::tape::{self, Op, Tape};
+use super::ops::Kids;
+use super::tape::{self, Tape};
 use super::value::Value;
 
 /// Frees every node of the innermost open scope that no handle in `keep`
@@ -162,21 +163,18 @@ impl Tape {
             }
         };
         let [a, b] = self.args[i];
-        match self.op[i] {
-            Op::Leaf => [0, 0],
-            Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Pow => [at(a), at(b)],
-            Op::MulC | Op::DivC | Op::PowC => {
+        match self.op[i].kids() {
+            Kids::Leaf => [0, 0],
+            Kids::Two => [at(a), at(b)],
+            Kids::One if self.op[i].needs_const() => {
                 let k = *kc;
                 self.consts[k] = self.consts[b as usize];
                 *kc += 1;
                 [at(a), k as u32]
             }
-            // their constant is stored only while a Replay records
-            Op::AddC | Op::SubC | Op::RSubC | Op::RDivC => [at(a), 0],
-            Op::Neg | Op::Exp | Op::Ln | Op::Tanh | Op::Relu | Op::Sigmoid | Op::Softplus => {
-                [at(a), 0]
-            }
-            Op::Sum | Op::LogSumExp | Op::Dot | Op::Affine => {
+            // any other constant is stored only while a Replay records
+            Kids::One => [at(a), 0],
+            Kids::Many => {
                 let len = self.children(i).len();
                 let s = *kk;
                 for q in 0..len {

@@ -5,6 +5,7 @@ mod compact;
 mod gemm;
 mod gradcheck;
 mod leaves;
+pub(crate) mod ops;
 mod replay;
 mod scope;
 pub(crate) mod tape;
@@ -15,11 +16,11 @@ pub use backward::{NonFinite, zero_grad};
 pub use compact::compact;
 pub use gradcheck::{GradCheck, GradMismatch, GradReport, gradcheck, numerical_grad};
 pub(crate) use leaves::{Handles, Leaves};
+pub(crate) use ops::sigmoid as value_sigmoid;
 pub use replay::{Replay, ReplayError};
 pub use scope::{Scope, scope};
 pub use trace::GraphNode;
 pub(crate) use value::affine_layer;
-pub(crate) use value::sigmoid as value_sigmoid;
 pub use value::{Exponent, Value};
 
 /// The data of each value, read in one visit to the tape.

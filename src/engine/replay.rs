@@ -26,8 +26,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use super::gemm::{self, gemm};
 use super::leaves::{Handles, Leaves};
+use super::ops::logsumexp;
 use super::tape::{self, Op, Tape};
-use super::value::{Value, sigmoid};
+use super::value::Value;
 
 /// An operand of a recorded node: another node's lanes, or one number
 /// shared by every lane (a parameter or a constant, a leaf outside the
@@ -634,10 +635,11 @@ impl Replay {
                 let (before, after) = self.val.split_at_mut(a * b);
                 let z = Src::Lanes(&before[o * b..(o + 1) * b]);
                 let out = &mut after[..b];
+                // one loop per activation, so that each vectorizes
                 match op {
-                    Op::Relu => map1(z, out, super::value::relu),
-                    Op::Tanh => map1(z, out, f64::tanh),
-                    _ => map1(z, out, sigmoid),
+                    Op::Relu => forward1::<{ Op::Relu as u8 }>(z, 0.0, out),
+                    Op::Tanh => forward1::<{ Op::Tanh as u8 }>(z, 0.0, out),
+                    _ => forward1::<{ Op::Sigmoid as u8 }>(z, 0.0, out),
                 }
             }
         }
@@ -657,17 +659,11 @@ impl Replay {
                     &self.val[o * b..][..b],
                     &self.val[a * b..][..b],
                 );
-                let g = before[o * b..(o + 1) * b].iter_mut().zip(ga);
-                // one loop per activation, so that each vectorizes
+                let g = &mut before[o * b..(o + 1) * b];
                 match op {
-                    // relu' = 1 if z > 0 else 0
-                    Op::Relu => g
-                        .zip(z)
-                        .for_each(|((g, &d), &z)| *g += if z > 0.0 { d } else { 0.0 }),
-                    // tanh' = 1 - y²
-                    Op::Tanh => g.zip(y).for_each(|((g, &d), &y)| *g += d * (1.0 - y * y)),
-                    // σ' = σ(1 - σ)
-                    _ => g.zip(y).for_each(|((g, &d), &y)| *g += d * (y * (1.0 - y))),
+                    Op::Relu => activation_backward::<{ Op::Relu as u8 }>(g, ga, z, y),
+                    Op::Tanh => activation_backward::<{ Op::Tanh as u8 }>(g, ga, z, y),
+                    _ => activation_backward::<{ Op::Sigmoid as u8 }>(g, ga, z, y),
                 }
             }
         }
@@ -1014,7 +1010,11 @@ fn src<'a>(a: Arg, val: &'a [f64], shared: &[f64], b: usize) -> Src<'a> {
 #[inline(always)]
 fn map1(a: Src, out: &mut [f64], f: impl Fn(f64) -> f64) {
     match a {
-        Src::Lanes(a) => out.iter_mut().zip(a).for_each(|(o, &x)| *o = f(x)),
+        Src::Lanes(a) => {
+            for (o, &x) in out.iter_mut().zip(a) {
+                *o = f(x);
+            }
+        }
         Src::All(x) => out.fill(f(x)),
     }
 }
@@ -1028,39 +1028,81 @@ fn map2(a: Src, b: Src, out: &mut [f64], f: impl Fn(f64, f64) -> f64) {
                 *o = f(x, y);
             }
         }
-        (Src::Lanes(a), Src::All(y)) => out.iter_mut().zip(a).for_each(|(o, &x)| *o = f(x, y)),
-        (Src::All(x), Src::Lanes(b)) => out.iter_mut().zip(b).for_each(|(o, &y)| *o = f(x, y)),
+        (Src::Lanes(a), Src::All(y)) => {
+            for (o, &x) in out.iter_mut().zip(a) {
+                *o = f(x, y);
+            }
+        }
+        (Src::All(x), Src::Lanes(b)) => {
+            for (o, &y) in out.iter_mut().zip(b) {
+                *o = f(x, y);
+            }
+        }
         (Src::All(x), Src::All(y)) => out.fill(f(x, y)),
     }
 }
 
-/// A node's value in every lane, from the nodes before it. The same
-/// formulas as the tape's ops.
+/// `out[r] = o(a[r])` with constant `c`, for every lane: [`Op::forward`].
+#[inline(always)]
+fn forward1<const O: u8>(a: Src, c: f64, out: &mut [f64]) {
+    let o = const { Op::numbered(O) };
+    map1(
+        a,
+        out,
+        #[inline(always)]
+        |p| o.forward(p, 0.0, c),
+    );
+}
+
+/// `out[r] = o(a[r], b[r])` for every lane: [`Op::forward`].
+#[inline(always)]
+fn forward2<const O: u8>(a: Src, b: Src, out: &mut [f64]) {
+    let o = const { Op::numbered(O) };
+    map2(
+        a,
+        b,
+        out,
+        #[inline(always)]
+        |p, q| o.forward(p, q, 0.0),
+    );
+}
+
+/// An activation's backward over the lanes: `g[r] += o'·d[r]` from its input
+/// `z` and output `y` ([`Op::chain`]), in one loop that vectorizes.
+#[inline(always)]
+fn activation_backward<const O: u8>(g: &mut [f64], d: &[f64], z: &[f64], y: &[f64]) {
+    let o = const { Op::numbered(O) };
+    for (((g, &d), &z), &y) in g.iter_mut().zip(d).zip(z).zip(y) {
+        *g += o.chain(0, d, || z, || 0.0, || 0.0, || y);
+    }
+}
+
+/// A node's value in every lane, from the nodes before it: [`Op::forward`].
 #[inline(always)]
 fn forward_node(n: &Node, val: &[f64], shared: &[f64], out: &mut [f64], b: usize) {
     let x = |k: usize| src(n.args[k], val, shared, b);
     let c = n.c;
     match n.op {
         Op::Leaf => out.fill(c),
-        Op::Add => map2(x(0), x(1), out, |p, q| p + q),
-        Op::Sub => map2(x(0), x(1), out, |p, q| p - q),
-        Op::Mul => map2(x(0), x(1), out, |p, q| p * q),
-        Op::Div => map2(x(0), x(1), out, |p, q| p / q),
-        Op::Pow => map2(x(0), x(1), out, f64::powf),
-        Op::Neg => map1(x(0), out, |p| -p),
-        Op::AddC => map1(x(0), out, |p| p + c),
-        Op::SubC => map1(x(0), out, |p| p - c),
-        Op::RSubC => map1(x(0), out, |p| c - p),
-        Op::RDivC => map1(x(0), out, |p| c / p),
-        Op::MulC => map1(x(0), out, |p| p * c),
-        Op::DivC => map1(x(0), out, |p| p / c),
-        Op::PowC => map1(x(0), out, |p| p.powf(c)),
-        Op::Exp => map1(x(0), out, f64::exp),
-        Op::Ln => map1(x(0), out, f64::ln),
-        Op::Tanh => map1(x(0), out, f64::tanh),
-        Op::Relu => map1(x(0), out, super::value::relu),
-        Op::Sigmoid => map1(x(0), out, sigmoid),
-        Op::Softplus => map1(x(0), out, super::value::softplus),
+        Op::Add => forward2::<{ Op::Add as u8 }>(x(0), x(1), out),
+        Op::Sub => forward2::<{ Op::Sub as u8 }>(x(0), x(1), out),
+        Op::Mul => forward2::<{ Op::Mul as u8 }>(x(0), x(1), out),
+        Op::Div => forward2::<{ Op::Div as u8 }>(x(0), x(1), out),
+        Op::Pow => forward2::<{ Op::Pow as u8 }>(x(0), x(1), out),
+        Op::Neg => forward1::<{ Op::Neg as u8 }>(x(0), c, out),
+        Op::AddC => forward1::<{ Op::AddC as u8 }>(x(0), c, out),
+        Op::SubC => forward1::<{ Op::SubC as u8 }>(x(0), c, out),
+        Op::RSubC => forward1::<{ Op::RSubC as u8 }>(x(0), c, out),
+        Op::RDivC => forward1::<{ Op::RDivC as u8 }>(x(0), c, out),
+        Op::MulC => forward1::<{ Op::MulC as u8 }>(x(0), c, out),
+        Op::DivC => forward1::<{ Op::DivC as u8 }>(x(0), c, out),
+        Op::PowC => forward1::<{ Op::PowC as u8 }>(x(0), c, out),
+        Op::Exp => forward1::<{ Op::Exp as u8 }>(x(0), c, out),
+        Op::Ln => forward1::<{ Op::Ln as u8 }>(x(0), c, out),
+        Op::Tanh => forward1::<{ Op::Tanh as u8 }>(x(0), c, out),
+        Op::Relu => forward1::<{ Op::Relu as u8 }>(x(0), c, out),
+        Op::Sigmoid => forward1::<{ Op::Sigmoid as u8 }>(x(0), c, out),
+        Op::Softplus => forward1::<{ Op::Softplus as u8 }>(x(0), c, out),
         Op::Sum => {
             out.fill(0.0);
             for k in 0..n.args.len() {
@@ -1083,7 +1125,7 @@ fn forward_node(n: &Node, val: &[f64], shared: &[f64], out: &mut [f64], b: usize
         }
         Op::LogSumExp => {
             for (r, o) in out.iter_mut().enumerate() {
-                *o = super::value::logsumexp((0..n.args.len()).map(|k| x(k).at(r)));
+                *o = logsumexp((0..n.args.len()).map(|k| x(k).at(r)));
             }
         }
     }
@@ -1150,95 +1192,74 @@ fn backward_node(
     let c = n.c;
     match n.op {
         Op::Leaf => {}
-        Op::Add => {
-            g.add(0, |r| gi[r]);
-            g.add(1, |r| gi[r]);
+        Op::Add => backward2::<{ Op::Add as u8 }>(&mut g, gi, x(0), x(1), out),
+        Op::Sub => backward2::<{ Op::Sub as u8 }>(&mut g, gi, x(0), x(1), out),
+        Op::Mul => backward2::<{ Op::Mul as u8 }>(&mut g, gi, x(0), x(1), out),
+        Op::Div => backward2::<{ Op::Div as u8 }>(&mut g, gi, x(0), x(1), out),
+        Op::Pow => backward2::<{ Op::Pow as u8 }>(&mut g, gi, x(0), x(1), out),
+        Op::Neg => backward1::<{ Op::Neg as u8 }>(&mut g, gi, x(0), c, out),
+        Op::AddC => backward1::<{ Op::AddC as u8 }>(&mut g, gi, x(0), c, out),
+        Op::SubC => backward1::<{ Op::SubC as u8 }>(&mut g, gi, x(0), c, out),
+        Op::RSubC => backward1::<{ Op::RSubC as u8 }>(&mut g, gi, x(0), c, out),
+        Op::RDivC => backward1::<{ Op::RDivC as u8 }>(&mut g, gi, x(0), c, out),
+        Op::MulC => backward1::<{ Op::MulC as u8 }>(&mut g, gi, x(0), c, out),
+        Op::DivC => backward1::<{ Op::DivC as u8 }>(&mut g, gi, x(0), c, out),
+        Op::PowC => backward1::<{ Op::PowC as u8 }>(&mut g, gi, x(0), c, out),
+        Op::Exp => backward1::<{ Op::Exp as u8 }>(&mut g, gi, x(0), c, out),
+        Op::Ln => backward1::<{ Op::Ln as u8 }>(&mut g, gi, x(0), c, out),
+        Op::Tanh => backward1::<{ Op::Tanh as u8 }>(&mut g, gi, x(0), c, out),
+        Op::Relu => backward1::<{ Op::Relu as u8 }>(&mut g, gi, x(0), c, out),
+        Op::Sigmoid => backward1::<{ Op::Sigmoid as u8 }>(&mut g, gi, x(0), c, out),
+        Op::Softplus => backward1::<{ Op::Softplus as u8 }>(&mut g, gi, x(0), c, out),
+        Op::Sum | Op::LogSumExp => {
+            for k in 0..n.args.len() {
+                let z = x(k);
+                g.add(k, |r| n.op.chain_many(gi[r], || z.at(r), || 1.0, || out[r]));
+            }
         }
-        Op::Sub => {
-            g.add(0, |r| gi[r]);
-            g.add(1, |r| -gi[r]);
-        }
-        Op::Mul => {
-            let (p, q) = (x(0), x(1));
-            g.add(0, |r| gi[r] * q.at(r));
-            g.add(1, |r| gi[r] * p.at(r));
-        }
-        Op::Div => {
-            let q = x(1);
-            g.add(0, |r| gi[r] / q.at(r));
-            g.add(1, |r| -gi[r] * (out[r] / q.at(r)));
-        }
-        Op::Neg | Op::RSubC => g.add(0, |r| -gi[r]),
-        Op::AddC | Op::SubC => g.add(0, |r| gi[r]),
-        Op::RDivC => {
-            let p = x(0);
-            g.add(0, |r| -gi[r] * (out[r] / p.at(r)));
-        }
-        Op::MulC => g.add(0, |r| gi[r] * c),
-        Op::DivC => g.add(0, |r| gi[r] / c),
-        Op::PowC => {
-            let p = x(0);
-            g.add(0, |r| {
-                if c == 0.0 {
-                    0.0
-                } else {
-                    gi[r] * c * p.at(r).powf(c - 1.0)
-                }
-            });
-        }
-        Op::Pow => {
-            let (p, q) = (x(0), x(1));
-            g.add(0, |r| {
-                let e = q.at(r);
-                if e == 0.0 {
-                    0.0
-                } else {
-                    gi[r] * e * p.at(r).powf(e - 1.0)
-                }
-            });
-            g.add(1, |r| {
-                let (a, e) = (p.at(r), q.at(r));
-                if a == 0.0 && e >= 0.0 {
-                    0.0
-                } else {
-                    gi[r] * out[r] * a.ln()
-                }
-            });
-        }
-        Op::Exp => g.add(0, |r| gi[r] * out[r]),
-        Op::Ln => {
-            let p = x(0);
-            g.add(0, |r| gi[r] / p.at(r));
-        }
-        Op::Tanh => g.add(0, |r| gi[r] * (1.0 - out[r] * out[r])),
-        Op::Relu => {
-            let p = x(0);
-            g.add(0, |r| if p.at(r) > 0.0 { gi[r] } else { 0.0 });
-        }
-        Op::Sigmoid => g.add(0, |r| gi[r] * out[r] * (1.0 - out[r])),
-        Op::Softplus => {
-            let p = x(0);
-            g.add(0, |r| gi[r] * sigmoid(p.at(r)));
-        }
-        Op::Sum => (0..n.args.len()).for_each(|k| g.add(k, |r| gi[r])),
         Op::Dot | Op::Affine => {
             let k = n.args.len() / 2;
             for j in 0..k {
                 let (w, xv) = (x(j), x(k + j));
-                g.add(j, |r| gi[r] * xv.at(r));
-                g.add(k + j, |r| gi[r] * w.at(r));
+                let chain =
+                    |r, partner: Src| Op::Dot.chain_many(gi[r], || 0.0, || partner.at(r), || 0.0);
+                g.add(j, |r| chain(r, xv));
+                g.add(k + j, |r| chain(r, w));
             }
             if n.op == Op::Affine {
-                g.add(2 * k, |r| gi[r]);
-            }
-        }
-        Op::LogSumExp => {
-            for k in 0..n.args.len() {
-                let z = x(k);
-                g.add(k, |r| gi[r] * (z.at(r) - out[r]).exp());
+                g.add(2 * k, |r| {
+                    Op::Affine.chain_many(gi[r], || 1.0, || 1.0, || 0.0)
+                });
             }
         }
     }
+}
+
+/// A one-child node's backward over the lanes: [`Op::chain`].
+#[inline(always)]
+fn backward1<const O: u8>(g: &mut Give, gi: &[f64], a: Src, c: f64, out: &[f64]) {
+    let o = const { Op::numbered(O) };
+    g.add(
+        0,
+        #[inline(always)]
+        |r| o.chain(0, gi[r], || a.at(r), || 0.0, || c, || out[r]),
+    );
+}
+
+/// A two-child node's backward over the lanes: [`Op::chain`].
+#[inline(always)]
+fn backward2<const O: u8>(g: &mut Give, gi: &[f64], a: Src, b: Src, out: &[f64]) {
+    let o = const { Op::numbered(O) };
+    g.add(
+        0,
+        #[inline(always)]
+        |r| o.chain(0, gi[r], || a.at(r), || b.at(r), || 0.0, || out[r]),
+    );
+    g.add(
+        1,
+        #[inline(always)]
+        |r| o.chain(1, gi[r], || a.at(r), || b.at(r), || 0.0, || out[r]),
+    );
 }
 
 /// Which entry of a recording's shared values each leaf below it is.

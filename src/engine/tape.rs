@@ -10,76 +10,8 @@ use std::cell::{RefCell, RefMut};
 use std::collections::BTreeMap;
 use std::mem::ManuallyDrop;
 
-/// What made a node, and so how its gradient flows to its children.
-///
-/// `args` means the node's two `u32` slots: children's indices for unary and
-/// binary ops, an index into `consts` for ops that keep a constant, and
-/// `(start, n)` into `kids` for ops with many children.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[repr(u8)]
-pub(crate) enum Op {
-    Leaf,
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Neg,
-    /// `a + c`; the constant is not needed by backward and is not stored.
-    AddC,
-    /// `a - c`; the constant is not stored either.
-    SubC,
-    /// `a * c`, `c` in `consts[args[1]]`.
-    MulC,
-    /// `a / c`, `c` in `consts[args[1]]`.
-    DivC,
-    /// `c - a`; `c` is not needed by backward.
-    RSubC,
-    /// `c / a`.
-    RDivC,
-    /// `a ** p`, `p` in `consts[args[1]]`.
-    PowC,
-    /// `a ** b` with a `Value` exponent.
-    Pow,
-    Exp,
-    Ln,
-    Tanh,
-    Relu,
-    Sigmoid,
-    Softplus,
-    /// `Σ kids`, `args = (start, n)`.
-    Sum,
-    /// `Σ w_i x_i`, `kids[start..start+n]` are `w`, the next `n` are `x`.
-    Dot,
-    /// `Σ w_i x_i + b`, laid out as `Dot` with `b` after the `x`s.
-    Affine,
-    /// `ln Σ exp(z_i)`, `args = (start, n)`.
-    LogSumExp,
-}
-
-impl Op {
-    /// The short name micrograd's `draw_dot` shows in an op node.
-    pub(crate) fn symbol(self) -> &'static str {
-        match self {
-            Op::Leaf => "",
-            Op::Add | Op::AddC => "+",
-            Op::Sub | Op::SubC | Op::RSubC => "-",
-            Op::Mul | Op::MulC => "*",
-            Op::Div | Op::DivC | Op::RDivC => "/",
-            Op::Neg => "neg",
-            Op::PowC | Op::Pow => "**",
-            Op::Exp => "exp",
-            Op::Ln => "ln",
-            Op::Tanh => "tanh",
-            Op::Relu => "relu",
-            Op::Sigmoid => "sigmoid",
-            Op::Softplus => "softplus",
-            Op::Sum => "sum",
-            Op::Dot => "dot",
-            Op::Affine => "affine",
-            Op::LogSumExp => "logsumexp",
-        }
-    }
-}
+use super::ops::Kids;
+pub(crate) use super::ops::Op;
 
 /// One open scope: its id and the lengths of the tape's arrays when it was opened.
 #[derive(Clone, Copy, Debug)]
@@ -641,26 +573,15 @@ impl Tape {
     pub(crate) fn children(&self, i: usize) -> &[u32] {
         let args = &self.args[i];
         let (a, b) = (args[0] as usize, args[1] as usize);
-        match self.op[i] {
-            Op::Leaf => &[],
-            Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Pow => args,
-            Op::Neg
-            | Op::AddC
-            | Op::SubC
-            | Op::MulC
-            | Op::DivC
-            | Op::RSubC
-            | Op::RDivC
-            | Op::PowC
-            | Op::Exp
-            | Op::Ln
-            | Op::Tanh
-            | Op::Relu
-            | Op::Sigmoid
-            | Op::Softplus => &args[..1],
-            Op::Sum | Op::LogSumExp => &self.kids[a..a + b],
-            Op::Dot => &self.kids[a..a + 2 * b],
-            Op::Affine => &self.kids[a..a + 2 * b + 1],
+        match self.op[i].kids() {
+            Kids::Leaf => &[],
+            Kids::One => &args[..1],
+            Kids::Two => args,
+            Kids::Many => match self.op[i] {
+                Op::Dot => &self.kids[a..a + 2 * b],
+                Op::Affine => &self.kids[a..a + 2 * b + 1],
+                _ => &self.kids[a..a + b],
+            },
         }
     }
 

@@ -7,7 +7,8 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
-use super::tape::{self, Op, Tape};
+use super::ops::{Op, logsumexp};
+use super::tape::{self, Tape};
 
 /// A scalar in an expression graph: its `data`, its `grad`, the op that made
 /// it and its children.
@@ -348,30 +349,32 @@ impl Value {
     // stack, and drag the fast path's result there with it).
 
     #[inline(always)]
-    fn unary(self, op: Op, f: impl FnOnce(f64) -> f64) -> Value {
+    fn unary(self, op: Op) -> Value {
         // SAFETY: no call until `t` is dropped, at the end of this block.
         if let Some(t) = unsafe { tape::unborrowed() }
             && t.fast()
             && self.fresh(t)
         {
             // SAFETY: `fast` holds.
-            return unsafe { Value::push_fast(t, op, [self.idx, 0], None, f(self.x)) };
+            return unsafe {
+                Value::push_fast(t, op, [self.idx, 0], None, op.forward(self.x, 0.0, 0.0))
+            };
         }
-        Value::unpack(Value::unary_slow(self.pack(), op, f))
+        Value::unpack(Value::unary_slow(self.pack(), op))
     }
 
     #[cold]
     #[inline(never)]
-    fn unary_slow(a: (u64, f64), op: Op, f: impl FnOnce(f64) -> f64) -> (u64, f64) {
+    fn unary_slow(a: (u64, f64), op: Op) -> (u64, f64) {
         let this = Value::unpack(a);
         // SAFETY: the guard lives in this function only.
         let t = &mut *unsafe { tape::borrow() };
         let a = this.live(t);
-        Value::make(t, op, [a as u32, 0], |d| f(d[a])).pack()
+        Value::make(t, op, [a as u32, 0], |d| op.forward(d[a], 0.0, 0.0)).pack()
     }
 
     #[inline(always)]
-    fn with_const(self, op: Op, c: f64, f: impl FnOnce(f64, f64) -> f64) -> Value {
+    fn with_const(self, op: Op, c: f64) -> Value {
         // SAFETY: no call until `t` is dropped, at the end of this block.
         if let Some(t) = unsafe { tape::unborrowed() }
             && t.fast()
@@ -379,70 +382,56 @@ impl Value {
         {
             // SAFETY: `fast` holds, so no replay records, and this node
             // stores one constant at most.
-            let keep = Value::backward_needs(op).then_some(c);
-            return unsafe { Value::push_fast(t, op, [self.idx, 0], keep, f(self.x, c)) };
+            let keep = op.needs_const().then_some(c);
+            return unsafe {
+                Value::push_fast(t, op, [self.idx, 0], keep, op.forward(self.x, 0.0, c))
+            };
         }
-        Value::unpack(Value::with_const_slow(self.pack(), op, c, f))
+        Value::unpack(Value::with_const_slow(self.pack(), op, c))
     }
 
     #[cold]
     #[inline(never)]
-    fn with_const_slow(
-        a: (u64, f64),
-        op: Op,
-        c: f64,
-        f: impl FnOnce(f64, f64) -> f64,
-    ) -> (u64, f64) {
+    fn with_const_slow(a: (u64, f64), op: Op, c: f64) -> (u64, f64) {
         let this = Value::unpack(a);
         // SAFETY: the guard lives in this function only.
         let t = &mut *unsafe { tape::borrow() };
         let a = this.live(t);
         let k = if Value::keeps(op, t) { t.konst(c) } else { 0 };
-        Value::make(t, op, [a as u32, k], |d| f(d[a], c)).pack()
+        Value::make(t, op, [a as u32, k], |d| op.forward(d[a], 0.0, c)).pack()
     }
 
     /// Whether an op with a constant stores it: backward needs it for
     /// `*`, `/` and `**`; a replay needs it for every op.
     #[inline(always)]
     fn keeps(op: Op, t: &Tape) -> bool {
-        Value::backward_needs(op) || t.recording()
-    }
-
-    /// Whether backward needs an op's constant.
-    #[inline(always)]
-    fn backward_needs(op: Op) -> bool {
-        matches!(op, Op::MulC | Op::DivC | Op::PowC)
+        op.needs_const() || t.recording()
     }
 
     #[inline(always)]
-    fn binary(self, other: Value, op: Op, f: impl FnOnce(f64, f64) -> f64) -> Value {
+    fn binary(self, other: Value, op: Op) -> Value {
         // SAFETY: no call until `t` is dropped, at the end of this block.
         if let Some(t) = unsafe { tape::unborrowed() }
             && t.fast()
             && self.fresh(t)
             && other.fresh(t)
         {
-            let x = f(self.x, other.x);
+            let x = op.forward(self.x, other.x, 0.0);
             // SAFETY: `fast` holds.
             return unsafe { Value::push_fast(t, op, [self.idx, other.idx], None, x) };
         }
-        Value::unpack(Value::binary_slow(self.pack(), other.pack(), op, f))
+        Value::unpack(Value::binary_slow(self.pack(), other.pack(), op))
     }
 
     #[cold]
     #[inline(never)]
-    fn binary_slow(
-        a: (u64, f64),
-        b: (u64, f64),
-        op: Op,
-        f: impl FnOnce(f64, f64) -> f64,
-    ) -> (u64, f64) {
+    fn binary_slow(a: (u64, f64), b: (u64, f64), op: Op) -> (u64, f64) {
         let (this, other) = (Value::unpack(a), Value::unpack(b));
         // SAFETY: the guard lives in this function only.
         let t = &mut *unsafe { tape::borrow() };
         let a = this.live(t);
         let b = other.live(t);
-        Value::make(t, op, [a as u32, b as u32], |d| f(d[a], d[b])).pack()
+        Value::make(t, op, [a as u32, b as u32], |d| op.forward(d[a], d[b], 0.0)).pack()
     }
 
     /// This handle as two numbers, for the general paths to take and
@@ -486,7 +475,7 @@ impl Value {
     /// assert_eq!(y.data(), 1.0);
     /// ```
     pub fn exp(self) -> Value {
-        self.unary(Op::Exp, f64::exp)
+        self.unary(Op::Exp)
     }
 
     /// Natural log. d/dx = 1/x. ln of a negative number is NaN, of 0 is -inf.
@@ -498,7 +487,7 @@ impl Value {
     /// assert_eq!((y.data(), x.grad()), (0.0, 1.0));
     /// ```
     pub fn ln(self) -> Value {
-        self.unary(Op::Ln, f64::ln)
+        self.unary(Op::Ln)
     }
 
     /// Hyperbolic tangent. d/dx = 1 - tanh²x.
@@ -512,7 +501,7 @@ impl Value {
     /// assert_eq!(Value::new(-1000.0).tanh().data(), -1.0);
     /// ```
     pub fn tanh(self) -> Value {
-        self.unary(Op::Tanh, f64::tanh)
+        self.unary(Op::Tanh)
     }
 
     /// max(x, 0). d/dx = 1 if x > 0 else 0, so relu'(0) = 0 as in PyTorch.
@@ -527,7 +516,7 @@ impl Value {
     /// assert_eq!(Value::new(-2.0).relu().data(), 0.0);
     /// ```
     pub fn relu(self) -> Value {
-        self.unary(Op::Relu, relu)
+        self.unary(Op::Relu)
     }
 
     /// 1 / (1 + e^-x), computed without overflow for any x. d/dx = σ(x)(1 - σ(x)).
@@ -538,7 +527,7 @@ impl Value {
     /// assert_eq!(Value::new(-1000.0).sigmoid().data(), 0.0);
     /// ```
     pub fn sigmoid(self) -> Value {
-        self.unary(Op::Sigmoid, sigmoid)
+        self.unary(Op::Sigmoid)
     }
 
     /// ln(1 + e^x), computed without overflow. d/dx = σ(x).
@@ -549,7 +538,7 @@ impl Value {
     /// assert_eq!(Value::new(1000.0).softplus().data(), 1000.0);
     /// ```
     pub fn softplus(self) -> Value {
-        self.unary(Op::Softplus, softplus)
+        self.unary(Op::Softplus)
     }
 
     // ----- ops with many operands, each one node -------------------------------
@@ -691,24 +680,9 @@ fn push_affine(t: &mut Tape, w: &[Value], x: &[Value], b: Option<Value>, act: Op
     let span = t.span(start, w.len());
     let v = Value::make(t, op, span, |_| acc);
     match act {
-        Some(a) => Value::make(t, a, [v.idx, 0], |_| activate(a, acc)),
+        Some(a) => Value::make(t, a, [v.idx, 0], |_| a.forward(acc, 0.0, 0.0)),
         None => v,
     }
-}
-
-/// The forward function of a one-operand activation op.
-pub(crate) fn activate(op: Op, x: f64) -> f64 {
-    match op {
-        Op::Tanh => x.tanh(),
-        Op::Relu => relu(x),
-        Op::Sigmoid => sigmoid(x),
-        _ => unreachable!("{op:?} is not an activation"),
-    }
-}
-
-#[inline]
-pub(crate) fn relu(x: f64) -> f64 {
-    if x > 0.0 || x.is_nan() { x } else { 0.0 }
 }
 
 /// `acc + Σ wᵢ·xᵢ` over the tape's data, summed left to right.
@@ -721,35 +695,6 @@ fn dot(data: &[f64], mut acc: f64, w: &[Value], x: &[Value]) -> f64 {
         acc += data[wi.idx as usize] * data[xi.idx as usize];
     }
     acc
-}
-
-#[inline]
-pub(crate) fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
-
-#[inline]
-pub(crate) fn softplus(x: f64) -> f64 {
-    x.max(0.0) + (-x.abs()).exp().ln_1p()
-}
-
-pub(crate) fn logsumexp(z: impl Iterator<Item = f64> + Clone) -> f64 {
-    let m = z.clone().fold(f64::NEG_INFINITY, |m, x| {
-        if x.is_nan() || m.is_nan() {
-            f64::NAN
-        } else {
-            m.max(x)
-        }
-    });
-    if m.is_infinite() || m.is_nan() {
-        return m;
-    }
-    m + z.map(|x| (x - m).exp()).sum::<f64>().ln()
 }
 
 /// What [`Value::pow`] accepts as an exponent: `f64`, `i32` or `Value`.
@@ -775,7 +720,7 @@ mod sealed {
 
 impl Exponent for f64 {
     fn raise(self, base: Value) -> Value {
-        base.with_const(Op::PowC, self, f64::powf) // d/dx = p·x^(p-1)
+        base.with_const(Op::PowC, self)
     }
 }
 
@@ -787,7 +732,7 @@ impl Exponent for i32 {
 
 impl Exponent for Value {
     fn raise(self, base: Value) -> Value {
-        base.binary(self, Op::Pow, f64::powf) // d/dx = p·x^(p-1), d/dp = x^p·ln x
+        base.binary(self, Op::Pow) // d/dx = p·x^(p-1), d/dp = x^p·ln x
     }
 }
 
@@ -798,7 +743,7 @@ impl Add for Value {
     /// d(a+b)/da = 1, d(a+b)/db = 1.
     #[inline]
     fn add(self, rhs: Value) -> Value {
-        self.binary(rhs, Op::Add, |a, b| a + b)
+        self.binary(rhs, Op::Add)
     }
 }
 
@@ -807,7 +752,7 @@ impl Sub for Value {
     /// d(a-b)/da = 1, d(a-b)/db = -1.
     #[inline]
     fn sub(self, rhs: Value) -> Value {
-        self.binary(rhs, Op::Sub, |a, b| a - b)
+        self.binary(rhs, Op::Sub)
     }
 }
 
@@ -816,7 +761,7 @@ impl Mul for Value {
     /// d(ab)/da = b, d(ab)/db = a.
     #[inline]
     fn mul(self, rhs: Value) -> Value {
-        self.binary(rhs, Op::Mul, |a, b| a * b)
+        self.binary(rhs, Op::Mul)
     }
 }
 
@@ -825,7 +770,7 @@ impl Div for Value {
     /// d(a/b)/da = 1/b, d(a/b)/db = -a/b².
     #[inline]
     fn div(self, rhs: Value) -> Value {
-        self.binary(rhs, Op::Div, |a, b| a / b)
+        self.binary(rhs, Op::Div)
     }
 }
 
@@ -834,7 +779,7 @@ impl Neg for Value {
     /// d(-a)/da = -1.
     #[inline]
     fn neg(self) -> Value {
-        self.unary(Op::Neg, |a| -a)
+        self.unary(Op::Neg)
     }
 }
 
@@ -843,7 +788,7 @@ impl Add<f64> for Value {
     /// d(a+c)/da = 1.
     #[inline]
     fn add(self, c: f64) -> Value {
-        self.with_const(Op::AddC, c, |a, c| a + c)
+        self.with_const(Op::AddC, c)
     }
 }
 
@@ -852,7 +797,7 @@ impl Sub<f64> for Value {
     /// d(a-c)/da = 1.
     #[inline]
     fn sub(self, c: f64) -> Value {
-        self.with_const(Op::SubC, c, |a, c| a - c)
+        self.with_const(Op::SubC, c)
     }
 }
 
@@ -861,7 +806,7 @@ impl Mul<f64> for Value {
     /// d(a·c)/da = c.
     #[inline]
     fn mul(self, c: f64) -> Value {
-        self.with_const(Op::MulC, c, |a, c| a * c)
+        self.with_const(Op::MulC, c)
     }
 }
 
@@ -870,7 +815,7 @@ impl Div<f64> for Value {
     /// d(a/c)/da = 1/c.
     #[inline]
     fn div(self, c: f64) -> Value {
-        self.with_const(Op::DivC, c, |a, c| a / c)
+        self.with_const(Op::DivC, c)
     }
 }
 
@@ -888,7 +833,7 @@ impl Sub<Value> for f64 {
     /// d(c-a)/da = -1.
     #[inline]
     fn sub(self, v: Value) -> Value {
-        v.with_const(Op::RSubC, self, |a, c| c - a)
+        v.with_const(Op::RSubC, self)
     }
 }
 
@@ -907,7 +852,7 @@ impl Div<Value> for f64 {
     /// some Python ports' `__rtruediv__` return (cutting `c / x` off the graph).
     #[inline]
     fn div(self, v: Value) -> Value {
-        v.with_const(Op::RDivC, self, |a, c| c / a)
+        v.with_const(Op::RDivC, self)
     }
 }
 

@@ -14,7 +14,7 @@ pub use layers::{Linear, ReLU, Sequential, Sigmoid, Tanh};
 pub use loss::Loss;
 pub use mlp::{Layer, MLP, MlpBuilder, Neuron};
 
-use crate::engine::tape::Op;
+use crate::engine::ops::Op;
 use crate::engine::{Value, scope};
 use crate::rng::Rng;
 

@@ -246,6 +246,7 @@ impl Recipe {
     /// number), its weights drawn from `seed`.
     ///
     /// ```
+    /// use micrograd::Module;
     /// use micrograd::data::builtin;
     /// use micrograd::train::{Choices, DataKind, Recipe};
     ///
