@@ -490,3 +490,18 @@ fn running_out_of_descriptors_is_survived() {
     assert!(s.child.try_wait().unwrap().is_none(), "the server lives");
     drop(idle);
 }
+
+#[test]
+fn silent_clients_are_let_go_after_10_seconds() {
+    let s = Server::start();
+    let idle = TcpStream::connect(&s.addr).unwrap();
+    let mut half = TcpStream::connect(&s.addr).unwrap();
+    // half a head, then nothing
+    write!(half, "GET / HTTP/1.1\r\nHost: {}\r\n", s.addr).unwrap();
+    for mut c in [idle, half] {
+        c.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        let (answer, took) = read_what_comes(&mut c);
+        assert!(took < Duration::from_secs(12), "{took:?}");
+        assert!(!answer.contains("200 OK"), "{answer}");
+    }
+}

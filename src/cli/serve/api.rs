@@ -531,3 +531,23 @@ fn name_parameters(model: &MLP) -> Vec<String> {
     }
     names
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{CURVE, Curve};
+
+    #[test]
+    fn a_curve_keeps_at_most_its_points_each_the_mean_of_its_steps() {
+        let mut c = Curve::new();
+        for step in 1..=2500 {
+            c.push(step as f64);
+            assert!(c.points.len() < CURVE);
+        }
+        // 1000 points of 1 step became 500 of 2, which became 500 of 4 at step 2000
+        assert_eq!((c.every, c.points.len(), c.last), (4, 625, Some(2500.0)));
+        for (k, &y) in c.points.iter().enumerate() {
+            let steps = (4 * k + 1)..=(4 * k + 4);
+            assert_eq!(y, steps.map(|s| s as f64).sum::<f64>() / 4.0, "point {k}");
+        }
+    }
+}
