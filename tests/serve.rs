@@ -5,6 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 
@@ -16,8 +17,22 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_micrograd"))
-            .args(["serve", "--port", "0"])
+        Server::spawn(Command::new(env!("CARGO_BIN_EXE_micrograd")).args(["serve", "--port", "0"]))
+    }
+
+    /// The server with at most `n` file descriptors (a Unix shell's `ulimit -n`).
+    #[cfg(unix)]
+    fn start_with_descriptors(n: u32) -> Server {
+        let bin = env!("CARGO_BIN_EXE_micrograd");
+        Server::spawn(Command::new("sh").args([
+            "-c",
+            &format!("ulimit -n {n} && exec \"$0\" serve --port 0"),
+            bin,
+        ]))
+    }
+
+    fn spawn(command: &mut Command) -> Server {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -58,11 +73,50 @@ impl Server {
         (status, body)
     }
 
+    /// Sends `bytes` as they are; returns what comes back within `patience`
+    /// (until the server closes, or the time is up) and how long it took.
+    fn raw(&self, bytes: &[u8], patience: Duration) -> (String, Duration) {
+        let t = Instant::now();
+        let mut s = TcpStream::connect(&self.addr)
+            .unwrap_or_else(|e| panic!("the server no longer listens: {e}"));
+        s.set_read_timeout(Some(patience)).unwrap();
+        let _ = s.write_all(bytes); // the server may answer and close first
+        let (out, elapsed) = read_what_comes(&mut s);
+        (out, elapsed.max(t.elapsed()))
+    }
+
+    /// An HTTP/1.1 request head for `method` `path` with `headers` (each
+    /// ending in \r\n) and this server's Host.
+    fn head(&self, method: &str, path: &str, headers: &str) -> String {
+        format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{headers}\r\n",
+            self.addr
+        )
+    }
+
     fn post(&self, path: &str, body: Json) -> Json {
         let (status, text) = self.request("POST", path, body.to_string().as_bytes());
         assert_eq!(status, 200, "{path}: {text}");
         serde_json::from_str(&text).unwrap()
     }
+}
+
+/// Reads until the peer closes or the read timeout passes.
+fn read_what_comes(s: &mut TcpStream) -> (String, Duration) {
+    let t = Instant::now();
+    let mut out = Vec::new();
+    let mut buf = [0; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    (String::from_utf8_lossy(&out).into_owned(), t.elapsed())
+}
+
+fn status(answer: &str) -> &str {
+    answer.get(9..12).unwrap_or("none")
 }
 
 impl Drop for Server {
@@ -243,4 +297,211 @@ fn bad_requests_get_a_4xx_with_a_message_and_the_server_lives_on() {
     assert!(j["svg"].is_null() && j["svg_error"].as_str().unwrap().contains("too tangled"));
     let (status, _) = s.request("GET", "/", b"");
     assert_eq!(status, 200, "still serving");
+}
+
+#[test]
+fn a_slow_client_does_not_delay_another() {
+    let s = Server::start();
+    // promises 1025 bytes, sends one, and waits
+    let mut slow = TcpStream::connect(&s.addr).unwrap();
+    let head = s.head("POST", "/api/expr", "Content-Length: 1025\r\n");
+    slow.write_all(format!("{head}{{").as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let (page, took) = s.raw(s.head("GET", "/", "").as_bytes(), Duration::from_secs(5));
+    assert_eq!(status(&page), "200", "{page}");
+    assert!(
+        took < Duration::from_secs(2),
+        "the second client waited {took:?}"
+    );
+    // the slow one is given up on: 408, or closed, within the server's 10 s
+    slow.set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let (answer, took) = read_what_comes(&mut slow);
+    assert!(took < Duration::from_secs(12), "{took:?}");
+    assert!(answer.is_empty() || status(&answer) == "408", "{answer}");
+}
+
+#[test]
+fn oversized_heads_and_bodies_are_refused_without_reading_them() {
+    let s = Server::start();
+    let long = format!("X-Long: {}\r\n", "a".repeat(20 * 1024));
+    let (answer, _) = s.raw(s.head("GET", "/", &long).as_bytes(), Duration::from_secs(5));
+    assert_eq!(status(&answer), "431", "{answer}");
+    // 10 GB promised and none sent: refused at once on its length
+    let huge = s.head("POST", "/api/expr", "Content-Length: 10000000000\r\n");
+    let (answer, took) = s.raw(huge.as_bytes(), Duration::from_secs(5));
+    assert_eq!(status(&answer), "413", "{answer}");
+    assert!(answer.contains("over 65536 bytes"), "{answer}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    // chunked, no length given: cut off at the limit
+    let chunked = s.head("POST", "/api/expr", "Transfer-Encoding: chunked\r\n");
+    let chunk = format!("{:x}\r\n{}\r\n", 70 * 1024, " ".repeat(70 * 1024));
+    let (answer, _) = s.raw(
+        format!("{chunked}{chunk}0\r\n\r\n").as_bytes(),
+        Duration::from_secs(5),
+    );
+    assert_eq!(status(&answer), "413", "{answer}");
+    let (status, _) = s.request("GET", "/", b"");
+    assert_eq!(status, 200, "still serving");
+}
+
+#[test]
+fn other_hosts_and_other_sites_pages_are_refused() {
+    let s = Server::start();
+    let port = s.addr.split(':').nth(1).unwrap().to_owned();
+    let get = |host: &str| {
+        let req = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        let (answer, _) = s.raw(req.as_bytes(), Duration::from_secs(5));
+        status(&answer).to_owned()
+    };
+    // DNS rebinding: a name that now points here, but is not this server's
+    assert_eq!(get(&format!("evil.example:{port}")), "403");
+    assert_eq!(get("127.0.0.1:1"), "403");
+    let no_host = "GET / HTTP/1.0\r\n\r\n";
+    let (answer, _) = s.raw(no_host.as_bytes(), Duration::from_secs(5));
+    assert_eq!(status(&answer), "403", "{answer}");
+    for ok in ["127.0.0.1", "localhost", "LocalHost", "[::1]"] {
+        assert_eq!(get(&format!("{ok}:{port}")), "200", "{ok}");
+    }
+    // another site's page posting to the API (a simple request, no preflight)
+    let post = |origin: &str| {
+        let body = "{}";
+        let headers = format!(
+            "Origin: {origin}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        let req = s.head("POST", "/api/train/new", &headers) + body;
+        let (answer, _) = s.raw(req.as_bytes(), Duration::from_secs(10));
+        answer
+    };
+    let answer = post("https://evil.example");
+    assert_eq!(status(&answer), "403", "{answer}");
+    assert!(answer.contains("may not change"), "{answer}");
+    assert_eq!(status(&post("null")), "403");
+    assert_eq!(status(&post(&format!("http://evil.example:{port}"))), "403");
+    for same in [
+        format!("http://127.0.0.1:{port}"),
+        format!("http://localhost:{port}"),
+    ] {
+        let answer = post(&same);
+        assert_eq!(status(&answer), "200", "{same}: {answer}");
+    }
+}
+
+#[test]
+fn steps_must_be_a_whole_number_from_1_to_100() {
+    let s = Server::start();
+    let id = s.post("/api/train/new", json!({}))["id"].clone();
+    for steps in [
+        json!(-1),
+        json!(1.5),
+        json!("5"),
+        Json::Null,
+        json!(101),
+        json!(0),
+    ] {
+        let body = json!({"id": id, "steps": steps}).to_string();
+        let (status, text) = s.request("POST", "/api/train/step", body.as_bytes());
+        assert_eq!(status, 400, "{steps}: {text}");
+        assert!(text.contains("whole number from 1 to 100"), "{text}");
+    }
+    let j = s.post("/api/train/step", json!({"id": id}));
+    assert_eq!(
+        j["step"], 1,
+        "one step when not given, and none by the refused ones"
+    );
+}
+
+#[test]
+fn head_is_answered_and_other_methods_get_405_with_allow() {
+    let s = Server::start();
+    let (answer, _) = s.raw(s.head("HEAD", "/", "").as_bytes(), Duration::from_secs(5));
+    assert_eq!(status(&answer), "200", "{answer}");
+    assert!(answer.ends_with("\r\n\r\n"), "no body: {answer}");
+    for (method, path, allow) in [
+        ("DELETE", "/", "GET, HEAD"),
+        ("PUT", "/", "GET, HEAD"),
+        ("POST", "/", "GET, HEAD"),
+        ("GET", "/api/train/step", "POST"),
+        ("HEAD", "/api/expr", "POST"),
+    ] {
+        let (answer, _) = s.raw(s.head(method, path, "").as_bytes(), Duration::from_secs(5));
+        assert_eq!(status(&answer), "405", "{method} {path}: {answer}");
+        assert!(
+            answer
+                .to_lowercase()
+                .contains(&format!("allow: {}", allow.to_lowercase())),
+            "{method} {path}: {answer}"
+        );
+    }
+}
+
+#[test]
+fn a_long_run_sends_at_most_1000_points_of_its_curves() {
+    let s = Server::start();
+    let id = s.post("/api/train/new", json!({"layers": [2]}))["id"].clone();
+    let mut j = Json::Null;
+    for _ in 0..21 {
+        j = s.post("/api/train/step", json!({"id": id, "steps": 100}));
+    }
+    assert_eq!(j["step"], 2100);
+    let (losses, accuracies) = (
+        j["losses"].as_array().unwrap(),
+        j["accuracies"].as_array().unwrap(),
+    );
+    let every = j["every"].as_u64().unwrap() as usize;
+    assert!(losses.len() <= 1000 && accuracies.len() == losses.len());
+    assert!(every >= 2, "{every}");
+    // each point the mean of `every` steps, the last few steps still to come
+    assert!(losses.len() * every <= 2100 && 2100 - losses.len() * every < every);
+    assert!(j["loss"].is_number() && losses.iter().all(Json::is_number));
+}
+
+#[test]
+fn idle_connections_past_the_cap_do_not_stop_the_server() {
+    // the usual limit of 1024 descriptors; 600 connections are more than the
+    // server keeps (256), and than it could keep
+    #[cfg(unix)]
+    let mut s = Server::start_with_descriptors(1024);
+    #[cfg(not(unix))]
+    let mut s = Server::start();
+    let idle: Vec<TcpStream> = (0..600)
+        .map(|_| TcpStream::connect(&s.addr).unwrap())
+        .collect();
+    let (answer, took) = s.raw(s.head("GET", "/", "").as_bytes(), Duration::from_secs(5));
+    assert_eq!(status(&answer), "200", "{answer}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert!(s.child.try_wait().unwrap().is_none(), "the server lives");
+    drop(idle);
+}
+
+#[cfg(unix)]
+#[test]
+fn running_out_of_descriptors_is_survived() {
+    let mut s = Server::start_with_descriptors(64);
+    let idle: Vec<TcpStream> = (0..100)
+        .map(|_| TcpStream::connect(&s.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..2 {
+        let (answer, _) = s.raw(s.head("GET", "/", "").as_bytes(), Duration::from_secs(5));
+        assert_eq!(status(&answer), "200", "{answer}");
+    }
+    assert!(s.child.try_wait().unwrap().is_none(), "the server lives");
+    drop(idle);
+}
+
+#[test]
+fn silent_clients_are_let_go_after_10_seconds() {
+    let s = Server::start();
+    let idle = TcpStream::connect(&s.addr).unwrap();
+    let mut half = TcpStream::connect(&s.addr).unwrap();
+    // half a head, then nothing
+    write!(half, "GET / HTTP/1.1\r\nHost: {}\r\n", s.addr).unwrap();
+    for mut c in [idle, half] {
+        c.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        let (answer, took) = read_what_comes(&mut c);
+        assert!(took < Duration::from_secs(12), "{took:?}");
+        assert!(!answer.contains("200 OK"), "{answer}");
+    }
 }

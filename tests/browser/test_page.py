@@ -84,6 +84,12 @@ def check_training(server):
     rows = re.findall(r"<tr><td>L\d", page)
     assert len(rows) == 105, f"every parameter in the table: {len(rows)}"
     assert re.search(r"<td>L1\.n0\.w0</td><td>-?\d+\.\d{4}</td><td>-?\d+\.\d{4}</td><td>-?\d", page), "Adam's moments shown"
+    # a long run: the curves stay at most 1000 points, each the mean of several steps
+    page = dom(f"{server.url}?mode=train&data=xor&steps=1100", budget=120000)
+    assert re.search(r'id="step-count">1100<', page), "1100 steps ran"
+    points = re.search(r'id="loss-curve"[^>]*points="([^"]*)"', page).group(1).split()
+    assert 0 < len(points) <= 1000, f"at most 1000 points: {len(points)}"
+    assert re.search(r'id="curve-every">per \d+ steps', page), "the caption says how many steps a point is"
     # a data point's graph, with its loss at the root
     page = dom(f"{server.url}?mode=train&data=spiral&steps=5&point=3")
     assert "its loss" in page and len(fields(page, "grad ")) > 20, "the point's graph is drawn"

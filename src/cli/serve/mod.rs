@@ -1,9 +1,11 @@
 //! `micrograd serve`: a page where a learner watches backprop happen, one
 //! node at a time on an expression, or step by step on a training run.
 //!
-//! One thread serves every request (the tape is per-thread, and the work per
-//! request is small), so several tabs share one server, each training run in
-//! its own session. Nothing is read from disk: the page is compiled in.
+//! The connections are tasks on one thread's runtime ([`conn`]), so a slow
+//! or idle client holds only its own; the work (expressions, training) is
+//! done on one worker thread that owns every session ([`api`]), in the order
+//! asked, so several tabs share one server, each training run in its own
+//! session. Nothing is read from disk: the page is compiled in.
 //!
 //! # The JSON API the page uses
 //!
@@ -12,43 +14,46 @@
 //! | `GET /` | | the page |
 //! | `POST /api/expr` | `{"expr": "tanh(x*w + b)", "values": {"x": 2}}` (missing values are 1) | `{"value", "variables": [{"name", "value"}], "nodes": [...], "svg", "svg_error"}` |
 //! | `POST /api/train/new` | `{"data": "moons", "layers": [8, 8], "optimizer": "adam", "lr": 0.05}` | the session's state, with `"id"` and `"points"` |
-//! | `POST /api/train/step` | `{"id": 1, "steps": 5}` | `{"step", "loss", "accuracy", "losses", "accuracies", "boundary", "params"}` |
+//! | `POST /api/train/step` | `{"id": 1, "steps": 5}` (a whole number from 1 to 100; 1 if left out) | `{"step", "loss", "accuracy", "every", "losses", "accuracies", "boundary", "params"}` |
 //! | `POST /api/train/point` | `{"id": 1, "index": 17}` | that sample's loss as a graph: `{"loss", "nodes", "svg", "svg_error"}` |
 //!
 //! A node is `{"id", "label", "data", "grad", "op", "children": [ids],
 //! "local": [∂node/∂child per child]}`, in topological order (the root
-//! last). Bad requests get a 4xx answer `{"error": "..."}`: an unknown path
-//! (404), the wrong method (405), a body over 64 KiB (413), JSON or an
-//! expression that does not parse, or a value out of range (400).
+//! last). The curves `losses` and `accuracies` have at most 1000 points,
+//! each the mean of `every` steps (1, then 2, 4, ... as the run grows).
+//!
+//! Bad requests get a 4xx answer, with `{"error": "..."}` where the server
+//! got as far as reading the request: an unknown path (404); a method the
+//! path does not take (405, with `Allow`); a `Host` that is not this server,
+//! or a POST whose `Origin` is another site (403: against DNS rebinding and
+//! other pages' scripts); a request head over 16 KiB (431); a body over
+//! 64 KiB (413, judged on `Content-Length` before reading it); a body not
+//! arrived within 10 s (408); JSON or an expression that does not parse, or
+//! a value out of range (400).
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::panic::{AssertUnwindSafe, catch_unwind};
+mod api;
+mod conn;
+mod http;
 
-use micrograd::data::{self, Dataset};
-use micrograd::nn::loss;
-use micrograd::viz::{DotOptions, draw_svg};
-use micrograd::{Activation, Adam, Init, Loss, MLP, Module, Optimizer, Sgd, Value, expr, scope};
-use serde_json::{Value as Json, json};
-use tiny_http::{Header, Method, Request, Response, Server};
+use std::io::Write;
+use std::sync::Arc;
 
 use super::{Failure, ServeArgs};
 
-const PAGE: &str = include_str!("page.html");
-/// The largest request body read.
-const MAX_BODY: usize = 64 * 1024;
-/// Training sessions kept at once; the oldest goes first.
-const MAX_SESSIONS: usize = 32;
-/// Samples in a session's data set.
-const SAMPLES: usize = 100;
-
 pub fn run(a: &ServeArgs) -> Result<(), Failure> {
-    let server = Server::http((a.host, a.port))
-        .map_err(|e| Failure::input(format!("cannot listen on {}:{}: {e}", a.host, a.port)))?;
-    let addr = server
-        .server_addr()
-        .to_ip()
-        .ok_or_else(|| Failure::input("not listening on an IP address"))?;
+    let cannot =
+        |e: std::io::Error| Failure::input(format!("cannot listen on {}:{}: {e}", a.host, a.port));
+    let listener = std::net::TcpListener::bind((a.host, a.port)).map_err(cannot)?;
+    listener.set_nonblocking(true).map_err(cannot)?;
+    let addr = listener.local_addr().map_err(cannot)?;
+    let worker = api::Worker::start()
+        .map_err(|e| Failure::run(format!("cannot start the server's worker: {e}")))?;
+    let ctx = Arc::new(http::Ctx::new(worker, a.host, addr.port()));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|e| Failure::run(format!("cannot start the server: {e}")))?;
     let url = format!("http://{addr}/");
     if !a.host.is_loopback() {
         eprintln!(
@@ -62,446 +67,9 @@ pub fn run(a: &ServeArgs) -> Result<(), Failure> {
     if a.open {
         let _ = std::process::Command::new("xdg-open").arg(&url).spawn();
     }
-    let mut state = State::default();
-    for mut req in server.incoming_requests() {
-        let answer = catch_unwind(AssertUnwindSafe(|| handle(&mut state, &mut req)))
-            .unwrap_or_else(|_| Answer::error(500, "the server failed on this request"));
-        let _ = req.respond(answer.response());
-    }
-    Ok(())
-}
-
-/// A response to send: a status and a JSON body, or the page.
-struct Answer {
-    status: u16,
-    body: String,
-    html: bool,
-}
-
-impl Answer {
-    fn json(v: Json) -> Answer {
-        Answer {
-            status: 200,
-            body: v.to_string(),
-            html: false,
-        }
-    }
-
-    fn error(status: u16, message: impl Into<String>) -> Answer {
-        Answer {
-            status,
-            body: json!({ "error": message.into() }).to_string(),
-            html: false,
-        }
-    }
-
-    fn response(self) -> Response<std::io::Cursor<Vec<u8>>> {
-        let kind = if self.html {
-            "text/html; charset=utf-8"
-        } else {
-            "application/json"
-        };
-        let header = Header::from_bytes("Content-Type", kind).expect("a valid header");
-        Response::from_string(self.body)
-            .with_status_code(self.status)
-            .with_header(header)
-    }
-}
-
-/// Every training session, by id.
-#[derive(Default)]
-struct State {
-    sessions: BTreeMap<u64, Session>,
-    next: u64,
-}
-
-fn handle(state: &mut State, req: &mut Request) -> Answer {
-    let path = req.url().split('?').next().unwrap_or("").to_owned();
-    let post = |req: &mut Request| -> Result<Json, Answer> {
-        if *req.method() != Method::Post {
-            return Err(Answer::error(405, format!("{path} takes POST")));
-        }
-        let mut body = Vec::new();
-        let _ = req
-            .as_reader()
-            .take(MAX_BODY as u64 + 1)
-            .read_to_end(&mut body);
-        if body.len() > MAX_BODY {
-            return Err(Answer::error(
-                413,
-                format!("the body is over {MAX_BODY} bytes"),
-            ));
-        }
-        serde_json::from_slice(&body)
-            .map_err(|e| Answer::error(400, format!("the body is not valid JSON: {e}")))
-    };
-    let result = match path.as_str() {
-        "/" | "/index.html" if *req.method() == Method::Get => {
-            return Answer {
-                status: 200,
-                body: PAGE.to_owned(),
-                html: true,
-            };
-        }
-        "/api/expr" => post(req).and_then(|b| expression(&b)),
-        "/api/train/new" => post(req).and_then(|b| state.new_session(&b)),
-        "/api/train/step" => post(req).and_then(|b| state.with(&b, Session::step)),
-        "/api/train/point" => post(req).and_then(|b| state.with(&b, Session::point)),
-        _ => Err(Answer::error(
-            404,
-            format!("no such page: {}", micrograd::viz::shorten(&path, 80)),
-        )),
-    };
-    result.unwrap_or_else(|a| a)
-}
-
-fn bad(message: impl Into<String>) -> Answer {
-    Answer::error(400, message)
-}
-
-/// `POST /api/expr`: the expression's graph, values, gradients and each
-/// edge's local derivative.
-fn expression(body: &Json) -> Result<Answer, Answer> {
-    let src = body["expr"]
-        .as_str()
-        .ok_or_else(|| bad("\"expr\" must be a string"))?;
-    let e = expr::parse(src).map_err(|e| bad(format!("in the expression:\n{}", e.pointed(src))))?;
-    let _s = scope();
-    let mut vars = BTreeMap::new();
-    let mut variables = Vec::new();
-    for name in e.variables() {
-        let x = match &body["values"][name] {
-            Json::Null => 1.0,
-            v => v
-                .as_f64()
-                .filter(|x| x.is_finite())
-                .ok_or_else(|| bad(format!("the value of '{name}' must be a finite number")))?,
-        };
-        vars.insert(name.to_owned(), Value::new(x).with_label(name));
-        variables.push(json!({"name": name, "value": x}));
-    }
-    let y = e
-        .eval(&vars)
-        .map_err(|err| bad(format!("in the expression:\n{}", err.pointed(src))))?;
-    y.set_label("f");
-    y.backward();
-    let mut graph = graph_json(y);
-    graph["value"] = num(y.data());
-    graph["variables"] = Json::Array(variables);
-    Ok(Answer::json(graph))
-}
-
-/// A finite number, or null.
-fn num(x: f64) -> Json {
-    if x.is_finite() { json!(x) } else { Json::Null }
-}
-
-/// `root`'s graph: nodes (after `backward`), and the picture, or why not.
-fn graph_json(root: Value) -> Json {
-    let nodes: Vec<Json> = root
-        .trace()
-        .into_iter()
-        .enumerate()
-        .map(|(k, n)| {
-            let local: Vec<Json> = n.value.local_grads().into_iter().map(num).collect();
-            json!({
-                "id": k, "label": n.label, "data": num(n.data), "grad": num(n.grad),
-                "op": n.op, "children": n.children, "local": local,
-            })
-        })
-        .collect();
-    let (svg, svg_error) = match draw_svg(root, DotOptions::default()) {
-        Ok(s) => (Json::String(s), Json::Null),
-        Err(e) => (Json::Null, Json::String(e.to_string())),
-    };
-    json!({ "nodes": nodes, "svg": svg, "svg_error": svg_error })
-}
-
-/// An optimizer whose state the page shows.
-enum Opt {
-    Adam(Adam),
-    Sgd(Sgd),
-}
-
-/// A training run: data, model, optimizer and history.
-struct Session {
-    ds: Dataset,
-    model: MLP,
-    params: Vec<Value>,
-    names: Vec<String>,
-    opt: Opt,
-    loss: Loss,
-    losses: Vec<f64>,
-    accuracies: Vec<f64>,
-}
-
-impl State {
-    fn new_session(&mut self, body: &Json) -> Result<Answer, Answer> {
-        let name = body["data"].as_str().unwrap_or("moons");
-        if !["moons", "circles", "spiral", "xor"].contains(&name) {
-            return Err(bad(format!(
-                "unknown data set '{name}' (moons, circles, spiral, xor)"
-            )));
-        }
-        let layers: Vec<usize> = match &body["layers"] {
-            Json::Null => vec![8, 8],
-            j => j
-                .as_array()
-                .and_then(|a| a.iter().map(|v| v.as_u64().map(|n| n as usize)).collect())
-                .filter(|l: &Vec<usize>| l.len() <= 4 && l.iter().all(|&n| (1..=32).contains(&n)))
-                .ok_or_else(|| bad("\"layers\" must be up to 4 sizes from 1 to 32"))?,
-        };
-        let lr = match &body["lr"] {
-            Json::Null => 0.05,
-            j => j
-                .as_f64()
-                .filter(|x| x.is_finite() && *x > 0.0 && *x <= 10.0)
-                .ok_or_else(|| bad("\"lr\" must be a number above 0, at most 10"))?,
-        };
-        let ds = session_data(name);
-        let classes = ds.nclasses();
-        let loss = if classes == 2 {
-            Loss::Svm
-        } else {
-            Loss::CrossEntropy
-        };
-        let mut nouts = layers;
-        nouts.push(loss.outputs(classes));
-        let model = MLP::builder(2, &nouts)
-            .hidden(Activation::Relu)
-            .output(Activation::Linear)
-            .init(Init::He)
-            .seed(self.next + 1)
-            .build();
-        let params = model.parameters();
-        let names = name_parameters(&model);
-        let opt = match body["optimizer"].as_str().unwrap_or("adam") {
-            "adam" => Opt::Adam(Adam::new(params.clone(), lr)),
-            "sgd" => Opt::Sgd(Sgd::new(params.clone(), lr)),
-            other => return Err(bad(format!("unknown optimizer '{other}' (adam, sgd)"))),
-        };
-        self.next += 1;
-        let id = self.next;
-        let mut s = Session {
-            ds,
-            model,
-            params,
-            names,
-            opt,
-            loss,
-            losses: Vec::new(),
-            accuracies: Vec::new(),
-        };
-        let mut state = s.state();
-        state["id"] = json!(id);
-        state["points"] = json!(
-            s.ds.x
-                .iter()
-                .zip(&s.ds.y)
-                .map(|(p, &c)| json!([p[0], p[1], c]))
-                .collect::<Vec<_>>()
-        );
-        state["classes"] = json!(s.ds.classes);
-        s.losses.clear();
-        if self.sessions.len() >= MAX_SESSIONS
-            && let Some(&oldest) = self.sessions.keys().next()
-        {
-            self.sessions.remove(&oldest);
-        }
-        self.sessions.insert(id, s);
-        Ok(Answer::json(state))
-    }
-
-    /// Runs `f` on the session named by the body's `"id"`.
-    fn with(
-        &mut self,
-        body: &Json,
-        f: fn(&mut Session, &Json) -> Result<Json, Answer>,
-    ) -> Result<Answer, Answer> {
-        let id = body["id"]
-            .as_u64()
-            .ok_or_else(|| bad("\"id\" must be a session number"))?;
-        let s = self.sessions.get_mut(&id).ok_or_else(|| {
-            Answer::error(
-                404,
-                format!("no training session {id} (reset to start one)"),
-            )
-        })?;
-        f(s, body).map(Answer::json)
-    }
-}
-
-impl Session {
-    /// `POST /api/train/step`: `steps` steps (1 to 100), then the state.
-    fn step(&mut self, body: &Json) -> Result<Json, Answer> {
-        let steps = body["steps"].as_u64().unwrap_or(1);
-        if !(1..=100).contains(&steps) {
-            return Err(bad("\"steps\" must be from 1 to 100"));
-        }
-        let classes = self.ds.nclasses();
-        for _ in 0..steps {
-            let _s = scope();
-            let outs: Vec<Vec<Value>> = self
-                .ds
-                .x
-                .iter()
-                .map(|x| self.model.forward(&[Value::new(x[0]), Value::new(x[1])]))
-                .collect();
-            let data_loss = self.loss.compute(&outs, &self.ds.y, classes);
-            let total = data_loss + loss::l2(&self.params, 1e-4);
-            let right = outs
-                .iter()
-                .zip(&self.ds.y)
-                .filter(|(o, t)| {
-                    let o: Vec<f64> = o.iter().map(|v| v.data()).collect();
-                    self.loss.predict(&o, classes) == **t
-                })
-                .count();
-            match &mut self.opt {
-                Opt::Adam(o) => o.zero_grad(),
-                Opt::Sgd(o) => o.zero_grad(),
-            }
-            total.backward();
-            match &mut self.opt {
-                Opt::Adam(o) => o.step(),
-                Opt::Sgd(o) => o.step(),
-            }
-            self.losses.push(data_loss.data());
-            self.accuracies.push(right as f64 / self.ds.len() as f64);
-        }
-        Ok(self.state())
-    }
-
-    /// The run so far: curves, the decision boundary, the parameters.
-    fn state(&self) -> Json {
-        const N: usize = 40;
-        let bound = |k: usize| {
-            let (lo, hi) = self
-                .ds
-                .x
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-                    (a.min(p[k]), b.max(p[k]))
-                });
-            let pad = 0.15 * (hi - lo);
-            (lo - pad, hi + pad)
-        };
-        let ((x0, x1), (y0, y1)) = (bound(0), bound(1));
-        let classes = self.ds.nclasses();
-        let grid: Vec<f64> = (0..N * N)
-            .map(|k| {
-                let (i, j) = (k % N, k / N);
-                let x = x0 + (i as f64 + 0.5) * (x1 - x0) / N as f64;
-                let y = y0 + (j as f64 + 0.5) * (y1 - y0) / N as f64;
-                self.loss.predict(&self.model.predict(&[x, y]), classes)
-            })
-            .collect();
-        let (m, v) = match &self.opt {
-            Opt::Adam(o) => {
-                let (m, v) = o.moments();
-                (Some(m), Some(v))
-            }
-            Opt::Sgd(_) => (None, None),
-        };
-        let params: Vec<Json> = self
-            .params
-            .iter()
-            .enumerate()
-            .map(|(k, p)| {
-                json!({
-                    "name": self.names[k], "data": num(p.data()), "grad": num(p.grad()),
-                    "m": m.map(|m| num(m[k])), "v": v.map(|v| num(v[k])),
-                })
-            })
-            .collect();
-        json!({
-            "step": self.losses.len(),
-            "loss": self.losses.last().copied().map(num),
-            "accuracy": self.accuracies.last(),
-            "losses": self.losses.iter().map(|&l| num(l)).collect::<Vec<_>>(),
-            "accuracies": self.accuracies,
-            "boundary": {"n": N, "x0": x0, "x1": x1, "y0": y0, "y1": y1, "classes": grid},
-            "params": params,
-        })
-    }
-
-    /// `POST /api/train/point`: one sample's loss as a graph, after its backward.
-    fn point(&mut self, body: &Json) -> Result<Json, Answer> {
-        let i = body["index"]
-            .as_u64()
-            .map(|i| i as usize)
-            .filter(|&i| i < self.ds.len())
-            .ok_or_else(|| {
-                bad(format!(
-                    "\"index\" must be a sample from 0 to {}",
-                    self.ds.len() - 1
-                ))
-            })?;
-        let _s = scope();
-        let x = [
-            Value::new(self.ds.x[i][0]).with_label("x1"),
-            Value::new(self.ds.x[i][1]).with_label("x2"),
-        ];
-        let out = self.model.forward(&x);
-        let target: Vec<Value> = self
-            .loss
-            .target_row(self.ds.y[i], self.ds.nclasses())
-            .into_iter()
-            .map(|t| Value::new(t).with_label("y"))
-            .collect();
-        let l = self.loss.per_sample(&out, &target).with_label("loss");
-        // the gradients shown are this sample's alone; the run's are put back after
-        let saved: Vec<f64> = self.params.iter().map(|p| p.grad()).collect();
-        micrograd::zero_grad(&self.params);
-        l.backward();
-        let mut g = graph_json(l);
-        for (p, &s) in self.params.iter().zip(&saved) {
-            p.set_grad(s);
-        }
-        g["loss"] = num(l.data());
-        g["index"] = json!(i);
-        Ok(g)
-    }
-}
-
-/// A session's data set: `name`'s construction with 100 samples (XOR as
-/// a noisy cloud round its four corners).
-fn session_data(name: &str) -> Dataset {
-    match name {
-        "moons" => data::moons(SAMPLES, 0.1, 1),
-        "circles" => data::circles(SAMPLES, 0.08, 0.5, 1),
-        "spiral" => data::spiral(SAMPLES / 3, 3, 1),
-        _ => {
-            let mut rng = micrograd::Rng::new(1);
-            let mut d = data::xor();
-            let (x, y): (Vec<Vec<f64>>, Vec<f64>) = (0..SAMPLES)
-                .map(|i| {
-                    let c = &d.x[i % 4];
-                    let x = vec![c[0] + 0.15 * rng.normal(), c[1] + 0.15 * rng.normal()];
-                    (x, d.y[i % 4])
-                })
-                .unzip();
-            (d.x, d.y) = (x, y);
-            d
-        }
-    }
-}
-
-/// Labels every parameter as the table and the graphs show it
-/// (`L1.n0.w1`, `L2.n3.b`) and returns the names in parameter order.
-fn name_parameters(model: &MLP) -> Vec<String> {
-    let mut names = Vec::new();
-    for (l, layer) in model.layers.iter().enumerate() {
-        for (n, neuron) in layer.neurons.iter().enumerate() {
-            for (k, w) in neuron.w.iter().enumerate() {
-                names.push(format!("L{}.n{n}.w{k}", l + 1));
-                w.set_label(&names[names.len() - 1]);
-            }
-            if let Some(b) = neuron.b {
-                names.push(format!("L{}.n{n}.b", l + 1));
-                b.set_label(&names[names.len() - 1]);
-            }
-        }
-    }
-    names
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(cannot)?;
+        conn::serve(listener, ctx).await;
+        Ok(())
+    })
 }

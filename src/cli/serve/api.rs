@@ -1,0 +1,553 @@
+//! The API's work, done on one worker thread: expressions, and the
+//! training sessions it owns (the tape is per-thread, and the CPU time is
+//! here, not on the thread that talks to clients).
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc;
+
+use micrograd::data::{self, Dataset};
+use micrograd::nn::loss;
+use micrograd::viz::{DotOptions, draw_svg};
+use micrograd::{Activation, Adam, Init, Loss, MLP, Module, Optimizer, Sgd, Value, expr, scope};
+use serde_json::{Value as Json, json};
+use tokio::sync::oneshot;
+
+/// Training sessions kept at once; the oldest goes first.
+const MAX_SESSIONS: usize = 32;
+/// Samples in a session's data set.
+const SAMPLES: usize = 100;
+/// Points kept of a session's loss and accuracy curves: past this, each
+/// point stands for twice as many steps.
+pub const CURVE: usize = 1000;
+/// Steps one request may ask for.
+const MAX_STEPS: u64 = 100;
+
+/// What a request asks of the worker.
+#[derive(Clone, Copy, Debug)]
+pub enum Call {
+    /// `POST /api/expr`
+    Expr,
+    /// `POST /api/train/new`
+    New,
+    /// `POST /api/train/step`
+    Step,
+    /// `POST /api/train/point`
+    Point,
+}
+
+/// A request for the worker, and where its answer goes.
+struct Job {
+    call: Call,
+    body: Json,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// The handle on the worker thread: requests go in, answers come back.
+pub struct Worker {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Worker {
+    /// Starts the thread; it owns every session and ends with the process.
+    pub fn start() -> std::io::Result<Worker> {
+        let (jobs, inbox) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("serve-worker".into())
+            .spawn(move || {
+                let mut state = State::default();
+                for job in inbox {
+                    let answer = catch_unwind(AssertUnwindSafe(|| state.call(job.call, &job.body)))
+                        .unwrap_or_else(|_| {
+                            Answer::error(500, "the server failed on this request")
+                        });
+                    let _ = job.reply.send(answer); // the client may have gone
+                }
+            })?;
+        Ok(Worker { jobs })
+    }
+
+    /// Does `call` with `body` on the worker thread and waits (without
+    /// blocking other clients) for its answer.
+    pub async fn call(&self, call: Call, body: Json) -> Answer {
+        let (reply, answer) = oneshot::channel();
+        if self.jobs.send(Job { call, body, reply }).is_err() {
+            return Answer::error(500, "the server's worker has stopped");
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Answer::error(500, "the server's worker has stopped"))
+    }
+}
+
+/// A response to send: a status and a JSON body, or the page.
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+    pub html: bool,
+}
+
+impl Answer {
+    pub fn json(v: Json) -> Answer {
+        Answer {
+            status: 200,
+            body: v.to_string(),
+            html: false,
+        }
+    }
+
+    pub fn error(status: u16, message: impl Into<String>) -> Answer {
+        Answer {
+            status,
+            body: json!({ "error": message.into() }).to_string(),
+            html: false,
+        }
+    }
+}
+
+/// Every training session, by id.
+#[derive(Default)]
+struct State {
+    sessions: BTreeMap<u64, Session>,
+    next: u64,
+}
+
+impl State {
+    /// Does one request's work.
+    fn call(&mut self, call: Call, body: &Json) -> Answer {
+        let result = match call {
+            Call::Expr => expression(body),
+            Call::New => self.new_session(body),
+            Call::Step => self.with(body, Session::step),
+            Call::Point => self.with(body, Session::point),
+        };
+        result.unwrap_or_else(|a| a)
+    }
+}
+
+fn bad(message: impl Into<String>) -> Answer {
+    Answer::error(400, message)
+}
+
+/// `POST /api/expr`: the expression's graph, values, gradients and each
+/// edge's local derivative.
+fn expression(body: &Json) -> Result<Answer, Answer> {
+    let src = body["expr"]
+        .as_str()
+        .ok_or_else(|| bad("\"expr\" must be a string"))?;
+    let e = expr::parse(src).map_err(|e| bad(format!("in the expression:\n{}", e.pointed(src))))?;
+    let _s = scope();
+    let mut vars = BTreeMap::new();
+    let mut variables = Vec::new();
+    for name in e.variables() {
+        let x = match &body["values"][name] {
+            Json::Null => 1.0,
+            v => v
+                .as_f64()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| bad(format!("the value of '{name}' must be a finite number")))?,
+        };
+        vars.insert(name.to_owned(), Value::new(x).with_label(name));
+        variables.push(json!({"name": name, "value": x}));
+    }
+    let y = e
+        .eval(&vars)
+        .map_err(|err| bad(format!("in the expression:\n{}", err.pointed(src))))?;
+    y.set_label("f");
+    y.backward();
+    let mut graph = graph_json(y);
+    graph["value"] = num(y.data());
+    graph["variables"] = Json::Array(variables);
+    Ok(Answer::json(graph))
+}
+
+/// A finite number, or null.
+fn num(x: f64) -> Json {
+    if x.is_finite() { json!(x) } else { Json::Null }
+}
+
+/// `root`'s graph: nodes (after `backward`), and the picture, or why not.
+fn graph_json(root: Value) -> Json {
+    let nodes: Vec<Json> = root
+        .trace()
+        .into_iter()
+        .enumerate()
+        .map(|(k, n)| {
+            let local: Vec<Json> = n.value.local_grads().into_iter().map(num).collect();
+            json!({
+                "id": k, "label": n.label, "data": num(n.data), "grad": num(n.grad),
+                "op": n.op, "children": n.children, "local": local,
+            })
+        })
+        .collect();
+    let (svg, svg_error) = match draw_svg(root, DotOptions::default()) {
+        Ok(s) => (Json::String(s), Json::Null),
+        Err(e) => (Json::Null, Json::String(e.to_string())),
+    };
+    json!({ "nodes": nodes, "svg": svg, "svg_error": svg_error })
+}
+
+/// An optimizer whose state the page shows.
+enum Opt {
+    Adam(Adam),
+    Sgd(Sgd),
+}
+
+/// A training run: data, model, optimizer and history.
+struct Session {
+    ds: Dataset,
+    model: MLP,
+    params: Vec<Value>,
+    names: Vec<String>,
+    opt: Opt,
+    loss: Loss,
+    steps: u64,
+    losses: Curve,
+    accuracies: Curve,
+}
+
+/// A curve of at most [`CURVE`] points, each the mean of `every` steps:
+/// when it fills, neighbours are merged and `every` doubles.
+#[derive(Default)]
+struct Curve {
+    points: Vec<f64>,
+    every: usize,
+    /// The sum and count of the steps not yet in a point.
+    sum: f64,
+    count: usize,
+    last: Option<f64>,
+}
+
+impl Curve {
+    fn new() -> Curve {
+        Curve {
+            every: 1,
+            ..Curve::default()
+        }
+    }
+
+    fn push(&mut self, y: f64) {
+        self.last = Some(y);
+        self.sum += y;
+        self.count += 1;
+        if self.count < self.every {
+            return;
+        }
+        self.points.push(self.sum / self.count as f64);
+        (self.sum, self.count) = (0.0, 0);
+        if self.points.len() == CURVE {
+            self.points = self
+                .points
+                .chunks(2)
+                .map(|p| p.iter().sum::<f64>() / p.len() as f64)
+                .collect();
+            self.every *= 2;
+        }
+    }
+
+    fn json(&self) -> Json {
+        Json::Array(self.points.iter().map(|&y| num(y)).collect())
+    }
+}
+
+impl State {
+    fn new_session(&mut self, body: &Json) -> Result<Answer, Answer> {
+        let name = body["data"].as_str().unwrap_or("moons");
+        if !["moons", "circles", "spiral", "xor"].contains(&name) {
+            return Err(bad(format!(
+                "unknown data set '{name}' (moons, circles, spiral, xor)"
+            )));
+        }
+        let layers: Vec<usize> = match &body["layers"] {
+            Json::Null => vec![8, 8],
+            j => j
+                .as_array()
+                .and_then(|a| a.iter().map(|v| v.as_u64().map(|n| n as usize)).collect())
+                .filter(|l: &Vec<usize>| l.len() <= 4 && l.iter().all(|&n| (1..=32).contains(&n)))
+                .ok_or_else(|| bad("\"layers\" must be up to 4 sizes from 1 to 32"))?,
+        };
+        let lr = match &body["lr"] {
+            Json::Null => 0.05,
+            j => j
+                .as_f64()
+                .filter(|x| x.is_finite() && *x > 0.0 && *x <= 10.0)
+                .ok_or_else(|| bad("\"lr\" must be a number above 0, at most 10"))?,
+        };
+        let ds = session_data(name);
+        let classes = ds.nclasses();
+        let loss = if classes == 2 {
+            Loss::Svm
+        } else {
+            Loss::CrossEntropy
+        };
+        let mut nouts = layers;
+        nouts.push(loss.outputs(classes));
+        let model = MLP::builder(2, &nouts)
+            .hidden(Activation::Relu)
+            .output(Activation::Linear)
+            .init(Init::He)
+            .seed(self.next + 1)
+            .build();
+        let params = model.parameters();
+        let names = name_parameters(&model);
+        let opt = match body["optimizer"].as_str().unwrap_or("adam") {
+            "adam" => Opt::Adam(Adam::new(params.clone(), lr)),
+            "sgd" => Opt::Sgd(Sgd::new(params.clone(), lr)),
+            other => return Err(bad(format!("unknown optimizer '{other}' (adam, sgd)"))),
+        };
+        self.next += 1;
+        let id = self.next;
+        let s = Session {
+            ds,
+            model,
+            params,
+            names,
+            opt,
+            loss,
+            steps: 0,
+            losses: Curve::new(),
+            accuracies: Curve::new(),
+        };
+        let mut state = s.state();
+        state["id"] = json!(id);
+        state["points"] = json!(
+            s.ds.x
+                .iter()
+                .zip(&s.ds.y)
+                .map(|(p, &c)| json!([p[0], p[1], c]))
+                .collect::<Vec<_>>()
+        );
+        state["classes"] = json!(s.ds.classes);
+        if self.sessions.len() >= MAX_SESSIONS
+            && let Some(&oldest) = self.sessions.keys().next()
+        {
+            self.sessions.remove(&oldest);
+        }
+        self.sessions.insert(id, s);
+        Ok(Answer::json(state))
+    }
+
+    /// Runs `f` on the session named by the body's `"id"`.
+    fn with(
+        &mut self,
+        body: &Json,
+        f: fn(&mut Session, &Json) -> Result<Json, Answer>,
+    ) -> Result<Answer, Answer> {
+        let id = body["id"]
+            .as_u64()
+            .ok_or_else(|| bad("\"id\" must be a session number"))?;
+        let s = self.sessions.get_mut(&id).ok_or_else(|| {
+            Answer::error(
+                404,
+                format!("no training session {id} (reset to start one)"),
+            )
+        })?;
+        f(s, body).map(Answer::json)
+    }
+}
+
+impl Session {
+    /// `POST /api/train/step`: `steps` steps (1 to 100; 1 if not given),
+    /// then the state.
+    fn step(&mut self, body: &Json) -> Result<Json, Answer> {
+        let steps = match body.get("steps") {
+            None => 1,
+            Some(j) => j
+                .as_u64()
+                .filter(|n| (1..=MAX_STEPS).contains(n))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "\"steps\" must be a whole number from 1 to {MAX_STEPS}, not {}",
+                        micrograd::viz::shorten(&j.to_string(), 40)
+                    ))
+                })?,
+        };
+        let classes = self.ds.nclasses();
+        for _ in 0..steps {
+            let _s = scope();
+            let outs: Vec<Vec<Value>> = self
+                .ds
+                .x
+                .iter()
+                .map(|x| self.model.forward(&[Value::new(x[0]), Value::new(x[1])]))
+                .collect();
+            let data_loss = self.loss.compute(&outs, &self.ds.y, classes);
+            let total = data_loss + loss::l2(&self.params, 1e-4);
+            let right = outs
+                .iter()
+                .zip(&self.ds.y)
+                .filter(|(o, t)| {
+                    let o: Vec<f64> = o.iter().map(|v| v.data()).collect();
+                    self.loss.predict(&o, classes) == **t
+                })
+                .count();
+            match &mut self.opt {
+                Opt::Adam(o) => o.zero_grad(),
+                Opt::Sgd(o) => o.zero_grad(),
+            }
+            total.backward();
+            match &mut self.opt {
+                Opt::Adam(o) => o.step(),
+                Opt::Sgd(o) => o.step(),
+            }
+            self.steps += 1;
+            self.losses.push(data_loss.data());
+            self.accuracies.push(right as f64 / self.ds.len() as f64);
+        }
+        Ok(self.state())
+    }
+
+    /// The run so far: curves, the decision boundary, the parameters.
+    fn state(&self) -> Json {
+        const N: usize = 40;
+        let bound = |k: usize| {
+            let (lo, hi) = self
+                .ds
+                .x
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+                    (a.min(p[k]), b.max(p[k]))
+                });
+            let pad = 0.15 * (hi - lo);
+            (lo - pad, hi + pad)
+        };
+        let ((x0, x1), (y0, y1)) = (bound(0), bound(1));
+        let classes = self.ds.nclasses();
+        let grid: Vec<f64> = (0..N * N)
+            .map(|k| {
+                let (i, j) = (k % N, k / N);
+                let x = x0 + (i as f64 + 0.5) * (x1 - x0) / N as f64;
+                let y = y0 + (j as f64 + 0.5) * (y1 - y0) / N as f64;
+                self.loss.predict(&self.model.predict(&[x, y]), classes)
+            })
+            .collect();
+        let (m, v) = match &self.opt {
+            Opt::Adam(o) => {
+                let (m, v) = o.moments();
+                (Some(m), Some(v))
+            }
+            Opt::Sgd(_) => (None, None),
+        };
+        let params: Vec<Json> = self
+            .params
+            .iter()
+            .enumerate()
+            .map(|(k, p)| {
+                json!({
+                    "name": self.names[k], "data": num(p.data()), "grad": num(p.grad()),
+                    "m": m.map(|m| num(m[k])), "v": v.map(|v| num(v[k])),
+                })
+            })
+            .collect();
+        json!({
+            "step": self.steps,
+            "loss": self.losses.last.map(num),
+            "accuracy": self.accuracies.last,
+            "every": self.losses.every,
+            "losses": self.losses.json(),
+            "accuracies": self.accuracies.json(),
+            "boundary": {"n": N, "x0": x0, "x1": x1, "y0": y0, "y1": y1, "classes": grid},
+            "params": params,
+        })
+    }
+
+    /// `POST /api/train/point`: one sample's loss as a graph, after its backward.
+    fn point(&mut self, body: &Json) -> Result<Json, Answer> {
+        let i = body["index"]
+            .as_u64()
+            .map(|i| i as usize)
+            .filter(|&i| i < self.ds.len())
+            .ok_or_else(|| {
+                bad(format!(
+                    "\"index\" must be a sample from 0 to {}",
+                    self.ds.len() - 1
+                ))
+            })?;
+        let _s = scope();
+        let x = [
+            Value::new(self.ds.x[i][0]).with_label("x1"),
+            Value::new(self.ds.x[i][1]).with_label("x2"),
+        ];
+        let out = self.model.forward(&x);
+        let target: Vec<Value> = self
+            .loss
+            .target_row(self.ds.y[i], self.ds.nclasses())
+            .into_iter()
+            .map(|t| Value::new(t).with_label("y"))
+            .collect();
+        let l = self.loss.per_sample(&out, &target).with_label("loss");
+        // the gradients shown are this sample's alone; the run's are put back after
+        let saved: Vec<f64> = self.params.iter().map(|p| p.grad()).collect();
+        micrograd::zero_grad(&self.params);
+        l.backward();
+        let mut g = graph_json(l);
+        for (p, &s) in self.params.iter().zip(&saved) {
+            p.set_grad(s);
+        }
+        g["loss"] = num(l.data());
+        g["index"] = json!(i);
+        Ok(g)
+    }
+}
+
+/// A session's data set: `name`'s construction with 100 samples (XOR as
+/// a noisy cloud round its four corners).
+fn session_data(name: &str) -> Dataset {
+    match name {
+        "moons" => data::moons(SAMPLES, 0.1, 1),
+        "circles" => data::circles(SAMPLES, 0.08, 0.5, 1),
+        "spiral" => data::spiral(SAMPLES / 3, 3, 1),
+        _ => {
+            let mut rng = micrograd::Rng::new(1);
+            let mut d = data::xor();
+            let (x, y): (Vec<Vec<f64>>, Vec<f64>) = (0..SAMPLES)
+                .map(|i| {
+                    let c = &d.x[i % 4];
+                    let x = vec![c[0] + 0.15 * rng.normal(), c[1] + 0.15 * rng.normal()];
+                    (x, d.y[i % 4])
+                })
+                .unzip();
+            (d.x, d.y) = (x, y);
+            d
+        }
+    }
+}
+
+/// Labels every parameter as the table and the graphs show it
+/// (`L1.n0.w1`, `L2.n3.b`) and returns the names in parameter order.
+fn name_parameters(model: &MLP) -> Vec<String> {
+    let mut names = Vec::new();
+    for (l, layer) in model.layers.iter().enumerate() {
+        for (n, neuron) in layer.neurons.iter().enumerate() {
+            for (k, w) in neuron.w.iter().enumerate() {
+                names.push(format!("L{}.n{n}.w{k}", l + 1));
+                w.set_label(&names[names.len() - 1]);
+            }
+            if let Some(b) = neuron.b {
+                names.push(format!("L{}.n{n}.b", l + 1));
+                b.set_label(&names[names.len() - 1]);
+            }
+        }
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CURVE, Curve};
+
+    #[test]
+    fn a_curve_keeps_at_most_its_points_each_the_mean_of_its_steps() {
+        let mut c = Curve::new();
+        for step in 1..=2500 {
+            c.push(step as f64);
+            assert!(c.points.len() < CURVE);
+        }
+        // 1000 points of 1 step became 500 of 2, which became 500 of 4 at step 2000
+        assert_eq!((c.every, c.points.len(), c.last), (4, 625, Some(2500.0)));
+        for (k, &y) in c.points.iter().enumerate() {
+            let steps = (4 * k + 1)..=(4 * k + 4);
+            assert_eq!(y, steps.map(|s| s as f64).sum::<f64>() / 4.0, "point {k}");
+        }
+    }
+}
