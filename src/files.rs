@@ -26,14 +26,8 @@ fn kind(ft: std::fs::FileType) -> &'static str {
 /// directory, device or pipe, or a larger file, is an error that says so;
 /// errors start with the path.
 pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let file = open_regular(path)?;
     let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
-    if !meta.is_file() {
-        return Err(format!(
-            "cannot read: this is {}, not a regular file",
-            kind(meta.file_type())
-        ));
-    }
     let too_big = |n: u64| {
         format!(
             "cannot read: the file is {} and the limit is {}",
@@ -52,6 +46,36 @@ pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
         return Err(too_big(out.len() as u64)); // it grew while being read
     }
     Ok(out)
+}
+
+/// Opens the regular file at `path` for reading. Anything else is refused
+/// before it is read, and without waiting: the type is checked before
+/// opening, and again on the opened file (the path may have changed in
+/// between), which is opened non-blocking so that a pipe with no writer
+/// does not hang the `open` itself.
+pub(crate) fn open_regular(path: &Path) -> Result<std::fs::File, String> {
+    let refuse =
+        |ft: std::fs::FileType| format!("cannot read: this is {}, not a regular file", kind(ft));
+    let before = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if !before.is_file() {
+        return Err(refuse(before.file_type()));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options
+        .open(path)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    // fstat on what was opened: race-free
+    let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err(refuse(meta.file_type()));
+    }
+    Ok(file)
 }
 
 /// A byte count as people read it: "512 bytes", "3.2 MiB", "1.0 GiB".
