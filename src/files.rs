@@ -199,6 +199,13 @@ fn destination(path: &Path) -> Result<PathBuf, String> {
     }
 }
 
+/// The permissions a new file is created with: read and write for all,
+/// which the kernel narrows by the umask.
+fn new_file_permissions() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o666)
+}
+
 /// A file being written: a temporary with a random name beside its
 /// destination, created exclusively (no one can have planted it, or a link
 /// in its place), listed for [`remove_temporaries`], and removed if dropped
@@ -227,9 +234,12 @@ impl Pending {
             Some(e) => format!(".tmp.{}", e.to_string_lossy()),
             None => ".tmp".to_owned(),
         };
+        // a new file gets 0666 less the umask, as with any other tool (the
+        // kernel applies the umask); an existing one keeps its mode (commit)
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(&suffix)
+            .permissions(new_file_permissions())
             .tempfile_in(dir)
             .map_err(|e| format!("{shown}: cannot write: {e}"))?;
         temporaries().push(tmp.path().to_path_buf());

@@ -86,3 +86,76 @@ fn a_pipe_as_an_input_file_is_refused_at_once() {
         );
     }
 }
+
+/// Runs the binary under `umask`, through the shell.
+fn with_umask(umask: &str, args: &[&str]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_micrograd"))
+        .args(args)
+        .output()
+        .expect("sh runs")
+}
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn new_files_get_the_umask_and_old_ones_keep_their_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = dir("umask");
+    let train = |umask: &str, out: &Path| {
+        let o = with_umask(
+            umask,
+            &["train", "--steps", "2", "--quiet", "--out", s(out)],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    for (umask, want) in [
+        ("022", 0o644),
+        ("027", 0o640),
+        ("077", 0o600),
+        ("002", 0o664),
+    ] {
+        let out = d.join(umask);
+        train(umask, &out);
+        for f in [
+            "model.json",
+            "model.safetensors",
+            "loss.svg",
+            "decision_boundary.svg",
+        ] {
+            assert_eq!(mode(&out.join(f)), want, "umask {umask}: {f}");
+        }
+    }
+    // an existing file keeps its mode, whatever the umask
+    let out = d.join("022");
+    std::fs::set_permissions(
+        out.join("model.json"),
+        std::fs::Permissions::from_mode(0o604),
+    )
+    .unwrap();
+    train("077", &out);
+    assert_eq!(mode(&out.join("model.json")), 0o604);
+    assert_eq!(mode(&out.join("loss.svg")), 0o644);
+    // predictions too
+    let csv = d.join("p.csv");
+    std::fs::write(&csv, "x1,x2\n0.5,0.5\n").unwrap();
+    let pred = d.join("pred.csv");
+    let o = with_umask(
+        "027",
+        &[
+            "predict",
+            "--model",
+            s(&out.join("model.json")),
+            s(&csv),
+            "--out",
+            s(&pred),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(mode(&pred), 0o640);
+}
