@@ -95,8 +95,8 @@ pub(crate) fn bytes(n: u64) -> String {
 
 /// Checks, before any work is done, that a file can be written at `path`:
 /// its directory exists and takes new files, and whatever is at the path
-/// (after following links) is a regular file that can be replaced. Errors
-/// start with the path.
+/// (after following links, even to a file not made yet) is a regular file
+/// that can be replaced. A link loop is refused. Errors start with the path.
 ///
 /// ```
 /// let dir = std::env::temp_dir();
@@ -108,15 +108,8 @@ pub(crate) fn bytes(n: u64) -> String {
 /// ```
 pub fn check_writable(path: &Path) -> Result<(), String> {
     let shown = path.display();
-    if let Ok(meta) = std::fs::metadata(path)
-        && !meta.is_file()
-    {
-        return Err(format!(
-            "{shown}: cannot write: this is {}, not a file",
-            kind(meta.file_type())
-        ));
-    }
-    let dir = match path.parent() {
+    let target = destination(path)?;
+    let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
@@ -181,15 +174,13 @@ fn remove_temporaries_where(pick: impl Fn(&Path) -> bool) {
 }
 
 /// Where a write to `path` lands: `path`, or the file a link at `path`
-/// points to (the link is kept). Errors if that is a directory, a device, a
-/// pipe or anything but a regular file or nothing.
+/// points to (the link is kept), followed link by link, so that a link to a
+/// file not made yet is written through too. Errors if that is a
+/// directory, a device, a pipe or anything but a regular file or nothing,
+/// or if the links go round in a loop.
 fn destination(path: &Path) -> Result<PathBuf, String> {
     let shown = path.display();
-    let target = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)
-            .map_err(|e| format!("{shown}: cannot write through the link here: {e}"))?,
-        _ => path.to_path_buf(),
-    };
+    let target = resolve_links(path)?;
     match std::fs::metadata(&target) {
         Ok(m) if !m.is_file() => Err(format!(
             "{shown}: cannot write: this is {}, not a file",
@@ -197,6 +188,32 @@ fn destination(path: &Path) -> Result<PathBuf, String> {
         )),
         _ => Ok(target),
     }
+}
+
+/// The most links followed, as Linux's own limit (`ELOOP` after 40).
+const MAX_LINKS: usize = 40;
+
+/// `path` with the link at its end followed, and the link at the end of
+/// that, until what is there is not a link (or nothing). A relative link
+/// is read from its own directory.
+fn resolve_links(path: &Path) -> Result<PathBuf, String> {
+    let mut at = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {}
+            _ => return Ok(at),
+        }
+        let next = std::fs::read_link(&at)
+            .map_err(|e| format!("{}: cannot write through the link: {e}", path.display()))?;
+        at = match at.parent() {
+            Some(dir) => dir.join(next), // an absolute `next` replaces it all
+            None => next,
+        };
+    }
+    Err(format!(
+        "{}: cannot write: the link goes round in a loop (or through more than {MAX_LINKS} links)",
+        path.display()
+    ))
 }
 
 /// The permissions a new file is created with: read and write for all,

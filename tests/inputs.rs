@@ -159,3 +159,64 @@ fn new_files_get_the_umask_and_old_ones_keep_their_mode() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(mode(&pred), 0o640);
 }
+
+#[test]
+fn a_dangling_link_is_written_through_and_a_loop_refused() {
+    let d = dir("links");
+    std::fs::create_dir(d.join("models")).unwrap();
+    // a relative link to a file not made yet, in another directory
+    let link = d.join("latest.json");
+    std::os::unix::fs::symlink("models/m1.json", &link).unwrap();
+    let o = common::micrograd(&[
+        "train",
+        "--steps",
+        "2",
+        "--quiet",
+        "--no-plots",
+        "--save",
+        s(&link),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let made = d.join("models/m1.json");
+    assert!(
+        std::fs::read_to_string(&made)
+            .unwrap()
+            .contains("micrograd-mlp")
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    // a chain of links, the last one dangling
+    let (a, b) = (d.join("a.safetensors"), d.join("b.safetensors"));
+    std::os::unix::fs::symlink(&b, &a).unwrap();
+    std::os::unix::fs::symlink(d.join("models/m2.safetensors"), &b).unwrap();
+    let o = common::micrograd(&[
+        "train",
+        "--steps",
+        "2",
+        "--quiet",
+        "--no-plots",
+        "--save",
+        s(&a),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(d.join("models/m2.safetensors").is_file());
+    // a loop: refused before training, nothing written
+    let (x, y) = (d.join("x.json"), d.join("y.json"));
+    std::os::unix::fs::symlink(&y, &x).unwrap();
+    std::os::unix::fs::symlink(&x, &y).unwrap();
+    let o = common::micrograd(&["train", "--steps", "2", "--no-plots", "--save", s(&x)]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: cannot write: the link goes round in a loop",
+            s(&x)
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("step"), "refused before training: {err}");
+}
