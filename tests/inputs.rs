@@ -220,3 +220,76 @@ fn a_dangling_link_is_written_through_and_a_loop_refused() {
     );
     assert!(!err.contains("step"), "refused before training: {err}");
 }
+
+/// `st` with its header padded with spaces to `n` bytes.
+fn with_header_length(st: &[u8], n: usize) -> Vec<u8> {
+    let old = u64::from_le_bytes(st[..8].try_into().unwrap()) as usize;
+    assert!(old <= n);
+    let mut out = (n as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&st[8..8 + old]);
+    out.resize(8 + n, b' ');
+    out.extend_from_slice(&st[8 + old..]);
+    out
+}
+
+#[test]
+fn safetensors_is_told_from_json_by_its_structure() {
+    use micrograd::nn::ModelFile;
+    let d = dir("formats");
+    let model = d.join("m.safetensors");
+    let o = common::micrograd(&[
+        "train",
+        "--steps",
+        "2",
+        "--quiet",
+        "--no-plots",
+        "--save",
+        s(&model),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let st = std::fs::read(&model).unwrap();
+    let want = ModelFile::load(&model).unwrap().predict(&[0.5, 0.25]);
+    let csv = d.join("p.csv");
+    std::fs::write(&csv, "x1,x2\n0.5,0.25\n").unwrap();
+    // 31 520 is 0x7B20: the file starts with the bytes " {", as JSON may
+    for n in [31_520, 31_520 + 65_536, 31_520 + 3 * 65_536] {
+        let bytes = with_header_length(&st, n);
+        assert_eq!(&bytes[..2], b" {");
+        let p = d.join(format!("h{n}.safetensors"));
+        std::fs::write(&p, &bytes).unwrap();
+        let f = ModelFile::load(&p).unwrap_or_else(|e| panic!("header length {n}: {e}"));
+        assert_eq!(f.predict(&[0.5, 0.25]), want);
+        // whatever the name
+        let renamed = d.join(format!("h{n}.json"));
+        std::fs::rename(&p, &renamed).unwrap();
+        let o = common::micrograd(&["predict", "--model", s(&renamed), s(&csv)]);
+        assert!(o.status.success(), "header length {n}: {}", stderr(&o));
+        assert!(
+            common::stdout(&o).ends_with(&format!(",{want}\n")),
+            "{}",
+            common::stdout(&o)
+        );
+    }
+    // and JSON that starts with " {" is still JSON, and a header that
+    // runs past the end is not safetensors
+    let json = d.join("m.json");
+    let o = common::micrograd(&[
+        "train",
+        "--steps",
+        "2",
+        "--quiet",
+        "--no-plots",
+        "--save",
+        s(&json),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = format!(" {}", std::fs::read_to_string(&json).unwrap());
+    std::fs::write(&json, text).unwrap();
+    assert!(ModelFile::load(&json).is_ok());
+    let mut cut = with_header_length(&st, 31_520);
+    cut.truncate(8 + 31_519);
+    let p = d.join("cut.safetensors");
+    std::fs::write(&p, &cut).unwrap();
+    let e = ModelFile::load(&p).unwrap_err().to_string();
+    assert!(e.contains("not valid JSON"), "{e}");
+}

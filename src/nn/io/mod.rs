@@ -242,9 +242,11 @@ impl ModelFile {
         }
     }
 
-    /// Reads a model saved by [`save`](Self::save) (the format from the
-    /// file's contents: JSON if it starts with `{`, after any byte-order
-    /// mark and white space).
+    /// Reads a model saved by [`save`](Self::save). The format comes from
+    /// the file's structure, not its name: safetensors if it starts with a
+    /// little-endian header length that fits in the file, followed by a
+    /// header that starts with `{` (after any spaces); otherwise JSON if it
+    /// starts with `{` (after any byte-order mark and white space).
     ///
     /// ```
     /// let e = micrograd::nn::ModelFile::load("no/such/model.json".as_ref()).unwrap_err();
@@ -253,6 +255,9 @@ impl ModelFile {
     pub fn load(path: &Path) -> Result<ModelFile, ModelError> {
         let src = path.display().to_string();
         let bytes = crate::files::read_capped(path, MAX_MODEL_BYTES).or_else(|m| fail(&src, m))?;
+        if safetensors::has_header(&bytes) {
+            return ModelFile::from_safetensors(&bytes, &src);
+        }
         let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
         if body.trim_ascii_start().first() == Some(&b'{') {
             let text = std::str::from_utf8(body).or_else(|_| fail(&src, "not UTF-8 text"))?;

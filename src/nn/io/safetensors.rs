@@ -10,6 +10,19 @@ use super::{
     check_architecture, fail, sequential_keys,
 };
 
+/// Whether `bytes` are laid out as a safetensors file: an 8-byte
+/// little-endian header length n that fits in the file, and a header that
+/// starts with `{` after any spaces. (A JSON file's first 8 bytes, read as
+/// a length, are far beyond any file: the eighth byte, printable, counts
+/// 2^56 times.)
+pub(super) fn has_header(bytes: &[u8]) -> bool {
+    let Some((len, rest)) = bytes.split_first_chunk::<8>() else {
+        return false;
+    };
+    let n = u64::from_le_bytes(*len);
+    n <= rest.len() as u64 && rest[..n as usize].trim_ascii_start().first() == Some(&b'{')
+}
+
 impl ModelFile {
     /// The model as safetensors: tensors named as the state_dict of
     /// `nn.Sequential(Linear, act, Linear, act, ..., Linear)` (`"0.weight"`
