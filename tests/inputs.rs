@@ -221,6 +221,78 @@ fn a_dangling_link_is_written_through_and_a_loop_refused() {
     assert!(!err.contains("step"), "refused before training: {err}");
 }
 
+/// Runs the binary with its stdout a pipe whose reader reads `lines` lines
+/// (none: closed at once) and goes: the program ends quietly, as `cat`
+/// does, by SIGPIPE (or status 0 if it had written everything already).
+fn closed_stdout(args: &[&str], lines: usize) {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_micrograd"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let out = child.stdout.take().unwrap();
+    let mut reader = std::io::BufReader::new(out);
+    for _ in 0..lines {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        assert!(!line.is_empty(), "{args:?}: fewer than {lines} lines");
+    }
+    drop(reader); // the reader goes
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+    let code = o.status.code();
+    assert!(
+        o.status.signal() == Some(13) || matches!(code, Some(0 | 141)),
+        "{args:?}: {:?}, {err}",
+        o.status
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_the_program_quietly() {
+    let d = dir("pipe");
+    let out = s(&d);
+    let train = [
+        "train",
+        "--data",
+        "spiral",
+        "--steps",
+        "5",
+        "--no-plots",
+        "--out",
+        out,
+    ];
+    closed_stdout(&train, 0);
+    closed_stdout(&train, 2);
+    closed_stdout(
+        &[
+            "train",
+            "--steps",
+            "2",
+            "--json",
+            "--no-plots",
+            "--out",
+            out,
+        ],
+        0,
+    );
+    closed_stdout(&["grad", "x*y", "x=1", "y=2"], 0);
+    closed_stdout(&["grad", "x*y", "x=1", "y=2", "--json"], 1);
+    let csv = d.join("p.csv");
+    let rows: String = (0..2000).map(|i| format!("{i},{}\n", i % 7)).collect();
+    std::fs::write(&csv, format!("x1,x2\n{rows}")).unwrap();
+    let model = d.join("model.json");
+    let predict = ["predict", "--model", s(&model), s(&csv)];
+    closed_stdout(&predict, 0);
+    closed_stdout(&predict, 2);
+}
+
 /// `st` with its header padded with spaces to `n` bytes.
 fn with_header_length(st: &[u8], n: usize) -> Vec<u8> {
     let old = u64::from_le_bytes(st[..8].try_into().unwrap()) as usize;

@@ -1,6 +1,7 @@
 //! Command-line arguments and the three subcommands: train, predict, grad.
 
 mod grad;
+mod out;
 mod predict;
 mod serve;
 mod train;

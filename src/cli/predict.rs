@@ -66,10 +66,7 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
             micrograd::write_atomic(p, &bytes).map_err(Failure::input)?;
             eprintln!("wrote {} predictions to {}", x.len(), p.display());
         }
-        None => {
-            use std::io::Write;
-            let _ = std::io::stdout().write_all(&bytes);
-        }
+        None => super::out::write_bytes(&bytes),
     }
     if let Some(t) = table.column(target) {
         let truth: Vec<&str> = table.rows.iter().map(|(_, r)| r[t].as_str()).collect();
