@@ -221,6 +221,81 @@ fn a_dangling_link_is_written_through_and_a_loop_refused() {
     assert!(!err.contains("step"), "refused before training: {err}");
 }
 
+#[test]
+fn predict_takes_impute_and_says_what_it_filled() {
+    let d = dir("impute");
+    let train = d.join("train.csv");
+    let mut rows = String::from("x,colour,y\n");
+    for i in 0..40 {
+        let colour = if i % 2 == 0 { "red" } else { "blue" };
+        let x = f64::from((i * 7) % 13) + 0.5;
+        rows += &format!("{x},{colour},{}\n", if i < 20 { "lo" } else { "hi" });
+    }
+    std::fs::write(&train, &rows).unwrap();
+    let new = d.join("new.csv");
+    std::fs::write(&new, "x,colour\n3,red\n,blue\nNA,\n30,red\n").unwrap();
+    let (plain, imputing) = (d.join("plain.json"), d.join("imputing.json"));
+    for (model, extra) in [(&plain, None), (&imputing, Some("mean"))] {
+        let mut args = vec![
+            "train",
+            s(&train),
+            "--target",
+            "y",
+            "--epochs",
+            "3",
+            "--quiet",
+        ];
+        args.extend(["--no-plots", "--save", s(model)]);
+        if let Some(i) = extra {
+            args.extend(["--impute", i]);
+        }
+        let o = common::micrograd(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let note = "note: filled 3 empty cells with the training mean (text: no category): \
+                2 in 'x', 1 in 'colour'";
+    let predict = |model: &Path, impute: Option<&str>| {
+        let mut args = vec!["predict", "--model", s(model), s(&new)];
+        if let Some(i) = impute {
+            args.extend(["--impute", i]);
+        }
+        common::micrograd(&args)
+    };
+    // a model trained without imputing: an error that suggests the flag...
+    let o = predict(&plain, None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("or use --impute mean"),
+        "{}",
+        stderr(&o)
+    );
+    // ...which predict takes
+    let o = predict(&plain, Some("mean"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains(note), "{}", stderr(&o));
+    assert_eq!(common::stdout(&o).lines().count(), 5);
+    // a model trained imputing: fills, and says so
+    let o = predict(&imputing, None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains(note), "{}", stderr(&o));
+    // unless told not to
+    let o = predict(&imputing, Some("none"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("3 missing values"), "{}", stderr(&o));
+    // nothing to fill: no note
+    let o = common::micrograd(&["predict", "--model", s(&imputing), s(&train)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("filled"), "{}", stderr(&o));
+    // a bad value is refused as in train
+    let o = predict(&imputing, Some("median"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("expected none or mean"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// Runs the binary with its stdout a pipe whose reader reads `lines` lines
 /// (none: closed at once) and goes: the program ends quietly, as `cat`
 /// does, by SIGPIPE (or status 0 if it had written everything already).

@@ -1,6 +1,6 @@
 //! `micrograd predict`: a saved model on the rows of a CSV file.
 
-use micrograd::data::Table;
+use micrograd::data::{Impute, Table, is_missing};
 use micrograd::metrics::{Confusion, Regression};
 use micrograd::nn::ModelFile;
 use micrograd::viz::fmt_num;
@@ -8,7 +8,10 @@ use micrograd::viz::fmt_num;
 use super::{Failure, PredictArgs};
 
 pub fn run(a: &PredictArgs) -> Result<(), Failure> {
-    let file = ModelFile::load(&a.model).map_err(Failure::input)?;
+    let mut file = ModelFile::load(&a.model).map_err(Failure::input)?;
+    if let Some(impute) = a.impute {
+        file.prep.impute = impute;
+    }
     if a.proba
         && file
             .probabilities(&vec![0.0; file.prep.nfeatures()])
@@ -28,6 +31,9 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
     let (x, warnings) = file.prep.inputs_of(&table, &rows).map_err(Failure::input)?;
     for w in &warnings {
         eprintln!("warning: {w}");
+    }
+    if let Some(n) = filled(&file, &table) {
+        eprintln!("note: {n}");
     }
 
     // every input column as read, then the prediction (and probabilities),
@@ -73,6 +79,38 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
         eprintln!("{}", score(&file, &predictions, &truth));
     }
     Ok(())
+}
+
+/// When imputing, which empty cells of the model's columns were filled,
+/// in words: "filled 3 empty cells with the training mean (text: no
+/// category): 2 in 'x1', 1 in 'colour'".
+fn filled(file: &ModelFile, table: &Table) -> Option<String> {
+    if file.prep.impute != Impute::Mean {
+        return None;
+    }
+    let counts: Vec<(&str, usize)> = file
+        .prep
+        .columns()
+        .into_iter()
+        .filter_map(|c| {
+            let k = table.column(c)?;
+            let n = table.rows.iter().filter(|(_, r)| is_missing(&r[k])).count();
+            (n > 0).then_some((c, n))
+        })
+        .collect();
+    let total: usize = counts.iter().map(|c| c.1).sum();
+    if total == 0 {
+        return None;
+    }
+    let each: Vec<String> = counts
+        .iter()
+        .map(|(c, n)| format!("{n} in '{c}'"))
+        .collect();
+    Some(format!(
+        "filled {total} empty cell{} with the training mean (text: no category): {}",
+        if total == 1 { "" } else { "s" },
+        each.join(", ")
+    ))
 }
 
 /// How the predictions compare with the file's own target column: accuracy
