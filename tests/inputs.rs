@@ -278,6 +278,38 @@ fn predict_takes_impute_and_says_what_it_filled() {
     let o = predict(&imputing, None);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains(note), "{}", stderr(&o));
+    // the same from safetensors, whose network takes raw numbers: an empty
+    // cell is the training mean there too, not a raw 0
+    let st = d.join("imputing.safetensors");
+    let o = common::micrograd(&[
+        "train",
+        s(&train),
+        "--target",
+        "y",
+        "--epochs",
+        "3",
+        "--quiet",
+        "--no-plots",
+        "--impute",
+        "mean",
+        "--save",
+        s(&st),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let probabilities = |model: &Path| {
+        let o = common::micrograd(&["predict", "--model", s(model), s(&new), "--proba"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stderr(&o).contains(note), "{}", stderr(&o));
+        let p: Vec<f64> = common::stdout(&o)
+            .lines()
+            .skip(1)
+            .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+            .collect();
+        p
+    };
+    for (a, b) in probabilities(&imputing).iter().zip(probabilities(&st)) {
+        assert!((a - b).abs() < 1e-9, "JSON {a}, safetensors {b}");
+    }
     // unless told not to
     let o = predict(&imputing, Some("none"));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));

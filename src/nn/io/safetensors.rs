@@ -6,8 +6,8 @@ use serde_json::{Map, Value as Json, json};
 
 use super::json::parse_file_json;
 use super::{
-    Activation, FORMAT, Input, LayerData, ModelError, ModelFile, Target, Weights, assemble,
-    check_architecture, fail, sequential_keys,
+    Activation, FORMAT, Input, LayerData, ModelError, ModelFile, Preprocess, Target, Weights,
+    assemble, check_architecture, fail, sequential_keys,
 };
 
 /// Whether `bytes` are laid out as a safetensors file: an 8-byte
@@ -138,7 +138,10 @@ impl ModelFile {
 
     /// Reads a model from safetensors written by [`to_safetensors`](Self::to_safetensors)
     /// (F64 or F32 tensors); every size and offset is checked. Its network
-    /// takes raw numbers, so the model read has no scaling left to apply.
+    /// takes raw numbers, so the model read has no scaling left to apply:
+    /// only the input means are kept (std 1), with the first layer's biases
+    /// adjusted to match, so that an empty cell can still be filled with
+    /// the training mean.
     ///
     /// ```
     /// let e = micrograd::nn::ModelFile::from_safetensors(&[1, 2, 3], "m.safetensors").unwrap_err();
@@ -193,11 +196,60 @@ impl ModelFile {
             };
             weights.push(Weights { weight, bias });
         }
+        let unfolded = folded
+            && weights
+                .first_mut()
+                .is_some_and(|w| unfold_means(&arch.prep, w));
         let mut model = assemble(arch, weights, source)?;
         if folded {
+            let inputs = model.prep.inputs.clone();
             model.prep.clear_scaling();
+            if unfolded {
+                model.prep.inputs = inputs.into_iter().map(keep_mean).collect();
+            }
         }
         Ok(model)
+    }
+}
+
+/// A folded network takes raw numbers, so an empty cell filled with the
+/// input 0 (see [`Impute`](crate::data::Impute)) would be a raw 0, not the
+/// training mean. So the input means are kept (inputs x − μ, std 1) and
+/// the first layer's biases get back what folding took from them (b + Σ
+/// w·μ): the same network, in which an input of 0 is the training mean
+/// again. Returns whether it was done: it needs a first layer with a bias
+/// (folding a mean other than 0 needs one too).
+fn unfold_means(prep: &Preprocess, first: &mut Weights) -> bool {
+    let Some(bias) = first.bias.as_mut() else {
+        return false;
+    };
+    let nin = prep.nfeatures();
+    let mut i = 0;
+    for input in &prep.inputs {
+        match input {
+            Input::Numeric { mean, .. } => {
+                if *mean != 0.0 {
+                    for (k, b) in bias.iter_mut().enumerate() {
+                        *b += first.weight[k * nin + i] * mean;
+                    }
+                }
+                i += 1;
+            }
+            Input::OneHot { categories, .. } => i += categories.len(),
+        }
+    }
+    true
+}
+
+/// A numeric input's mean, without its scale (folded into the weights).
+fn keep_mean(input: Input) -> Input {
+    match input {
+        Input::Numeric { column, mean, .. } => Input::Numeric {
+            column,
+            mean,
+            std: 1.0,
+        },
+        other => other,
     }
 }
 
