@@ -252,8 +252,19 @@ fn predict_takes_impute_and_says_what_it_filled() {
         let o = common::micrograd(&args);
         assert!(o.status.success(), "{}", stderr(&o));
     }
-    let note = "note: filled 3 empty cells with the training mean (text: no category): \
-                2 in 'x', 1 in 'colour'";
+    // the training rows' mean of x: the fill, as the note says
+    let mean = {
+        let m = micrograd::nn::ModelFile::load(&plain).unwrap();
+        match &m.prep.inputs[0] {
+            micrograd::data::Input::Numeric { mean, .. } => (mean * 1e6).round() / 1e6,
+            other => panic!("{other:?}"),
+        }
+    };
+    let note = format!(
+        "note: filled 3 empty cells (--impute mean): 2 in 'x' with {mean}, \
+         1 in 'colour' with no category"
+    );
+    let note = note.as_str();
     let predict = |model: &Path, impute: Option<&str>| {
         let mut args = vec!["predict", "--model", s(model), s(&new)];
         if let Some(i) = impute {
@@ -310,6 +321,30 @@ fn predict_takes_impute_and_says_what_it_filled() {
     for (a, b) in probabilities(&imputing).iter().zip(probabilities(&st)) {
         assert!((a - b).abs() < 1e-9, "JSON {a}, safetensors {b}");
     }
+    // trained unscaled, a number column is filled with 0, and the note says so
+    let unscaled = d.join("unscaled.json");
+    let o = common::micrograd(&[
+        "train",
+        s(&train),
+        "--target",
+        "y",
+        "--epochs",
+        "3",
+        "--quiet",
+        "--no-plots",
+        "--impute",
+        "mean",
+        "--no-scale",
+        "--save",
+        s(&unscaled),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = predict(&unscaled, None);
+    assert!(
+        stderr(&o).contains("2 in 'x' with 0, 1 in 'colour'"),
+        "{}",
+        stderr(&o)
+    );
     // unless told not to
     let o = predict(&imputing, Some("none"));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));

@@ -1,6 +1,6 @@
 //! `micrograd predict`: a saved model on the rows of a CSV file.
 
-use micrograd::data::{Impute, Table, is_missing};
+use micrograd::data::{Impute, Input, Table, is_missing};
 use micrograd::metrics::{Confusion, Regression};
 use micrograd::nn::ModelFile;
 use micrograd::viz::fmt_num;
@@ -82,35 +82,39 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
 }
 
 /// When imputing, which empty cells of the model's columns were filled,
-/// in words: "filled 3 empty cells with the training mean (text: no
-/// category): 2 in 'x1', 1 in 'colour'".
+/// and with what, in words: "filled 3 empty cells (--impute mean): 2 in
+/// 'x1' with 6.5, 1 in 'colour' with no category". A number column's fill
+/// is its mean as the model holds it: the training mean, or 0 for a column
+/// trained with --no-scale (which imputes 0).
 fn filled(file: &ModelFile, table: &Table) -> Option<String> {
     if file.prep.impute != Impute::Mean {
         return None;
     }
-    let counts: Vec<(&str, usize)> = file
-        .prep
-        .columns()
-        .into_iter()
-        .filter_map(|c| {
-            let k = table.column(c)?;
-            let n = table.rows.iter().filter(|(_, r)| is_missing(&r[k])).count();
-            (n > 0).then_some((c, n))
-        })
-        .collect();
-    let total: usize = counts.iter().map(|c| c.1).sum();
-    if total == 0 {
-        return None;
+    let mut total = 0;
+    let mut each = Vec::new();
+    for input in &file.prep.inputs {
+        let Some(k) = table.column(input.column()) else {
+            continue;
+        };
+        let n = table.rows.iter().filter(|(_, r)| is_missing(&r[k])).count();
+        if n == 0 {
+            continue;
+        }
+        let with = match input {
+            // six decimals at most, and no trailing zeros: "6.552632", "0"
+            Input::Numeric { mean, .. } => format!("{}", (mean * 1e6).round() / 1e6 + 0.0),
+            Input::OneHot { .. } => "no category".to_owned(),
+        };
+        total += n;
+        each.push(format!("{n} in '{}' with {with}", input.column()));
     }
-    let each: Vec<String> = counts
-        .iter()
-        .map(|(c, n)| format!("{n} in '{c}'"))
-        .collect();
-    Some(format!(
-        "filled {total} empty cell{} with the training mean (text: no category): {}",
-        if total == 1 { "" } else { "s" },
-        each.join(", ")
-    ))
+    (total > 0).then(|| {
+        format!(
+            "filled {total} empty cell{} (--impute mean): {}",
+            if total == 1 { "" } else { "s" },
+            each.join(", ")
+        )
+    })
 }
 
 /// How the predictions compare with the file's own target column: accuracy
