@@ -26,14 +26,8 @@ fn kind(ft: std::fs::FileType) -> &'static str {
 /// directory, device or pipe, or a larger file, is an error that says so;
 /// errors start with the path.
 pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let file = open_regular(path)?;
     let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
-    if !meta.is_file() {
-        return Err(format!(
-            "cannot read: this is {}, not a regular file",
-            kind(meta.file_type())
-        ));
-    }
     let too_big = |n: u64| {
         format!(
             "cannot read: the file is {} and the limit is {}",
@@ -54,6 +48,36 @@ pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// Opens the regular file at `path` for reading. Anything else is refused
+/// before it is read, and without waiting: the type is checked before
+/// opening, and again on the opened file (the path may have changed in
+/// between), which is opened non-blocking so that a pipe with no writer
+/// does not hang the `open` itself.
+pub(crate) fn open_regular(path: &Path) -> Result<std::fs::File, String> {
+    let refuse =
+        |ft: std::fs::FileType| format!("cannot read: this is {}, not a regular file", kind(ft));
+    let before = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if !before.is_file() {
+        return Err(refuse(before.file_type()));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options
+        .open(path)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    // fstat on what was opened: race-free
+    let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err(refuse(meta.file_type()));
+    }
+    Ok(file)
+}
+
 /// A byte count as people read it: "512 bytes", "3.2 MiB", "1.0 GiB".
 pub(crate) fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
@@ -71,8 +95,8 @@ pub(crate) fn bytes(n: u64) -> String {
 
 /// Checks, before any work is done, that a file can be written at `path`:
 /// its directory exists and takes new files, and whatever is at the path
-/// (after following links) is a regular file that can be replaced. Errors
-/// start with the path.
+/// (after following links, even to a file not made yet) is a regular file
+/// that can be replaced. A link loop is refused. Errors start with the path.
 ///
 /// ```
 /// let dir = std::env::temp_dir();
@@ -84,15 +108,8 @@ pub(crate) fn bytes(n: u64) -> String {
 /// ```
 pub fn check_writable(path: &Path) -> Result<(), String> {
     let shown = path.display();
-    if let Ok(meta) = std::fs::metadata(path)
-        && !meta.is_file()
-    {
-        return Err(format!(
-            "{shown}: cannot write: this is {}, not a file",
-            kind(meta.file_type())
-        ));
-    }
-    let dir = match path.parent() {
+    let target = destination(path)?;
+    let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
@@ -157,15 +174,13 @@ fn remove_temporaries_where(pick: impl Fn(&Path) -> bool) {
 }
 
 /// Where a write to `path` lands: `path`, or the file a link at `path`
-/// points to (the link is kept). Errors if that is a directory, a device, a
-/// pipe or anything but a regular file or nothing.
+/// points to (the link is kept), followed link by link, so that a link to a
+/// file not made yet is written through too. Errors if that is a
+/// directory, a device, a pipe or anything but a regular file or nothing,
+/// or if the links go round in a loop.
 fn destination(path: &Path) -> Result<PathBuf, String> {
     let shown = path.display();
-    let target = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path)
-            .map_err(|e| format!("{shown}: cannot write through the link here: {e}"))?,
-        _ => path.to_path_buf(),
-    };
+    let target = resolve_links(path)?;
     match std::fs::metadata(&target) {
         Ok(m) if !m.is_file() => Err(format!(
             "{shown}: cannot write: this is {}, not a file",
@@ -173,6 +188,39 @@ fn destination(path: &Path) -> Result<PathBuf, String> {
         )),
         _ => Ok(target),
     }
+}
+
+/// The most links followed, as Linux's own limit (`ELOOP` after 40).
+const MAX_LINKS: usize = 40;
+
+/// `path` with the link at its end followed, and the link at the end of
+/// that, until what is there is not a link (or nothing). A relative link
+/// is read from its own directory.
+fn resolve_links(path: &Path) -> Result<PathBuf, String> {
+    let mut at = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {}
+            _ => return Ok(at),
+        }
+        let next = std::fs::read_link(&at)
+            .map_err(|e| format!("{}: cannot write through the link: {e}", path.display()))?;
+        at = match at.parent() {
+            Some(dir) => dir.join(next), // an absolute `next` replaces it all
+            None => next,
+        };
+    }
+    Err(format!(
+        "{}: cannot write: the link goes round in a loop (or through more than {MAX_LINKS} links)",
+        path.display()
+    ))
+}
+
+/// The permissions a new file is created with: read and write for all,
+/// which the kernel narrows by the umask.
+fn new_file_permissions() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o666)
 }
 
 /// A file being written: a temporary with a random name beside its
@@ -203,9 +251,12 @@ impl Pending {
             Some(e) => format!(".tmp.{}", e.to_string_lossy()),
             None => ".tmp".to_owned(),
         };
+        // a new file gets 0666 less the umask, as with any other tool (the
+        // kernel applies the umask); an existing one keeps its mode (commit)
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(&suffix)
+            .permissions(new_file_permissions())
             .tempfile_in(dir)
             .map_err(|e| format!("{shown}: cannot write: {e}"))?;
         temporaries().push(tmp.path().to_path_buf());

@@ -267,20 +267,34 @@ fn safetensors_takes_raw_rows_as_pytorch_computes_them() {
         std::fs::write(Path::new(&dir).join("rows.csv"), RAW_ROWS).unwrap();
     }
     let back = ModelFile::from_safetensors(&st, "folded.safetensors").unwrap();
-    // what was folded is gone from the preprocessing read back: the network takes raw numbers
+    // what was folded is gone from the preprocessing read back: the network
+    // takes raw numbers, less only the mean (kept to fill empty cells with)
+    let Input::Numeric { mean, .. } = file.prep.inputs[0] else {
+        panic!("income is a number")
+    };
     assert_eq!(
         back.prep.inputs[0],
         Input::Numeric {
             column: "income".into(),
-            mean: 0.0,
+            mean,
             std: 1.0
         }
     );
     let rows: Vec<usize> = (0..3).collect();
     let (explicit, _) = file.prep.inputs_of(&table, &rows).unwrap();
     let (raw, warnings) = back.prep.inputs_of(&table, &rows).unwrap();
-    assert_eq!(raw[0], vec![52000.0, 0.0, 1.0, 31.0]);
-    assert_eq!(raw[2], vec![60000.0, 0.0, 0.0, 50.0]); // Quito: not seen, all zeros
+    let means: Vec<f64> = back
+        .prep
+        .inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::Numeric { mean, .. } => Some(*mean),
+            Input::OneHot { .. } => None,
+        })
+        .collect();
+    let (m_income, m_age) = (means[0], means[1]);
+    assert_eq!(raw[0], vec![52000.0 - m_income, 0.0, 1.0, 31.0 - m_age]);
+    assert_eq!(raw[2], vec![60000.0 - m_income, 0.0, 0.0, 50.0 - m_age]); // Quito: not seen, all zeros
     assert_eq!(warnings.len(), 1);
     for k in 0..3 {
         let (a, b) = (

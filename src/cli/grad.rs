@@ -1,5 +1,6 @@
 //! `micrograd grad`: an expression's value and its gradient, for checking backprop by hand.
 
+use super::out::outln;
 use std::collections::BTreeMap;
 
 use micrograd::Value;
@@ -51,11 +52,11 @@ pub fn run(a: &GradArgs) -> Result<(), Failure> {
         for n in &order {
             grads.insert(n.clone(), num(vars[n].grad()));
         }
-        println!("{:#}", json!({"value": num(y.data()), "grads": grads}));
+        outln!("{:#}", json!({"value": num(y.data()), "grads": grads}));
     } else {
-        println!("{} = {}", a.expr.trim(), y.data());
+        outln!("{} = {}", a.expr.trim(), y.data());
         for n in &order {
-            println!("  d/d{n} = {}", vars[n].grad());
+            outln!("  d/d{n} = {}", vars[n].grad());
         }
     }
     if let Some(p) = &a.svg {

@@ -1,6 +1,7 @@
 //! Command-line arguments and the three subcommands: train, predict, grad.
 
 mod grad;
+mod out;
 mod predict;
 mod serve;
 mod train;
@@ -221,6 +222,10 @@ pub struct PredictArgs {
     /// Also write each class's probability (losses xent and bce).
     #[arg(long)]
     proba: bool,
+    /// What missing cells (empty, NA, NaN) become: an error, or the
+    /// training mean (text: no category) [default: as the model was trained].
+    #[arg(long, value_name = "none|mean")]
+    impute: Option<micrograd::data::Impute>,
 }
 
 impl PredictArgs {

@@ -1,6 +1,6 @@
 //! `micrograd predict`: a saved model on the rows of a CSV file.
 
-use micrograd::data::Table;
+use micrograd::data::{Impute, Input, Table, is_missing};
 use micrograd::metrics::{Confusion, Regression};
 use micrograd::nn::ModelFile;
 use micrograd::viz::fmt_num;
@@ -8,7 +8,10 @@ use micrograd::viz::fmt_num;
 use super::{Failure, PredictArgs};
 
 pub fn run(a: &PredictArgs) -> Result<(), Failure> {
-    let file = ModelFile::load(&a.model).map_err(Failure::input)?;
+    let mut file = ModelFile::load(&a.model).map_err(Failure::input)?;
+    if let Some(impute) = a.impute {
+        file.prep.impute = impute;
+    }
     if a.proba
         && file
             .probabilities(&vec![0.0; file.prep.nfeatures()])
@@ -28,6 +31,9 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
     let (x, warnings) = file.prep.inputs_of(&table, &rows).map_err(Failure::input)?;
     for w in &warnings {
         eprintln!("warning: {w}");
+    }
+    if let Some(n) = filled(&file, &table) {
+        eprintln!("note: {n}");
     }
 
     // every input column as read, then the prediction (and probabilities),
@@ -66,16 +72,49 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
             micrograd::write_atomic(p, &bytes).map_err(Failure::input)?;
             eprintln!("wrote {} predictions to {}", x.len(), p.display());
         }
-        None => {
-            use std::io::Write;
-            let _ = std::io::stdout().write_all(&bytes);
-        }
+        None => super::out::write_bytes(&bytes),
     }
     if let Some(t) = table.column(target) {
         let truth: Vec<&str> = table.rows.iter().map(|(_, r)| r[t].as_str()).collect();
         eprintln!("{}", score(&file, &predictions, &truth));
     }
     Ok(())
+}
+
+/// When imputing, which empty cells of the model's columns were filled,
+/// and with what, in words: "filled 3 empty cells (--impute mean): 2 in
+/// 'x1' with 6.5, 1 in 'colour' with no category". A number column's fill
+/// is its mean as the model holds it: the training mean, or 0 for a column
+/// trained with --no-scale (which imputes 0).
+fn filled(file: &ModelFile, table: &Table) -> Option<String> {
+    if file.prep.impute != Impute::Mean {
+        return None;
+    }
+    let mut total = 0;
+    let mut each = Vec::new();
+    for input in &file.prep.inputs {
+        let Some(k) = table.column(input.column()) else {
+            continue;
+        };
+        let n = table.rows.iter().filter(|(_, r)| is_missing(&r[k])).count();
+        if n == 0 {
+            continue;
+        }
+        let with = match input {
+            // six decimals at most, and no trailing zeros: "6.552632", "0"
+            Input::Numeric { mean, .. } => format!("{}", (mean * 1e6).round() / 1e6 + 0.0),
+            Input::OneHot { .. } => "no category".to_owned(),
+        };
+        total += n;
+        each.push(format!("{n} in '{}' with {with}", input.column()));
+    }
+    (total > 0).then(|| {
+        format!(
+            "filled {total} empty cell{} (--impute mean): {}",
+            if total == 1 { "" } else { "s" },
+            each.join(", ")
+        )
+    })
 }
 
 /// How the predictions compare with the file's own target column: accuracy

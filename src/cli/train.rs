@@ -1,5 +1,6 @@
 //! `micrograd train`: data, recipe, loop, scores, pictures, model files.
 
+use super::out::{out, outln};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -399,7 +400,7 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
             "warning": warning,
             "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         });
-        println!("{summary:#}");
+        outln!("{summary:#}");
     } else {
         let ran = history.loss.len();
         let stopped = match history.best_step {
@@ -413,19 +414,19 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
             ),
             None => String::new(),
         };
-        println!("trained {ran} steps in {seconds:.3} s (the training loop alone){stopped}");
-        println!("{}", on_train.line("train"));
+        outln!("trained {ran} steps in {seconds:.3} s (the training loop alone){stopped}");
+        outln!("{}", on_train.line("train"));
         match &on_test {
-            Some(t) => println!("{}", t.line("test")),
-            None => println!("test   (none held out; use --test-fraction)"),
+            Some(t) => outln!("{}", t.line("test")),
+            None => outln!("test   (none held out; use --test-fraction)"),
         }
         if let Some(c) = &last.1.confusion
             && d.kind == DataKind::Table
         {
-            print!("{}: per class\n{c}", last.0);
+            out!("{}: per class\n{c}", last.0);
         }
         for p in &written {
-            println!("wrote {}", p.display());
+            outln!("wrote {}", p.display());
         }
     }
     if let Some(w) = warning {

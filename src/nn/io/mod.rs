@@ -2,11 +2,13 @@
 //! safetensors (weights laid out as PyTorch's `nn.Sequential` state_dict,
 //! taking raw numeric columns).
 
+mod json;
+mod safetensors;
+
 use std::fmt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value as Json, json};
 
 use super::{Activation, Layer, Loss, MLP, Module, Neuron};
 use crate::data::{Dataset, Input, Preprocess, Target};
@@ -100,10 +102,26 @@ struct LayerJson {
     nout: u64,
     activation: String,
     bias: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // written, but skipped when read: the weights are read afterwards,
+    // straight into buffers of the sizes checked (see `json::read`)
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "skip"
+    )]
     weight: Option<Vec<Vec<f64>>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "skip"
+    )]
     bias_values: Option<Vec<f64>>,
+}
+
+/// Reads past a value without keeping (or allocating) anything.
+fn skip<'de, D: serde::Deserializer<'de>, T>(d: D) -> Result<Option<T>, D::Error> {
+    serde::de::IgnoredAny::deserialize(d)?;
+    Ok(None)
 }
 
 /// One layer's numbers: `weight[out][in]`, `bias[out]`.
@@ -191,297 +209,6 @@ impl ModelFile {
         Ok(())
     }
 
-    /// The model as pretty-printed JSON: architecture, preprocessing (each
-    /// column's mean and std or categories, the target's classes or scale)
-    /// and weights (`weight` is `[out][in]`, as in PyTorch). Errors if a
-    /// weight is not finite.
-    ///
-    /// ```
-    /// use micrograd::{Loss, MLP, data, nn::ModelFile};
-    /// let f = ModelFile::new(MLP::new(3, &[1]), &data::toy(), Loss::Mse);
-    /// let j = f.to_json().unwrap();
-    /// assert!(j.contains("\"format\": \"micrograd-mlp\"") && j.contains("\"preprocessing\""));
-    /// ```
-    pub fn to_json(&self) -> Result<String, String> {
-        let layers = self.layers();
-        Self::check_finite(&layers)?;
-        let mut file = self.header(&layers);
-        for (j, l) in file.layers.iter_mut().zip(&layers) {
-            j.weight = Some(l.weight.clone());
-            j.bias_values = l.bias.clone();
-        }
-        Ok(serde_json::to_string_pretty(&file).expect("JSON of finite numbers and strings") + "\n")
-    }
-
-    /// Reads a model from JSON; `source` names the file in errors.
-    ///
-    /// ```
-    /// let e = micrograd::nn::ModelFile::from_json("{", "m.json").unwrap_err();
-    /// assert!(e.message.starts_with("not valid JSON"));
-    /// ```
-    pub fn from_json(text: &str, source: &str) -> Result<ModelFile, ModelError> {
-        let mut file = parse_file_json(text, source, "")?;
-        let weights: Vec<_> = file
-            .layers
-            .iter_mut()
-            .map(|l| (l.weight.take(), l.bias_values.take()))
-            .collect();
-        build(file, source, |k, s| {
-            let (w, b) = &weights[k];
-            let weight = matrix(w.as_deref(), s.nout, s.nin)
-                .or_else(|e| fail(source, format!("layers[{k}].weight: {e}")))?;
-            let bias = if s.bias {
-                Some(
-                    vector(b.as_deref(), s.nout)
-                        .or_else(|e| fail(source, format!("layers[{k}].bias_values: {e}")))?,
-                )
-            } else {
-                None
-            };
-            Ok((weight, bias))
-        })
-    }
-
-    /// The model as safetensors: tensors named as the state_dict of
-    /// `nn.Sequential(Linear, act, Linear, act, ..., Linear)` (`"0.weight"`
-    /// `[out, in]`, `"0.bias"` `[out]`, `"2.weight"`, ...; an activation takes
-    /// an index, a linear output does not), float64, little-endian.
-    ///
-    /// The network takes **raw** numbers: the standardisation is folded
-    /// into the first layer (w' = w/σ, b' = b − Σ w·μ/σ), and a regression
-    /// target's scale into the last (outputs are in the target's units).
-    /// One-hot columns stay one input per category. The `__metadata__`'s
-    /// `"model"` entry holds the architecture and the preprocessing (input
-    /// order, categories, classes) as JSON. Errors if a weight is not finite,
-    /// or if the scaling cannot be folded (a layer without a bias).
-    ///
-    /// ```
-    /// use micrograd::{Activation, Loss, MLP, data, nn::ModelFile};
-    /// let model = MLP::builder(2, &[3, 1]).hidden(Activation::Relu).output(Activation::Linear).build();
-    /// let f = ModelFile::new(model, &data::moons(10, 0.1, 0), Loss::Svm);
-    /// let bytes = f.to_safetensors().unwrap();
-    /// let text = String::from_utf8_lossy(&bytes);
-    /// assert!(text.contains("\"0.weight\"") && text.contains("\"2.bias\""));
-    /// ```
-    pub fn to_safetensors(&self) -> Result<Vec<u8>, String> {
-        let mut layers = self.layers();
-        Self::check_finite(&layers)?;
-        self.fold(&mut layers)?;
-        Self::check_finite(&layers)?;
-        let mut header = Map::new();
-        let mut data: Vec<u8> = Vec::new();
-        for (l, key) in layers
-            .iter()
-            .zip(sequential_keys(layers.iter().map(|l| l.act)))
-        {
-            let mut put = |name: String, shape: Vec<usize>, values: Vec<f64>| {
-                let begin = data.len();
-                for v in values {
-                    data.extend_from_slice(&v.to_le_bytes());
-                }
-                header.insert(
-                    name,
-                    json!({"dtype": "F64", "shape": shape, "data_offsets": [begin, data.len()]}),
-                );
-            };
-            let (nout, nin) = (l.weight.len(), l.weight.first().map_or(0, Vec::len));
-            put(format!("{key}.weight"), vec![nout, nin], l.weight.concat());
-            if let Some(b) = &l.bias {
-                put(format!("{key}.bias"), vec![nout], b.clone());
-            }
-        }
-        let mut arch = self.header(&layers);
-        arch.folded_into_weights = Some(true);
-        let arch = serde_json::to_string(&arch).expect("JSON");
-        header.insert(
-            "__metadata__".into(),
-            json!({"format": FORMAT, "model": arch}),
-        );
-        let mut head = serde_json::to_vec(&Json::Object(header)).expect("JSON");
-        while !head.len().is_multiple_of(8) {
-            head.push(b' ');
-        }
-        let mut out = Vec::with_capacity(8 + head.len() + data.len());
-        out.extend_from_slice(&(head.len() as u64).to_le_bytes());
-        out.extend_from_slice(&head);
-        out.extend_from_slice(&data);
-        Ok(out)
-    }
-
-    /// Folds the input standardisation into the first layer and a
-    /// regression target's scale into the last.
-    fn fold(&self, layers: &mut [LayerData]) -> Result<(), String> {
-        let cannot = |what: &str| {
-            format!("cannot fold the {what} scaling into a layer without a bias; save as JSON")
-        };
-        if let Some(first) = layers.first_mut() {
-            let mut i = 0;
-            for input in &self.prep.inputs {
-                match input {
-                    Input::Numeric { mean, std, .. } => {
-                        for (k, row) in first.weight.iter_mut().enumerate() {
-                            row[i] /= std;
-                            if *mean != 0.0 {
-                                let b = first.bias.as_mut().ok_or_else(|| cannot("input"))?;
-                                b[k] -= row[i] * mean;
-                            }
-                        }
-                        i += 1;
-                    }
-                    Input::OneHot { categories, .. } => i += categories.len(),
-                }
-            }
-        }
-        if let (Target::Number { mean, std, .. }, Some(last)) =
-            (&self.prep.target, layers.last_mut())
-            && (*mean != 0.0 || *std != 1.0)
-        {
-            if last.act != Activation::Linear {
-                return Err(format!(
-                    "cannot fold the target's scaling into a {} output layer; save as JSON",
-                    last.act.name()
-                ));
-            }
-            for row in &mut last.weight {
-                row.iter_mut().for_each(|w| *w *= std);
-            }
-            match &mut last.bias {
-                Some(b) => b.iter_mut().for_each(|b| *b = *b * std + mean),
-                None if *mean != 0.0 => return Err(cannot("target")),
-                None => {}
-            }
-        }
-        Ok(())
-    }
-
-    /// Reads a model from safetensors written by [`to_safetensors`](Self::to_safetensors)
-    /// (F64 or F32 tensors); every size and offset is checked. Its network
-    /// takes raw numbers, so the model read has no scaling left to apply.
-    ///
-    /// ```
-    /// let e = micrograd::nn::ModelFile::from_safetensors(&[1, 2, 3], "m.safetensors").unwrap_err();
-    /// assert_eq!(e.to_string(), "m.safetensors: too short to be a safetensors file");
-    /// ```
-    pub fn from_safetensors(bytes: &[u8], source: &str) -> Result<ModelFile, ModelError> {
-        if bytes.len() < 8 {
-            return fail(source, "too short to be a safetensors file");
-        }
-        let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
-        let rest = &bytes[8..];
-        if n > rest.len() as u64 {
-            return fail(
-                source,
-                format!(
-                    "header length {n} runs past the end of the file ({} bytes)",
-                    bytes.len()
-                ),
-            );
-        }
-        let (head, data) = rest.split_at(n as usize);
-        let header: Json = serde_json::from_slice(head).map_err(|e| ModelError {
-            source: source.to_owned(),
-            message: format!("the header is not valid JSON: {e}"),
-        })?;
-        let arch_text = header["__metadata__"]["model"]
-            .as_str()
-            .ok_or_else(|| ModelError {
-                source: source.to_owned(),
-                message:
-                    "no micrograd architecture in __metadata__.model (was it written by micrograd?)"
-                        .into(),
-            })?;
-        let file = parse_file_json(arch_text, source, "__metadata__.model: ")?;
-        let folded = file.folded_into_weights == Some(true);
-        let keys = sequential_keys(file.layers.iter().map(|l| {
-            l.activation
-                .parse::<Activation>()
-                .unwrap_or(Activation::Linear)
-        }));
-        let tensor = |name: &str, shape: &[usize]| -> Result<Vec<f64>, ModelError> {
-            let t = &header[name];
-            if t.is_null() {
-                return fail(source, format!("no tensor '{name}'"));
-            }
-            let got: Option<Vec<usize>> = t["shape"]
-                .as_array()
-                .and_then(|a| a.iter().map(|d| d.as_u64().map(|d| d as usize)).collect());
-            if got.as_deref() != Some(shape) {
-                return fail(
-                    source,
-                    format!(
-                        "tensor '{name}' has shape {}, expected {shape:?}",
-                        t["shape"]
-                    ),
-                );
-            }
-            let width = match t["dtype"].as_str() {
-                Some("F64") => 8,
-                Some("F32") => 4,
-                other => {
-                    return fail(
-                        source,
-                        format!("tensor '{name}' has dtype {other:?}; F64 or F32 expected"),
-                    );
-                }
-            };
-            let offs: Option<Vec<u64>> = t["data_offsets"]
-                .as_array()
-                .and_then(|a| a.iter().map(Json::as_u64).collect());
-            let count: usize = shape.iter().product();
-            let (b, e) = match offs.as_deref() {
-                Some(&[b, e]) if b <= e && e <= data.len() as u64 => (b as usize, e as usize),
-                _ => {
-                    return fail(
-                        source,
-                        format!("tensor '{name}' has bad data_offsets {}", t["data_offsets"]),
-                    );
-                }
-            };
-            if e - b != count * width {
-                return fail(
-                    source,
-                    format!(
-                        "tensor '{name}' holds {} bytes, expected {}",
-                        e - b,
-                        count * width
-                    ),
-                );
-            }
-            let raw = &data[b..e];
-            let values: Vec<f64> = if width == 8 {
-                raw.chunks_exact(8)
-                    .map(|c| f64::from_le_bytes(c.try_into().expect("8")))
-                    .collect()
-            } else {
-                raw.chunks_exact(4)
-                    .map(|c| f64::from(f32::from_le_bytes(c.try_into().expect("4"))))
-                    .collect()
-            };
-            if values.iter().any(|v| !v.is_finite()) {
-                return fail(
-                    source,
-                    format!("tensor '{name}' holds a value that is not finite"),
-                );
-            }
-            Ok(values)
-        };
-        let mut model = build(file, source, |k, s| {
-            let key = keys[k];
-            let w = tensor(&format!("{key}.weight"), &[s.nout, s.nin])?;
-            let weight = w.chunks(s.nin).map(<[f64]>::to_vec).collect();
-            let bias = if s.bias {
-                Some(tensor(&format!("{key}.bias"), &[s.nout])?)
-            } else {
-                None
-            };
-            Ok((weight, bias))
-        })?;
-        if folded {
-            model.prep.clear_scaling();
-        }
-        Ok(model)
-    }
-
     /// Writes the model to `path`: safetensors if it ends in `.safetensors`,
     /// JSON otherwise; through a temporary file, so a failure leaves no partial file.
     ///
@@ -515,9 +242,11 @@ impl ModelFile {
         }
     }
 
-    /// Reads a model saved by [`save`](Self::save) (the format from the
-    /// file's contents: JSON if it starts with `{`, after any byte-order
-    /// mark and white space).
+    /// Reads a model saved by [`save`](Self::save). The format comes from
+    /// the file's structure, not its name: safetensors if it starts with a
+    /// little-endian header length that fits in the file, followed by a
+    /// header that starts with `{` (after any spaces); otherwise JSON if it
+    /// starts with `{` (after any byte-order mark and white space).
     ///
     /// ```
     /// let e = micrograd::nn::ModelFile::load("no/such/model.json".as_ref()).unwrap_err();
@@ -526,10 +255,15 @@ impl ModelFile {
     pub fn load(path: &Path) -> Result<ModelFile, ModelError> {
         let src = path.display().to_string();
         let bytes = crate::files::read_capped(path, MAX_MODEL_BYTES).or_else(|m| fail(&src, m))?;
+        if safetensors::has_header(&bytes) {
+            return ModelFile::from_safetensors(&bytes, &src);
+        }
         let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
         if body.trim_ascii_start().first() == Some(&b'{') {
             let text = std::str::from_utf8(body).or_else(|_| fail(&src, "not UTF-8 text"))?;
-            ModelFile::from_json(text, &src)
+            let (arch, weights) = json::read(text, &src)?;
+            drop(bytes); // before the network is built: the file is the larger
+            assemble(arch, weights, &src)
         } else {
             ModelFile::from_safetensors(&bytes, &src).map_err(|e| ModelError {
                 source: src.clone(),
@@ -623,42 +357,23 @@ struct Shape {
     bias: bool,
 }
 
-/// Parses a file's JSON (or the safetensors metadata, `what` saying which)
-/// into its schema: first whether it is a micrograd model at all, then
-/// every field, with serde's line and column on error.
-fn parse_file_json(text: &str, source: &str, what: &str) -> Result<FileJson, ModelError> {
-    let j: Json = serde_json::from_str(text).map_err(|e| ModelError {
-        source: source.to_owned(),
-        message: format!("{what}not valid JSON: {e}"),
-    })?;
-    if j["format"] != FORMAT {
-        return fail(
-            source,
-            format!("{what}not a micrograd model (\"format\" must be \"{FORMAT}\")"),
-        );
-    }
-    if !(j["version"] == 1 || j["version"] == VERSION) {
-        return fail(
-            source,
-            format!(
-                "{what}unsupported version {} (this build reads versions 1 and {VERSION})",
-                j["version"]
-            ),
-        );
-    }
-    serde_json::from_str(text).map_err(|e| ModelError {
-        source: source.to_owned(),
-        message: format!("{what}{e}"),
-    })
+/// A model's architecture and preprocessing, checked against each other:
+/// what its weights must fit.
+struct Architecture {
+    prep: Preprocess,
+    loss: Loss,
+    shapes: Vec<Shape>,
+}
+
+/// One layer's numbers as read: `weight` row-major `[out][in]`, `bias[out]`.
+struct Weights {
+    weight: Vec<f64>,
+    bias: Option<Vec<f64>>,
 }
 
 /// Checks a parsed file's architecture and preprocessing against each
-/// other, reads each layer's numbers with `weights`, and builds the model.
-fn build(
-    file: FileJson,
-    source: &str,
-    weights: impl Fn(usize, &Shape) -> Result<(Vec<Vec<f64>>, Option<Vec<f64>>), ModelError>,
-) -> Result<ModelFile, ModelError> {
+/// other, before any weight is read.
+fn check_architecture(file: FileJson, source: &str) -> Result<Architecture, ModelError> {
     let prep = match (file.preprocessing, file.version) {
         (Some(p), _) => p,
         (None, 1) => {
@@ -734,29 +449,45 @@ fn build(
     }
     loss.check(classes)
         .or_else(|m| fail(source, format!("'loss': {m}")))?;
-    let mut layers = Vec::with_capacity(shapes.len());
-    for (k, s) in shapes.iter().enumerate() {
-        let (weight, bias) = weights(k, s)?;
-        let neurons = weight
-            .into_iter()
+    Ok(Architecture { prep, loss, shapes })
+}
+
+/// Builds the model from its checked architecture and each layer's
+/// numbers (of the sizes the shapes say: the readers make sure of it).
+fn assemble(
+    arch: Architecture,
+    weights: Vec<Weights>,
+    source: &str,
+) -> Result<ModelFile, ModelError> {
+    let finite = |w: &Weights| {
+        w.weight
+            .iter()
+            .chain(w.bias.iter().flatten())
+            .all(|x| x.is_finite())
+    };
+    if !weights.iter().all(finite) {
+        return fail(source, "a weight is not a finite number");
+    }
+    let mut layers = Vec::with_capacity(arch.shapes.len());
+    for (s, w) in arch.shapes.iter().zip(weights) {
+        debug_assert_eq!(w.weight.len(), s.nin * s.nout);
+        let neurons = w
+            .weight
+            .chunks_exact(s.nin)
             .enumerate()
-            .map(|(j, w)| Neuron {
-                w: w.into_iter().map(Value::new).collect(),
-                b: bias.as_ref().map(|b| Value::new(b[j])),
+            .map(|(j, row)| Neuron {
+                w: row.iter().copied().map(Value::new).collect(),
+                b: w.bias.as_ref().map(|b| Value::new(b[j])),
                 act: s.act,
             })
             .collect();
         layers.push(Layer { neurons });
     }
-    let model = ModelFile {
+    Ok(ModelFile {
         model: MLP { layers },
-        prep,
-        loss,
-    };
-    if model.model.parameter_data().iter().any(|v| !v.is_finite()) {
-        return fail(source, "a weight is not a finite number");
-    }
-    Ok(model)
+        prep: arch.prep,
+        loss: arch.loss,
+    })
 }
 
 /// Whether a preprocessing section read from a file can be applied.
@@ -789,23 +520,4 @@ fn check_prep(p: &Preprocess) -> Result<(), String> {
         }
         _ => Ok(()),
     }
-}
-
-fn vector(v: Option<&[f64]>, n: usize) -> Result<Vec<f64>, String> {
-    let v = v.ok_or("missing")?;
-    if v.len() != n {
-        return Err(format!("expected {n} numbers, found {}", v.len()));
-    }
-    Ok(v.to_vec())
-}
-
-fn matrix(m: Option<&[Vec<f64>]>, rows: usize, cols: usize) -> Result<Vec<Vec<f64>>, String> {
-    let m = m.ok_or("missing")?;
-    if m.len() != rows {
-        return Err(format!("expected {rows} rows, found {}", m.len()));
-    }
-    m.iter()
-        .enumerate()
-        .map(|(r, row)| vector(Some(row), cols).map_err(|e| format!("row {r}: {e}")))
-        .collect()
 }
