@@ -1,0 +1,380 @@
+//! Record once, replay over a batch. [`Replay`]'s doc says what it does and
+//! what it refuses; this module is how, one step a file:
+//!
+//! - `record`: the nodes one sample's function made on the tape, kept as a
+//!   program whose operands are lanes (one number per sample) or shared
+//!   leaves (parameters, constants);
+//! - `plan`: affine nodes on the same inputs with shared weights grouped
+//!   into layers, their activations fused in; the rest runs node by node;
+//! - `lanes`: a node over every lane at once, with its op's rules from
+//!   [`ops`](super::ops);
+//! - `layer`: a layer as matrix products, forward and backward;
+//! - `layout`: where a layer's matrices lie, as raw pointers, with the
+//!   safety argument for their aliasing;
+//! - `held`: the hand-off to an optimizer, gradients kept here for one
+//!   visit to the tape.
+//!
+//! Values and gradients are the tape's up to the order of summation (a
+//! matrix product adds in blocks): the tests hold them to 1e-12 relative.
+
+use std::fmt;
+
+use super::leaves::{Handles, Leaves};
+use super::tape::{self, Op};
+use super::value::Value;
+
+mod held;
+mod lanes;
+mod layer;
+mod layout;
+mod plan;
+mod record;
+
+use lanes::{backward_node, forward_node};
+
+/// An operand of a recorded node: another node's lanes, or one number
+/// shared by every lane (a parameter or a constant, a leaf outside the
+/// recording).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Arg {
+    Lane(usize),
+    Shared(usize),
+}
+
+/// One recorded node: its op, operands, and the constant its op keeps.
+#[derive(Clone, Debug)]
+struct Node {
+    op: Op,
+    args: Vec<Arg>,
+    c: f64,
+}
+
+/// Affine nodes on the same inputs with shared weights: a layer, run as a
+/// matrix product. `out[i]` is the node of row `i`; `w[i][j]`, `b[i]` are
+/// indices into the shared values.
+#[derive(Clone, Debug)]
+struct Layer {
+    x: Vec<usize>,
+    out: Vec<usize>,
+    w: Vec<Vec<usize>>,
+    b: Option<Vec<usize>>,
+    /// The activation node on each output, when there is one: run with the
+    /// layer, not as a node of its own.
+    act: Vec<Option<(usize, Op)>>,
+    /// `(first, row stride)` when `w[i][j]` is `first + i·stride + j`: the
+    /// weights are then read (and their gradients written) in place.
+    regular: Option<(usize, usize)>,
+}
+
+/// The order of work: a single node, or a whole layer at once.
+#[derive(Clone, Debug)]
+enum Step {
+    Node(usize),
+    Layer(usize),
+}
+
+/// Why a function cannot be replayed; the caller uses the tape instead.
+///
+/// ```
+/// use micrograd::{Replay, ReplayError, Value};
+/// let e = Replay::record(1, |x| {
+///     let y = if x[0].data() > 0.0 { x[0] } else { -x[0] }; // a branch on data
+///     (y, vec![])
+/// }).unwrap_err();
+/// assert_eq!(e, ReplayError::ReadsData);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplayError {
+    /// The function read a number it computed, so its graph may depend on
+    /// the sample.
+    ReadsData,
+    /// The function used a value computed outside it: only leaves
+    /// (parameters, constants) can be shared by every sample.
+    SharedInterior,
+}
+
+impl fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReplayError::ReadsData => {
+                "the function reads the data of a value it computed, so its graph may differ \
+                 between samples; use the tape"
+            }
+            ReplayError::SharedInterior => {
+                "the function uses a value computed outside it that is not a leaf; use the tape"
+            }
+        })
+    }
+}
+
+impl std::error::Error for ReplayError {}
+
+/// A per-sample function recorded once, run over whole batches.
+///
+/// A training step builds the same graph for every sample. [`record`]
+/// runs the function once on the tape and keeps the nodes it made as a
+/// program; [`run`] evaluates it for a whole batch, one lane per sample, and
+/// back-propagates it the same way: a layer of neurons on the same inputs is
+/// one matrix product forward and two backward. Values and gradients are the
+/// tape's up to the order of summation (held to 1e-12 by the tests).
+///
+/// It covers any function of its inputs built from [`Value`] ops on
+/// parameters and constants. [`record`] refuses (and the caller uses the
+/// tape) a function that reads a number it computed (`x.data()`, to branch on
+/// it), since its graph could then differ between samples, or one that uses a
+/// value computed outside it that is not a leaf.
+///
+/// [`record`]: Replay::record
+/// [`run`]: Replay::run
+///
+/// micrograd's demo, a step at a time: the per-sample loss is
+/// `relu(1 - y·score)`, the batch's mean is the data loss, and the L2 term
+/// is added on the tape as usual.
+///
+/// ```
+/// use micrograd::{Activation, MLP, Module, Replay, Value, data, nn::loss, scope};
+/// let ds = data::moons(100, 0.1, 1337);
+/// let model = MLP::builder(2, &[16, 16, 1]).hidden(Activation::Relu)
+///     .output(Activation::Linear).init(micrograd::Init::Micrograd).seed(1337).build();
+/// let params = model.parameters();
+/// // inputs: the two features, then the label as ±1
+/// let mut step = Replay::record(3, |v| {
+///     let score = model.forward(&v[..2])[0];
+///     ((1.0 - v[2] * score).relu(), vec![score])
+/// }).unwrap();
+/// let rows: Vec<Vec<f64>> = ds.x.iter().zip(&ds.y)
+///     .map(|(x, &y)| vec![x[0], x[1], 2.0 * y - 1.0]).collect();
+/// let mut first = None;
+/// for k in 0..100 {
+///     let _s = scope();
+///     model.zero_grad();
+///     let data_loss = step.run(&rows); // forward and backward for all 100 samples
+///     let reg = loss::l2(&params, 1e-4);
+///     reg.backward();                 // the L2 term's gradient adds to the same leaves
+///     let lr = 1.0 - 0.9 * k as f64 / 100.0;
+///     for p in &params {
+///         p.set_data(p.data() - lr * p.grad());
+///     }
+///     first.get_or_insert(data_loss + reg.data());
+///     if k == 99 {
+///         assert!((data_loss + reg.data()) < 0.05 && first.unwrap() > 0.5);
+///     }
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Replay {
+    nin: usize,
+    nodes: Vec<Node>,
+    /// Tape handles of the shared leaves, read afresh each run (parameters change).
+    shared: Leaves,
+    layers: Vec<Layer>,
+    steps: Vec<Step>,
+    root: usize,
+    outputs: Vec<usize>,
+    // buffers, kept between runs: lanes of each node's value and gradient
+    lanes: usize,
+    val: Vec<f64>,
+    grad: Vec<f64>,
+    shared_val: Vec<f64>,
+    shared_grad: Vec<f64>,
+    /// The last run's outputs, row by row.
+    out: Vec<f64>,
+    /// Scratch for the layers' matrices, kept between runs.
+    scratch: [Vec<f64>; 5],
+}
+
+impl Replay {
+    /// Records `f` on one sample of `nin` inputs. `f` returns the value to
+    /// average and differentiate (a sample's loss) and the values to read
+    /// back per sample (the model's outputs, say).
+    pub fn record(
+        nin: usize,
+        f: impl FnOnce(&[Value]) -> (Value, Vec<Value>),
+    ) -> Result<Replay, ReplayError> {
+        let _s = super::scope();
+        let start = tape::with(|t| t.data.len());
+        let inputs: Vec<Value> = (0..nin).map(|_| Value::new(0.0)).collect();
+        let previous = tape::with(|t| {
+            t.read_in_recording = false;
+            let previous = std::mem::replace(&mut t.recording_from, start);
+            t.refresh_fast(); // every op takes its general path while recording
+            previous
+        });
+        let (root, outputs) = f(&inputs);
+        let read = tape::with(|t| {
+            t.recording_from = previous;
+            t.refresh_fast();
+            std::mem::take(&mut t.read_in_recording)
+        });
+        if read {
+            return Err(ReplayError::ReadsData);
+        }
+        tape::with(|t| Replay::compile(t, start, nin, root, &outputs))
+    }
+
+    /// How many inputs a row has.
+    ///
+    /// ```
+    /// let r = micrograd::Replay::record(2, |v| (v[0] * v[1], vec![])).unwrap();
+    /// assert_eq!(r.nin(), 2);
+    /// ```
+    pub fn nin(&self) -> usize {
+        self.nin
+    }
+
+    /// Runs the recording on every row of `rows` (each `nin` numbers), adds
+    /// d(mean)/d(p) to the gradient of every parameter `p` it uses (leaves
+    /// accumulate, as after [`Value::backward`]), and returns the mean over
+    /// the rows of the recorded value. The per-row outputs are then in
+    /// [`output`](Self::output).
+    ///
+    /// ```
+    /// use micrograd::{Replay, Value};
+    /// let w = Value::new(3.0);
+    /// let mut r = Replay::record(1, |v| ((v[0] * w).pow(2), vec![v[0] * w])).unwrap();
+    /// let mean = r.run(&[[1.0], [2.0]]); // ((3)² + (6)²) / 2
+    /// assert_eq!(mean, 22.5);
+    /// assert_eq!(w.grad(), (2.0 * 3.0 * 1.0 + 2.0 * 6.0 * 2.0) / 2.0); // d(mean)/dw
+    /// assert_eq!(r.output(1), &[6.0]);
+    /// ```
+    pub fn run<R: AsRef<[f64]>>(&mut self, rows: &[R]) -> f64 {
+        let mean = self.passes_over(rows, |_| 0.0);
+        self.accumulate(|old, g| old + g);
+        mean
+    }
+
+    /// Loads the rows, runs the passes, keeps the outputs; the mean of the
+    /// recorded value. The shared values' gradients start at `start(data)`.
+    fn passes_over<R: AsRef<[f64]>>(&mut self, rows: &[R], start: impl FnMut(f64) -> f64) -> f64 {
+        let b = rows.len();
+        self.load(rows, start);
+        self.passes();
+        let root = &self.val[self.root * b..(self.root + 1) * b];
+        let mean = root.iter().sum::<f64>() / b.max(1) as f64;
+        self.out.clear();
+        for r in 0..b {
+            self.out
+                .extend(self.outputs.iter().map(|&o| self.val[o * b + r]));
+        }
+        mean
+    }
+
+    /// The outputs of row `r` of the last [`run`](Self::run), in the order
+    /// the recorded function returned them (see [`run`](Self::run)'s example).
+    pub fn output(&self, r: usize) -> &[f64] {
+        let k = self.outputs.len();
+        &self.out[r * k..(r + 1) * k]
+    }
+
+    /// Sizes the buffers, puts the rows in the input lanes, reads the shared
+    /// values and sets their gradients to `start(value)`.
+    fn load<R: AsRef<[f64]>>(&mut self, rows: &[R], start: impl FnMut(f64) -> f64) {
+        let b = rows.len();
+        self.lanes = b;
+        let n = self.nodes.len();
+        self.val.resize(n * b, 0.0); // every node is written before it is read
+        self.grad.clear();
+        self.grad.resize(n * b, 0.0);
+        for (r, row) in rows.iter().enumerate() {
+            let row = row.as_ref();
+            assert_eq!(
+                row.len(),
+                self.nin,
+                "micrograd: Replay::run: row {r} has {} numbers, the recording takes {}",
+                row.len(),
+                self.nin
+            );
+            for (k, &x) in row.iter().enumerate() {
+                self.val[k * b + r] = x;
+            }
+        }
+        super::read_data_into(&self.shared, &mut self.shared_val);
+        self.shared_grad.clear();
+        self.shared_grad
+            .extend(self.shared_val.iter().copied().map(start));
+    }
+
+    /// The leaves made outside the recording that it uses, in the order of
+    /// their first use.
+    pub(crate) fn shared(&self) -> &[Value] {
+        self.shared.values()
+    }
+
+    #[inline(always)]
+    fn forward(&mut self) {
+        let b = self.lanes;
+        for s in 0..self.steps.len() {
+            match self.steps[s] {
+                Step::Layer(l) => self.layer_forward(l),
+                Step::Node(i) => {
+                    if i < self.nin {
+                        continue; // an input: loaded
+                    }
+                    let (before, rest) = self.val.split_at_mut(i * b);
+                    let out = &mut rest[..b];
+                    forward_node(&self.nodes[i], before, &self.shared_val, out, b);
+                }
+            }
+        }
+    }
+
+    /// Forward then backward over the lanes, with 256-bit vectors where the
+    /// processor has them (AVX2: twice the numbers per instruction of the
+    /// baseline's SSE2). Without FMA, so every number is bit for bit the
+    /// same on every x86-64 processor; the matrix products dispatch on
+    /// their own ([`gemm()`]).
+    fn passes(&mut self) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2, just checked.
+            unsafe { self.passes_avx2() };
+            return;
+        }
+        self.forward();
+        self.backward();
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn passes_avx2(&mut self) {
+        self.forward();
+        self.backward();
+    }
+
+    #[inline(always)]
+    fn backward(&mut self) {
+        let b = self.lanes;
+        let g = 1.0 / b.max(1) as f64; // d(mean)/d(each lane)
+        self.grad[self.root * b..(self.root + 1) * b].fill(g);
+        for s in (0..self.steps.len()).rev() {
+            match self.steps[s] {
+                Step::Layer(l) => self.layer_backward(l),
+                Step::Node(i) => backward_node(
+                    &self.nodes[i],
+                    i,
+                    &self.val,
+                    &mut self.grad,
+                    &self.shared_val,
+                    &mut self.shared_grad,
+                    b,
+                ),
+            }
+        }
+    }
+
+    /// Writes the shared values' gradients to their leaves on the tape, as
+    /// `set(old, g)` (for [`run`](Self::run), `old + g`: leaves accumulate,
+    /// as after `backward`).
+    fn accumulate(&mut self, mut set: impl FnMut(f64, f64) -> f64) {
+        tape::with(|t| {
+            self.shared.checked_run(t);
+            for (v, &g) in self.shared.values().iter().zip(&self.shared_grad) {
+                let old = t.grad_of(v.idx);
+                t.grad[v.idx as usize] = set(old, g);
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests;

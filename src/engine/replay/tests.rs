@@ -1,0 +1,98 @@
+//! The replay's own tests; the ones against the tape are in tests/replay.rs
+//! and engine/ops.rs.
+
+use super::record::SharedAt;
+use super::*;
+use crate::engine::gemm;
+use crate::{Activation, MLP, Module};
+
+/// A recording with a thin layer at each end (3 inputs, 2 outputs) and
+/// a square one between, and 37 rows for it (not a multiple of 4 or 8).
+fn recorded() -> (Replay, Vec<[f64; 4]>) {
+    let m = MLP::builder(3, &[16, 8, 2])
+        .hidden(Activation::Tanh)
+        .seed(7)
+        .build();
+    let r = Replay::record(4, |v| {
+        let out = m.forward(&v[..3]);
+        ((out[0] - v[3]).pow(2.0) + out[1].relu(), out)
+    })
+    .unwrap();
+    let rows = (0..37)
+        .map(|i| {
+            let x = f64::from(i);
+            [x.sin(), (0.3 * x).cos(), 0.1 * x - 1.0, (x * 0.7).sin()]
+        })
+        .collect();
+    (r, rows)
+}
+
+/// The AVX2 passes (taken on processors that have it) and the baseline
+/// ones compute the same bits: the claim that makes dispatching safe.
+#[test]
+fn wide_and_baseline_passes_agree_bit_for_bit() {
+    let (mut r, rows) = recorded();
+    r.load(&rows, |_| 0.0);
+    r.passes();
+    let wide = (r.val.clone(), r.grad.clone(), r.shared_grad.clone());
+    r.load(&rows, |_| 0.0);
+    r.forward();
+    r.backward();
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&wide.0), bits(&r.val));
+    assert_eq!(bits(&wide.1), bits(&r.grad));
+    assert_eq!(bits(&wide.2), bits(&r.shared_grad));
+    assert!(r.shared_grad.iter().any(|&g| g != 0.0));
+}
+
+/// Where the small products' kernels do not run (no AVX), thin layers
+/// go through [`Replay::thin_forward`] and the rest through
+/// `matrixmultiply`: the same numbers, up to the order of summation.
+#[test]
+fn portable_layers_agree_with_the_kernels() {
+    let (mut r, rows) = recorded();
+    r.load(&rows, |_| 0.0);
+    r.passes();
+    let fast = (r.val.clone(), r.grad.clone(), r.shared_grad.clone());
+    gemm::PORTABLE.set(true);
+    r.load(&rows, |_| 0.0);
+    r.passes();
+    gemm::PORTABLE.set(false);
+    use crate::engine::assert_close;
+    assert_close(&fast.0, &r.val);
+    assert_close(&fast.1, &r.grad);
+    assert_close(&fast.2, &r.shared_grad);
+    assert!(r.shared_grad.iter().any(|&g| g != 0.0));
+}
+
+/// `y = (x·a + b)·c + a` on one row, with `gap` leaves made between the
+/// parameters, which are made in the order b, a, c and used in the
+/// order a, b, c.
+fn far_apart(gap: usize) {
+    let _s = crate::scope();
+    let filler = |n: usize| (0..n).map(|i| Value::new(i as f64)).collect::<Vec<_>>();
+    let b = Value::new(-1.3);
+    let _g1 = filler(gap);
+    let a = Value::new(0.7);
+    let _g2 = filler(gap);
+    let c = Value::new(2.1);
+    let mut r = Replay::record(1, |v| ((v[0] * a + b) * c + a, vec![])).unwrap();
+    assert_eq!(r.shared(), &[a, b, c], "in the order of first use");
+    crate::zero_grad(&[a, b, c]);
+    let y = r.run(&[[2.0]]);
+    assert!((y - ((2.0 * 0.7 - 1.3) * 2.1 + 0.7)).abs() < 1e-15);
+    // dy/da = x·c + 1, dy/db = c, dy/dc = x·a + b
+    let want = [2.0 * 2.1 + 1.0, 2.1, 2.0 * 0.7 - 1.3];
+    for (g, w) in [a, b, c].map(Value::grad).iter().zip(want) {
+        assert!((g - w).abs() < 1e-15, "{g} vs {w}");
+    }
+}
+
+#[test]
+fn parameters_made_together_or_far_apart_are_found_alike() {
+    // three leaves in a span of 3 take the table, in a span of 10 003 the map
+    assert!(matches!(SharedAt::new(0, 3, 4), SharedAt::Dense { .. }));
+    assert!(matches!(SharedAt::new(0, 10_003, 4), SharedAt::Sparse(_)));
+    far_apart(0);
+    far_apart(5_000);
+}
