@@ -1,6 +1,7 @@
 //! The autograd engine: [`Value`], its ops, [`Value::backward`], scopes and checks.
 
 mod backward;
+mod bulk;
 mod compact;
 mod gemm;
 mod gradcheck;
@@ -8,150 +9,23 @@ mod leaves;
 pub(crate) mod ops;
 mod replay;
 mod scope;
+mod stats;
 pub(crate) mod tape;
 mod trace;
 mod value;
 
 pub use backward::{NonFinite, zero_grad};
+pub(crate) use bulk::{add_to_grads, read_data, update_each, update_each_with};
 pub use compact::compact;
 pub use gradcheck::{GradCheck, GradMismatch, GradReport, gradcheck, numerical_grad};
 pub(crate) use leaves::{Handles, Leaves};
 pub(crate) use ops::sigmoid as value_sigmoid;
 pub use replay::{Replay, ReplayError};
 pub use scope::{Scope, scope};
+pub use stats::{TapeStats, stats};
 pub use trace::GraphNode;
 pub(crate) use value::affine_layer;
 pub use value::{Exponent, Value};
-
-/// The data of each value, read in one visit to the tape.
-pub(crate) fn read_data(values: &[Value]) -> Vec<f64> {
-    let mut out = Vec::with_capacity(values.len());
-    read_data_into(values, &mut out);
-    out
-}
-
-/// As [`read_data`], into `out` (cleared first), keeping its allocation.
-pub(crate) fn read_data_into(handles: &(impl Handles + ?Sized), out: &mut Vec<f64>) {
-    let values = handles.values();
-    tape::with(|t| {
-        let run = handles.checked_run(t);
-        if t.recording() {
-            values.iter().for_each(|v| t.note_read(v.idx as usize));
-        }
-        out.clear();
-        match run {
-            Some(i) => out.extend_from_slice(&t.data[i..i + values.len()]),
-            None => out.extend(values.iter().map(|v| t.data[v.idx as usize])),
-        }
-    })
-}
-
-/// Calls `f(k, &mut data, grad)` for the k-th value, in one visit to the tape:
-/// how optimizers update parameters.
-pub(crate) fn update_each(
-    handles: &(impl Handles + ?Sized),
-    mut f: impl FnMut(usize, &mut f64, f64),
-) {
-    let values = handles.values();
-    tape::with(|t| {
-        if let Some(i) = handles.checked_run(t) {
-            let r = i..i + values.len();
-            let gs = t.grad[r.clone()].iter().map(|&g| tape::grad_or_zero(g));
-            for (k, (p, g)) in t.data[r].iter_mut().zip(gs).enumerate() {
-                f(k, p, g);
-            }
-            return;
-        }
-        for (k, v) in values.iter().enumerate() {
-            let i = v.idx as usize;
-            let g = t.grad_of(v.idx);
-            f(k, &mut t.data[i], g);
-        }
-    })
-}
-
-/// Sets the k-th value's gradient to `grads[k]`, then calls `f(k, &mut data,
-/// grads[k])`, in one visit to the tape: an optimizer's step when the
-/// gradients are in hand (a replay's), not yet on the tape.
-pub(crate) fn update_each_with(
-    handles: &(impl Handles + ?Sized),
-    grads: &[f64],
-    mut f: impl FnMut(usize, &mut f64, f64),
-) {
-    let values = handles.values();
-    assert_eq!(
-        values.len(),
-        grads.len(),
-        "micrograd: {} gradients for {} parameters",
-        grads.len(),
-        values.len()
-    );
-    tape::with(|t| {
-        if let Some(i) = handles.checked_run(t) {
-            let r = i..i + values.len();
-            t.write_grads_with(r, grads, f);
-            return;
-        }
-        for (k, (v, &g)) in values.iter().zip(grads).enumerate() {
-            let i = v.idx as usize;
-            t.write_grad(i, g);
-            f(k, &mut t.data[i], g);
-        }
-    })
-}
-
-/// Adds `f(data)` to each leaf's gradient, in one visit to the tape (leaves
-/// accumulate, as after `backward`).
-pub(crate) fn add_to_grads(leaves: &[Value], mut f: impl FnMut(f64) -> f64) {
-    tape::with(|t| {
-        t.check_all(leaves);
-        for v in leaves {
-            let i = v.idx as usize;
-            debug_assert!(
-                t.op[i] == tape::Op::Leaf,
-                "gradients are added to leaves only"
-            );
-            let g = t.grad_of(i as u32);
-            t.grad[i] = g + f(t.data[i]);
-        }
-    })
-}
-
-/// How much this thread's tape holds; see [`stats`].
-///
-/// ```
-/// let s = micrograd::stats();
-/// assert!(s.bytes_used <= s.bytes_allocated);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TapeStats {
-    /// Live nodes.
-    pub nodes: usize,
-    /// Bytes the live nodes use (data, gradient, op, children, constants; labels aside).
-    pub bytes_used: usize,
-    /// Bytes allocated for them (capacity kept for reuse after a scope ends).
-    pub bytes_allocated: usize,
-}
-
-/// Counts the nodes on this thread's tape and the bytes they take.
-///
-/// ```
-/// use micrograd::{Value, stats};
-/// let before = stats().nodes;
-/// let x = Value::new(1.0);
-/// let _y = x * 2.0 + 1.0;
-/// assert_eq!(stats().nodes, before + 3);
-/// ```
-pub fn stats() -> TapeStats {
-    tape::with(|t| {
-        let (bytes_used, bytes_allocated) = t.bytes();
-        TapeStats {
-            nodes: t.data.len(),
-            bytes_used,
-            bytes_allocated,
-        }
-    })
-}
 
 /// Asserts that two lists of numbers agree entry by entry to 1e-12
 /// relative (plus 1e-12 absolute near zero): the tests' "the same up to

@@ -288,7 +288,7 @@ impl Replay {
                 self.val[k * b + r] = x;
             }
         }
-        super::read_data_into(&self.shared, &mut self.shared_val);
+        super::bulk::read_data_into(&self.shared, &mut self.shared_val);
         self.shared_grad.clear();
         self.shared_grad
             .extend(self.shared_val.iter().copied().map(start));
