@@ -8,8 +8,9 @@ use std::sync::mpsc;
 
 use micrograd::data::{self, Dataset};
 use micrograd::nn::loss;
+use micrograd::train::{Choices, DataKind, Recipe};
 use micrograd::viz::{DotOptions, draw_svg};
-use micrograd::{Activation, Adam, Init, Loss, MLP, Module, Optimizer, Sgd, Value, expr, scope};
+use micrograd::{Adam, Loss, MLP, Module, Optimizer, OptimizerKind, Sgd, Value, expr, scope};
 use serde_json::{Value as Json, json};
 use tokio::sync::oneshot;
 
@@ -201,6 +202,8 @@ struct Session {
     names: Vec<String>,
     opt: Opt,
     loss: Loss,
+    /// The L2 strength: the recipe's for micrograd's sets.
+    alpha: f64,
     steps: u64,
     losses: Curve,
     accuracies: Curve,
@@ -273,28 +276,30 @@ impl State {
                 .filter(|x| x.is_finite() && *x > 0.0 && *x <= 10.0)
                 .ok_or_else(|| bad("\"lr\" must be a number above 0, at most 10"))?,
         };
-        let ds = session_data(name);
-        let classes = ds.nclasses();
-        let loss = if classes == 2 {
-            Loss::Svm
-        } else {
-            Loss::CrossEntropy
-        };
-        let mut nouts = layers;
-        nouts.push(loss.outputs(classes));
-        let model = MLP::builder(2, &nouts)
-            .hidden(Activation::Relu)
-            .output(Activation::Linear)
-            .init(Init::He)
-            .seed(self.next + 1)
-            .build();
-        let params = model.parameters();
-        let names = name_parameters(&model);
-        let opt = match body["optimizer"].as_str().unwrap_or("adam") {
-            "adam" => Opt::Adam(Adam::new(params.clone(), lr)),
-            "sgd" => Opt::Sgd(Sgd::new(params.clone(), lr)),
+        let optimizer = match body["optimizer"].as_str().unwrap_or("adam") {
+            "adam" => OptimizerKind::Adam,
+            "sgd" => OptimizerKind::Sgd,
             other => return Err(bad(format!("unknown optimizer '{other}' (adam, sgd)"))),
         };
+        let ds = session_data(name);
+        // the page steps by hand, so the rate stays where it is set
+        let choices = Choices {
+            layers: Some(layers),
+            optimizer: Some(optimizer),
+            lr: Some(lr),
+            lr_end: Some(lr),
+            ..Choices::default()
+        };
+        let recipe = Recipe::choose(DataKind::Builtin, &ds, false, &choices)
+            .map_err(|e| bad(e.to_string()))?;
+        let model = recipe.model(2, ds.nclasses(), self.next + 1);
+        let params = model.parameters();
+        let names = name_parameters(&model);
+        let opt = match optimizer {
+            OptimizerKind::Sgd | OptimizerKind::Momentum => Opt::Sgd(Sgd::new(params.clone(), lr)),
+            OptimizerKind::Adam => Opt::Adam(Adam::new(params.clone(), lr)),
+        };
+        let (loss, alpha) = (recipe.cfg.loss, recipe.cfg.alpha);
         self.next += 1;
         let id = self.next;
         let s = Session {
@@ -304,6 +309,7 @@ impl State {
             names,
             opt,
             loss,
+            alpha,
             steps: 0,
             losses: Curve::new(),
             accuracies: Curve::new(),
@@ -372,7 +378,7 @@ impl Session {
                 .map(|x| self.model.forward(&[Value::new(x[0]), Value::new(x[1])]))
                 .collect();
             let data_loss = self.loss.compute(&outs, &self.ds.y, classes);
-            let total = data_loss + loss::l2(&self.params, 1e-4);
+            let total = data_loss + loss::l2(&self.params, self.alpha);
             let right = outs
                 .iter()
                 .zip(&self.ds.y)
