@@ -36,8 +36,8 @@
 //!
 //! **How it works.** Every value lives on a per-thread *tape*, in creation
 //! order, which is already a topological order: `backward` is one loop down
-//! the tape, with one `match` holding every op's local derivative
-//! (`src/engine/backward.rs`). There is no recursion anywhere, so a graph of
+//! the tape, each node's local derivatives taken from the one place every
+//! op's rules are written (`src/engine/ops.rs`). There is no recursion anywhere, so a graph of
 //! 10^7 nodes back-propagates on a 2 MiB stack. A `Value` is a 16-byte `Copy`
 //! handle (where its node is, and a copy of its number, so that a chain of
 //! ops keeps its numbers in registers); it is tied to its thread (not `Send`).
@@ -69,7 +69,7 @@
 //! first one appeared. [`gradcheck`] compares `backward` with finite
 //! differences.
 //!
-//! # The rooms
+//! # Modules
 //!
 //! | module | what it holds |
 //! |---|---|
@@ -81,6 +81,7 @@
 //! | [`metrics`] | confusion matrix, precision, recall; MSE, MAE, R² |
 //! | [`viz`] | micrograd's `draw_dot` as DOT and SVG; loss, decision-boundary and confusion-matrix plots |
 //! | [`expr`] | expressions as text, for `micrograd grad` |
+//! | [`text`] | how numbers and names are written in messages |
 //!
 //! The `micrograd` command (feature `cli`, on by default) is a thin layer
 //! over these: `cargo run --release` trains micrograd's moons demo.
@@ -94,6 +95,7 @@ pub mod metrics;
 pub mod nn;
 pub mod optim;
 mod rng;
+pub mod text;
 pub mod train;
 pub mod viz;
 

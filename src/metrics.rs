@@ -90,7 +90,7 @@ impl fmt::Display for Confusion {
             .max()
             .unwrap_or(5)
             .clamp(5, 24);
-        let name = |c: &str| crate::viz::shorten(c, 24);
+        let name = |c: &str| crate::text::shorten(c, 24);
         writeln!(f, "  {:<w$}  precision  recall  samples", "class")?;
         for (k, c) in self.classes.iter().enumerate() {
             writeln!(

@@ -1,4 +1,4 @@
-//! Command-line arguments and the three subcommands: train, predict, grad.
+//! Command-line arguments and the four subcommands: train, predict, grad, serve.
 
 mod grad;
 mod out;

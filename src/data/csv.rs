@@ -5,7 +5,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use super::{DataError, Dataset};
-use crate::viz::shorten;
+use crate::text::shorten;
 
 /// What the target column holds.
 ///

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::csv::{encode_target, some_lines};
 use super::{DataError, Dataset, Table, Task, is_missing};
-use crate::viz::shorten;
+use crate::text::shorten;
 
 /// What to do with a missing cell (empty, `NA`, `NaN`, ...; see
 /// [`is_missing`]) in a feature column.
@@ -825,8 +825,8 @@ impl fmt::Display for Preprocess {
                 Input::Numeric { column, mean, std } => writeln!(
                     f,
                     "  {column}: number, standardised (mean {}, std {})",
-                    crate::viz::fmt_num(*mean),
-                    crate::viz::fmt_num(*std)
+                    crate::text::fmt_num(*mean),
+                    crate::text::fmt_num(*std)
                 )?,
                 Input::OneHot { column, categories } => writeln!(
                     f,

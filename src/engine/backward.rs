@@ -363,7 +363,7 @@ impl fmt::Display for NonFinite {
                 .inputs
                 .iter()
                 .take(SHOWN)
-                .map(|&x| crate::viz::fmt_num(x))
+                .map(|&x| crate::text::fmt_num(x))
                 .collect();
             if self.inputs.len() > SHOWN {
                 ins.push(format!("… {} more", self.inputs.len() - SHOWN));

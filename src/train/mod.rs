@@ -14,7 +14,7 @@ use crate::engine::{Replay, Value, scope};
 use crate::nn::{Loss, MLP, Module, loss};
 use crate::optim::{Optimizer, OptimizerKind, Schedule};
 use crate::rng::Rng;
-use crate::viz::fmt_num;
+use crate::text::fmt_num;
 
 /// How to train.
 ///
@@ -149,7 +149,7 @@ impl fmt::Display for Divergence {
             Divergence::NonFinite { step, at } => write!(
                 f,
                 "the loss is not a finite number at step {step} (first non-finite value: {})",
-                crate::viz::shorten(at, 200)
+                crate::text::shorten(at, 200)
             ),
             Divergence::Grew { step, start, now } => write!(
                 f,

@@ -7,8 +7,8 @@ use serde_json::{Value as Json, json};
 use crate::data::{Dataset, Preprocess};
 use crate::metrics::{Confusion, Regression};
 use crate::nn::{Loss, MLP};
+use crate::text::{fmt_num, shorten};
 use crate::train::{Evaluation, evaluate};
-use crate::viz::{fmt_num, shorten};
 
 /// A model's scores on one data set.
 ///

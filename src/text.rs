@@ -1,0 +1,65 @@
+//! How numbers and names are written in messages, summaries and pictures.
+
+/// A number as the command prints it (progress, summaries, plots' axes):
+/// six decimals, fewer for large numbers, and scientific notation outside
+/// 1e-4 ≤ |x| < 1e5, so a number that exploded reads `1.23e12`, never
+/// thirteen digits.
+///
+/// ```
+/// use micrograd::text::fmt_num;
+/// assert_eq!(fmt_num(0.022016), "0.022016");
+/// assert_eq!(fmt_num(7149.2), "7149.20");
+/// assert_eq!(fmt_num(1.234e12), "1.23e12");
+/// assert_eq!(fmt_num(-2.5e-7), "-2.50e-7");
+/// assert_eq!(fmt_num(0.0), "0.000000");
+/// assert_eq!(fmt_num(f64::NAN), "NaN");
+/// ```
+pub fn fmt_num(x: f64) -> String {
+    let a = x.abs();
+    if !x.is_finite() {
+        format!("{x}")
+    } else if a != 0.0 && !(1e-4..1e5).contains(&a) {
+        format!("{x:.2e}")
+    } else {
+        let int_digits = if a >= 1.0 {
+            a.log10().floor() as usize + 1
+        } else {
+            0
+        };
+        format!("{x:.*}", 6usize.saturating_sub(int_digits).max(1))
+    }
+}
+
+/// [`fmt_num`] without trailing zeros: for axis labels and settings.
+///
+/// ```
+/// use micrograd::text::fmt_short;
+/// assert_eq!(fmt_short(1.0), "1");
+/// assert_eq!(fmt_short(0.0100), "0.01");
+/// assert_eq!(fmt_short(1.5e6), "1.5e6");
+/// ```
+pub fn fmt_short(v: f64) -> String {
+    let s = fmt_num(v);
+    match s.split_once('e') {
+        Some((m, e)) if m.contains('.') => {
+            format!("{}e{e}", m.trim_end_matches('0').trim_end_matches('.'))
+        }
+        None if s.contains('.') => s.trim_end_matches('0').trim_end_matches('.').to_owned(),
+        _ => s,
+    }
+}
+
+/// `s`, cut to at most `max` characters with "…" if it was longer: messages
+/// quote input, never megabytes of it.
+///
+/// ```
+/// use micrograd::text::shorten;
+/// assert_eq!(shorten("setosa", 10), "setosa");
+/// assert_eq!(shorten("a very long class name", 6), "a very…");
+/// ```
+pub fn shorten(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_owned(),
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+    }
+}
