@@ -3,7 +3,7 @@
 mod common;
 
 use micrograd::Rng;
-use micrograd::data::{self, Task, from_csv_str, inputs_from_csv_str};
+use micrograd::data::{self, Table, Task, from_csv_str};
 
 #[test]
 fn moons_is_sklearns_construction() {
@@ -187,10 +187,10 @@ fn csv_errors_name_file_line_and_column() {
         err.to_string()
             .starts_with("does/not/exist.csv: cannot read")
     );
-    let err = inputs_from_csv_str("a\n1\n", "in.csv", &["b".into()]).unwrap_err();
+    let err = from_csv_str("a,c\n1,2\n", "in.csv", "b", Task::Auto).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "in.csv:1: no column 'b'; the columns are: a"
+        "in.csv:1: no target column 'b'; the columns are: a, c"
     );
 }
 
@@ -206,7 +206,7 @@ mod fuzz {
         fn csv_reader_never_panics(text in "[a-c0-9,.\\-\"\n e]{0,80}") {
             let _ = from_csv_str(&text, "fuzz.csv", "a", Task::Auto);
             let _ = from_csv_str(&text, "fuzz.csv", "a", Task::Classification);
-            let _ = inputs_from_csv_str(&text, "fuzz.csv", &["b".into()]);
+            let _ = Table::parse(&text, "fuzz.csv").map(|t| t.reading_notes());
         }
 
         #[test]

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::str::FromStr;
 
+use super::target::encode_target;
 use super::{DataError, Dataset};
 use crate::text::shorten;
 
@@ -162,57 +163,6 @@ pub fn from_csv_str(
     })
 }
 
-/// Reads the columns `features` (by name, in that order) of a CSV file: the
-/// inputs for a trained model. Other columns are ignored.
-///
-/// ```
-/// use micrograd::data::inputs_from_csv_str;
-/// let x = inputs_from_csv_str("b,a\n1,2\n", "in.csv", &["a".into(), "b".into()]).unwrap();
-/// assert_eq!(x, vec![vec![2.0, 1.0]]);
-/// let err = inputs_from_csv_str("b\n1\n", "in.csv", &["a".into()]).unwrap_err();
-/// assert!(err.to_string().contains("no column 'a'"));
-/// ```
-pub fn inputs_from_csv_str(
-    text: &str,
-    source: &str,
-    features: &[String],
-) -> Result<Vec<Vec<f64>>, DataError> {
-    Table::parse(text, source)?.numbers(features)
-}
-
-/// The text of column `name` row by row (trimmed), or `None` if there is no
-/// such column: for comparing predictions with a file's own targets.
-///
-/// ```
-/// use micrograd::data::column_from_csv_str;
-/// let c = column_from_csv_str("x,label\n1,cat\n2,dog\n", "f.csv", "label").unwrap();
-/// assert_eq!(c, Some(vec!["cat".to_string(), "dog".to_string()]));
-/// assert_eq!(column_from_csv_str("x\n1\n", "f.csv", "label").unwrap(), None);
-/// ```
-pub fn column_from_csv_str(
-    text: &str,
-    source: &str,
-    name: &str,
-) -> Result<Option<Vec<String>>, DataError> {
-    let table = Table::parse(text, source)?;
-    Ok(table
-        .column(name)
-        .map(|c| table.rows.iter().map(|(_, r)| r[c].clone()).collect()))
-}
-
-/// [`inputs_from_csv_str`] on a file.
-///
-/// ```
-/// let p = std::env::temp_dir().join(format!("mg-doc-in-{}.csv", std::process::id()));
-/// std::fs::write(&p, "x,y\n1,2\n").unwrap();
-/// let rows = micrograd::data::read_inputs(&p, &["y".into()]).unwrap();
-/// assert_eq!(rows, vec![vec![2.0]]);
-/// ```
-pub fn read_inputs(path: &Path, features: &[String]) -> Result<Vec<Vec<f64>>, DataError> {
-    let (text, source, _) = read_text(path)?;
-    inputs_from_csv_str(&text, &source, features)
-}
-
 /// Line numbers of records from their byte offsets. The csv crate's own
 /// line numbers are off after CRLF line ends and skipped blank lines, and
 /// its offset is where it started reading: before any line ends it skipped.
@@ -277,99 +227,6 @@ pub(crate) fn some_lines(lines: &[u64]) -> String {
     } else {
         format!("{word} {}", list.join(", "))
     }
-}
-
-/// The target column `t` of `table` as numbers: class indices into the
-/// returned class names (classification), or the numbers themselves
-/// (regression, class names empty). Missing or non-finite targets are an
-/// error that names their lines.
-pub(crate) fn encode_target(
-    table: &Table,
-    t: usize,
-    task: Task,
-) -> Result<(Vec<f64>, Vec<String>), DataError> {
-    let name = &table.header[t];
-    let raw: Vec<&str> = table.rows.iter().map(|(_, r)| r[t].trim()).collect();
-    let lines_where = |bad: &dyn Fn(&str) -> bool| -> Vec<u64> {
-        raw.iter()
-            .zip(&table.rows)
-            .filter(|(s, _)| bad(s))
-            .map(|(_, (l, _))| *l)
-            .collect()
-    };
-    let err = |lines: &[u64], message: String| DataError {
-        source: table.source.clone(),
-        line: lines.first().copied(),
-        column: Some(name.clone()),
-        message,
-    };
-    let missing = lines_where(&|s| is_missing(s));
-    if !missing.is_empty() {
-        return Err(err(
-            &missing,
-            format!(
-                "the target is missing (empty or NA) on {}; remove those rows",
-                some_lines(&missing)
-            ),
-        ));
-    }
-    let nums: Vec<Option<f64>> = raw.iter().map(|s| s.parse::<f64>().ok()).collect();
-    let all_numeric = nums.iter().all(Option::is_some);
-    let classify = match task {
-        Task::Classification => true,
-        Task::Regression => false,
-        Task::Auto => {
-            !all_numeric || {
-                let whole = nums.iter().flatten().all(|n| n.fract() == 0.0);
-                let distinct: BTreeSet<i64> = nums.iter().flatten().map(|&n| n as i64).collect();
-                whole && distinct.len() <= 10
-            }
-        }
-    };
-    if classify {
-        // Class order: numerically if every name is a number, else alphabetically.
-        let mut names: Vec<&str> = raw
-            .iter()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if all_numeric {
-            names.sort_by(|a, b| {
-                let (a, b) = (a.parse::<f64>(), b.parse::<f64>());
-                a.unwrap_or(f64::NAN).total_cmp(&b.unwrap_or(f64::NAN))
-            });
-        }
-        let y = raw
-            .iter()
-            .map(|s| names.iter().position(|n| n == s).unwrap_or(0) as f64)
-            .collect();
-        return Ok((y, names.into_iter().map(str::to_owned).collect()));
-    }
-    let bad = lines_where(&|s| !s.parse::<f64>().is_ok_and(f64::is_finite));
-    if let Some(&first) = bad.first() {
-        let k = table
-            .rows
-            .iter()
-            .position(|(l, _)| *l == first)
-            .unwrap_or(0);
-        let also = if bad.len() > 1 {
-            format!("; also on {}", some_lines(&bad[1..]))
-        } else {
-            String::new()
-        };
-        return Err(err(
-            &bad,
-            format!(
-                "'{}' is not a finite number (the task is regression){also}",
-                raw[k].chars().take(40).collect::<String>()
-            ),
-        ));
-    }
-    Ok((
-        nums.into_iter().map(|n| n.unwrap_or(f64::NAN)).collect(),
-        Vec::new(),
-    ))
 }
 
 /// A CSV file as text cells: the header, and each row with its 1-based line

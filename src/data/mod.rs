@@ -1,17 +1,17 @@
 //! Data: the built-in data sets, CSV files, splits and mini-batches.
 
 mod builtin;
+mod columns;
 mod csv;
 mod prep;
+mod target;
 
 use std::fmt;
 
 pub use builtin::{BUILTIN, builtin, builtin_test, circles, moons, spiral, toy, xor};
-pub use csv::{
-    Table, Task, column_from_csv_str, from_csv_str, inputs_from_csv_str, is_missing, read_csv,
-    read_inputs,
-};
-pub use prep::{Impute, Input, PrepOptions, Prepared, Preprocess, Target, prepare};
+pub use csv::{Table, Task, from_csv_str, is_missing, read_csv};
+pub use prep::{Impute, Input, PrepOptions, Prepared, Preprocess, prepare};
+pub use target::Target;
 
 /// The largest data file read: 1 GiB. A larger file, a device or a pipe is
 /// refused with a message rather than read until memory runs out.

@@ -9,7 +9,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::csv::{encode_target, some_lines};
+use super::columns::{column_input, feature_columns, numbers_as_text};
+use super::csv::some_lines;
+use super::target::{Target, encode_target, fit_target};
 use super::{DataError, Dataset, Table, Task, is_missing};
 use crate::text::shorten;
 
@@ -132,75 +134,20 @@ impl Input {
     }
 }
 
-/// What the model predicts, and how its outputs map back to the target.
-///
-/// ```
-/// use micrograd::data::Target;
-/// let t = Target::Number { column: "price".into(), mean: 100.0, std: 20.0 };
-/// assert_eq!(t.to_target(0.5), 110.0);
-/// assert_eq!(t.from_target(110.0), 0.5);
-/// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Target {
-    /// Classification: the model predicts an index into `classes`.
-    Classes {
-        /// The target column's name.
-        column: String,
-        /// Class names, in output order.
-        classes: Vec<String>,
-    },
-    /// Regression: the model predicts `(y - mean) / std`.
-    Number {
-        /// The target column's name.
-        column: String,
-        /// The training targets' mean (0 when not scaled).
-        mean: f64,
-        /// The training targets' standard deviation (1 when not scaled).
-        std: f64,
-    },
+/// Why a cell could not be encoded.
+#[derive(Debug)]
+enum CellError {
+    /// The cell is empty (or NA, NaN) and nothing fills it.
+    Empty,
+    /// The cell holds something else than its column's kind.
+    Bad(String),
 }
 
-impl Target {
-    /// The target column's name.
-    ///
-    /// ```
-    /// use micrograd::data::Target;
-    /// assert_eq!(Target::Classes { column: "y".into(), classes: vec![] }.column(), "y");
-    /// ```
-    pub fn column(&self) -> &str {
+impl fmt::Display for CellError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Target::Classes { column, .. } | Target::Number { column, .. } => column,
-        }
-    }
-
-    /// Class names; empty for regression.
-    ///
-    /// ```
-    /// use micrograd::data::Target;
-    /// assert!(Target::Number { column: "y".into(), mean: 0.0, std: 1.0 }.classes().is_empty());
-    /// ```
-    pub fn classes(&self) -> &[String] {
-        match self {
-            Target::Classes { classes, .. } => classes,
-            Target::Number { .. } => &[],
-        }
-    }
-
-    /// A model output in target units: `out·std + mean` for regression,
-    /// unchanged for classes.
-    pub fn to_target(&self, out: f64) -> f64 {
-        match self {
-            Target::Number { mean, std, .. } => out * std + mean,
-            Target::Classes { .. } => out,
-        }
-    }
-
-    /// A target in model units: the inverse of [`to_target`](Self::to_target).
-    pub fn from_target(&self, y: f64) -> f64 {
-        match self {
-            Target::Number { mean, std, .. } => (y - mean) / std,
-            Target::Classes { .. } => y,
+            CellError::Empty => f.write_str("empty value"),
+            CellError::Bad(m) => f.write_str(m),
         }
     }
 }
@@ -230,30 +177,6 @@ pub struct Preprocess {
     /// What missing feature cells become.
     #[serde(default)]
     pub impute: Impute,
-}
-
-/// The distinct non-missing values of a column over some rows, with counts.
-fn distinct<'a>(table: &'a Table, col: usize, rows: &[usize]) -> BTreeMap<&'a str, usize> {
-    let mut seen = BTreeMap::new();
-    for &i in rows {
-        let s = table.rows[i].1[col].as_str();
-        if !is_missing(s) {
-            *seen.entry(s).or_insert(0) += 1;
-        }
-    }
-    seen
-}
-
-/// Whether a column name says it holds row numbers or keys.
-fn id_like_name(name: &str) -> bool {
-    let n = name.trim().to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "id" | "index" | "idx" | "row" | "rowid" | "row_id" | "key" | "unnamed: 0" | "no"
-    ) || n.ends_with("_id")
-        || n.ends_with(" id")
-        || name.ends_with("Id")
-        || name.ends_with("ID")
 }
 
 impl Preprocess {
@@ -418,9 +341,8 @@ impl Preprocess {
         Ok(out)
     }
 
-    /// Appends one cell's inputs to `out`. Errors: a bad or missing number;
-    /// `Err("")` marks an unseen category (the zeros are appended).
-    fn encode(&self, input: &Input, cell: &str, out: &mut Vec<f64>) -> Result<(), String> {
+    /// Appends one cell's inputs to `out` (an unseen category gets zeros).
+    fn encode(&self, input: &Input, cell: &str, out: &mut Vec<f64>) -> Result<(), CellError> {
         let impute = self.impute == Impute::Mean;
         match input {
             Input::Numeric { mean, std, .. } => {
@@ -429,19 +351,22 @@ impl Preprocess {
                         out.push(0.0);
                         return Ok(());
                     }
-                    return Err("empty value".into());
+                    return Err(CellError::Empty);
                 }
                 match cell.parse::<f64>() {
                     Ok(v) if v.is_finite() => out.push((v - mean) / std),
-                    Ok(_) => return Err(format!("'{cell}' is not a finite number")),
+                    Ok(_) => {
+                        return Err(CellError::Bad(format!("'{cell}' is not a finite number")));
+                    }
                     Err(_) => {
-                        return Err(format!("'{}' is not a number", shorten(cell, 40)));
+                        let m = format!("'{}' is not a number", shorten(cell, 40));
+                        return Err(CellError::Bad(m));
                     }
                 }
             }
             Input::OneHot { categories, .. } => {
                 if is_missing(cell) && !impute {
-                    return Err("empty value".into());
+                    return Err(CellError::Empty);
                 }
                 let k = categories.iter().position(|c| c == cell);
                 out.extend((0..categories.len()).map(|i| f64::from(Some(i) == k)));
@@ -550,11 +475,11 @@ impl Preprocess {
                 let cell = cells[c].as_str();
                 match self.encode(input, cell, &mut row) {
                     Ok(()) => {}
-                    Err(m) if m == "empty value" => {
+                    Err(CellError::Empty) => {
                         missing.push((*line, input.column()));
                         row.push(0.0);
                     }
-                    Err(m) => {
+                    Err(CellError::Bad(m)) => {
                         return Err(DataError {
                             source: table.source.clone(),
                             line: Some(*line),
@@ -629,174 +554,6 @@ impl Preprocess {
         };
         Ok((x, warnings))
     }
-}
-
-/// The columns to use as features: `opts.features`, or every column but
-/// the target (`t`) and `opts.drop`. Naming the target is an error.
-fn feature_columns(table: &Table, t: usize, opts: &PrepOptions) -> Result<Vec<usize>, DataError> {
-    let err = |message: String| DataError {
-        source: table.source.clone(),
-        line: Some(1),
-        column: None,
-        message,
-    };
-    let not_target = |n: &String, what: &str| -> Result<usize, DataError> {
-        let c = table.require(n)?;
-        if c == t {
-            return Err(err(format!("'{n}' is the target; it cannot be {what}")));
-        }
-        Ok(c)
-    };
-    match &opts.features {
-        Some(names) => names.iter().map(|n| not_target(n, "a feature")).collect(),
-        None => {
-            let dropped = opts
-                .drop
-                .iter()
-                .map(|n| not_target(n, "dropped"))
-                .collect::<Result<BTreeSet<_>, _>>()?;
-            Ok((0..table.header.len())
-                .filter(|c| *c != t && !dropped.contains(c))
-                .collect())
-        }
-    }
-}
-
-/// A warning for a text column whose values are mostly numbers written
-/// with separators or a decimal comma (`"1,200"`, `3 400`, `"0,5"`), which
-/// one-hot encoding turns into a category per value: rarely what was meant.
-fn numbers_as_text(column: &str, categories: &[String]) -> Option<String> {
-    let looks = |s: &str| {
-        s.bytes().any(|b| b.is_ascii_digit())
-            && s.replace([',', ' ', '\'', '_'], "").parse::<f64>().is_ok()
-    };
-    let example = categories
-        .iter()
-        .find(|s| looks(s) && s.parse::<f64>().is_err())?;
-    let n = categories.iter().filter(|s| looks(s)).count();
-    (n * 2 > categories.len()).then(|| {
-        format!(
-            "column '{column}' is read as text, one category per value, but its values look \
-             like numbers written with separators or a decimal comma ('{}'): to use it as a \
-             number, save it in a plain number format (1200.5)",
-            shorten(example, 20)
-        )
-    })
-}
-
-/// How column `c` becomes inputs, learned from `rows`: a standardised
-/// number (or as is, without `scale`), or one-hot text. `Err` is the note
-/// saying why it is left out: one value, a row id, or text with a distinct
-/// value on most rows (those two only when the user did not name it,
-/// `explicit`).
-fn column_input(
-    table: &Table,
-    c: usize,
-    rows: &[usize],
-    explicit: bool,
-    scale: bool,
-) -> Result<Input, String> {
-    let name = &table.header[c];
-    let values = distinct(table, c, rows);
-    if values.len() <= 1 {
-        return Err(match values.keys().next() {
-            Some(v) => format!(
-                "column '{name}' has one value ('{}') in the training rows: not used",
-                shorten(v, 20)
-            ),
-            None => format!("column '{name}' is empty in the training rows: not used"),
-        });
-    }
-    // what kind of column it is (numbers or text, an id) is the table's, not the split's
-    let every = distinct(table, c, &(0..table.len()).collect::<Vec<_>>());
-    if !every.keys().all(|s| s.parse::<f64>().is_ok()) {
-        let n = rows.len();
-        if !explicit && n >= 10 && values.len() * 2 > n {
-            return Err(format!(
-                "column '{name}' is text with {} different values in {n} training rows \
-                 (an id or free text): not used; name it in --features to one-hot encode it",
-                values.len()
-            ));
-        }
-        return Ok(Input::OneHot {
-            column: name.clone(),
-            categories: values.keys().map(|s| s.to_string()).collect(),
-        });
-    }
-    let nums: Vec<f64> = every.keys().filter_map(|s| s.parse().ok()).collect();
-    let whole = nums.iter().all(|v| v.fract() == 0.0);
-    let unique = every.values().all(|&k| k == 1) && every.len() == table.len();
-    let (lo, hi) = nums
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let consecutive = hi - lo + 1.0 == table.len() as f64;
-    if !explicit && table.len() >= 10 && whole && unique && (consecutive || id_like_name(name)) {
-        return Err(format!(
-            "column '{name}' looks like a row id (a different whole number on every \
-             row): not used; name it in --features to use it"
-        ));
-    }
-    let (mean, std) = if scale {
-        mean_std(table, c, rows)
-    } else {
-        (0.0, 1.0)
-    };
-    Ok(Input::Numeric {
-        column: name.clone(),
-        mean,
-        std,
-    })
-}
-
-/// The target of column `t`: its classes (from every row, so that a class
-/// held out is no error), or its number's mean and std over `rows`.
-fn fit_target(
-    table: &Table,
-    t: usize,
-    rows: &[usize],
-    opts: &PrepOptions,
-) -> Result<Target, DataError> {
-    let column = table.header[t].clone();
-    let (y, classes) = encode_target(table, t, opts.task)?;
-    if !classes.is_empty() {
-        return Ok(Target::Classes { column, classes });
-    }
-    let (mean, std) = if opts.scale {
-        stats(&rows.iter().map(|&i| y[i]).collect::<Vec<_>>())
-    } else {
-        (0.0, 1.0)
-    };
-    if std == 0.0 {
-        return Err(DataError {
-            source: table.source.clone(),
-            line: Some(1),
-            column: Some(column),
-            message: format!("the target is {mean} on every training row: nothing to learn"),
-        });
-    }
-    Ok(Target::Number { column, mean, std })
-}
-
-/// Mean and (population) standard deviation of the numbers in column `c`
-/// over `rows`, missing cells left out; a std of 0 becomes 1.
-fn mean_std(table: &Table, c: usize, rows: &[usize]) -> (f64, f64) {
-    let v: Vec<f64> = rows
-        .iter()
-        .filter_map(|&i| table.rows[i].1[c].parse::<f64>().ok())
-        .filter(|v| v.is_finite())
-        .collect();
-    let (m, s) = stats(&v);
-    (m, if s > 0.0 { s } else { 1.0 })
-}
-
-/// Mean and population standard deviation.
-fn stats(v: &[f64]) -> (f64, f64) {
-    let n = v.len().max(1) as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n;
-    (m, var.sqrt())
 }
 
 impl fmt::Display for Preprocess {

@@ -1,0 +1,180 @@
+//! Choosing the feature columns and learning how each becomes inputs: a
+//! standardised number or one-hot text, with the notes and warnings that
+//! explain each choice.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::prep::{Input, PrepOptions};
+use super::{DataError, Table, is_missing};
+use crate::text::shorten;
+
+/// The distinct non-missing values of a column over some rows, with counts.
+pub(super) fn distinct<'a>(
+    table: &'a Table,
+    col: usize,
+    rows: &[usize],
+) -> BTreeMap<&'a str, usize> {
+    let mut seen = BTreeMap::new();
+    for &i in rows {
+        let s = table.rows[i].1[col].as_str();
+        if !is_missing(s) {
+            *seen.entry(s).or_insert(0) += 1;
+        }
+    }
+    seen
+}
+
+/// Whether a column name says it holds row numbers or keys.
+pub(super) fn id_like_name(name: &str) -> bool {
+    let n = name.trim().to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "id" | "index" | "idx" | "row" | "rowid" | "row_id" | "key" | "unnamed: 0" | "no"
+    ) || n.ends_with("_id")
+        || n.ends_with(" id")
+        || name.ends_with("Id")
+        || name.ends_with("ID")
+}
+
+/// The columns to use as features: `opts.features`, or every column but
+/// the target (`t`) and `opts.drop`. Naming the target is an error.
+pub(super) fn feature_columns(
+    table: &Table,
+    t: usize,
+    opts: &PrepOptions,
+) -> Result<Vec<usize>, DataError> {
+    let err = |message: String| DataError {
+        source: table.source.clone(),
+        line: Some(1),
+        column: None,
+        message,
+    };
+    let not_target = |n: &String, what: &str| -> Result<usize, DataError> {
+        let c = table.require(n)?;
+        if c == t {
+            return Err(err(format!("'{n}' is the target; it cannot be {what}")));
+        }
+        Ok(c)
+    };
+    match &opts.features {
+        Some(names) => names.iter().map(|n| not_target(n, "a feature")).collect(),
+        None => {
+            let dropped = opts
+                .drop
+                .iter()
+                .map(|n| not_target(n, "dropped"))
+                .collect::<Result<BTreeSet<_>, _>>()?;
+            Ok((0..table.header.len())
+                .filter(|c| *c != t && !dropped.contains(c))
+                .collect())
+        }
+    }
+}
+
+/// A warning for a text column whose values are mostly numbers written
+/// with separators or a decimal comma (`"1,200"`, `3 400`, `"0,5"`), which
+/// one-hot encoding turns into a category per value: rarely what was meant.
+pub(super) fn numbers_as_text(column: &str, categories: &[String]) -> Option<String> {
+    let looks = |s: &str| {
+        s.bytes().any(|b| b.is_ascii_digit())
+            && s.replace([',', ' ', '\'', '_'], "").parse::<f64>().is_ok()
+    };
+    let example = categories
+        .iter()
+        .find(|s| looks(s) && s.parse::<f64>().is_err())?;
+    let n = categories.iter().filter(|s| looks(s)).count();
+    (n * 2 > categories.len()).then(|| {
+        format!(
+            "column '{column}' is read as text, one category per value, but its values look \
+             like numbers written with separators or a decimal comma ('{}'): to use it as a \
+             number, save it in a plain number format (1200.5)",
+            shorten(example, 20)
+        )
+    })
+}
+
+/// How column `c` becomes inputs, learned from `rows`: a standardised
+/// number (or as is, without `scale`), or one-hot text. `Err` is the note
+/// saying why it is left out: one value, a row id, or text with a distinct
+/// value on most rows (those two only when the user did not name it,
+/// `explicit`).
+pub(super) fn column_input(
+    table: &Table,
+    c: usize,
+    rows: &[usize],
+    explicit: bool,
+    scale: bool,
+) -> Result<Input, String> {
+    let name = &table.header[c];
+    let values = distinct(table, c, rows);
+    if values.len() <= 1 {
+        return Err(match values.keys().next() {
+            Some(v) => format!(
+                "column '{name}' has one value ('{}') in the training rows: not used",
+                shorten(v, 20)
+            ),
+            None => format!("column '{name}' is empty in the training rows: not used"),
+        });
+    }
+    // what kind of column it is (numbers or text, an id) is the table's, not the split's
+    let every = distinct(table, c, &(0..table.len()).collect::<Vec<_>>());
+    if !every.keys().all(|s| s.parse::<f64>().is_ok()) {
+        let n = rows.len();
+        if !explicit && n >= 10 && values.len() * 2 > n {
+            return Err(format!(
+                "column '{name}' is text with {} different values in {n} training rows \
+                 (an id or free text): not used; name it in --features to one-hot encode it",
+                values.len()
+            ));
+        }
+        return Ok(Input::OneHot {
+            column: name.clone(),
+            categories: values.keys().map(|s| s.to_string()).collect(),
+        });
+    }
+    let nums: Vec<f64> = every.keys().filter_map(|s| s.parse().ok()).collect();
+    let whole = nums.iter().all(|v| v.fract() == 0.0);
+    let unique = every.values().all(|&k| k == 1) && every.len() == table.len();
+    let (lo, hi) = nums
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let consecutive = hi - lo + 1.0 == table.len() as f64;
+    if !explicit && table.len() >= 10 && whole && unique && (consecutive || id_like_name(name)) {
+        return Err(format!(
+            "column '{name}' looks like a row id (a different whole number on every \
+             row): not used; name it in --features to use it"
+        ));
+    }
+    let (mean, std) = if scale {
+        mean_std(table, c, rows)
+    } else {
+        (0.0, 1.0)
+    };
+    Ok(Input::Numeric {
+        column: name.clone(),
+        mean,
+        std,
+    })
+}
+
+/// Mean and (population) standard deviation of the numbers in column `c`
+/// over `rows`, missing cells left out; a std of 0 becomes 1.
+pub(super) fn mean_std(table: &Table, c: usize, rows: &[usize]) -> (f64, f64) {
+    let v: Vec<f64> = rows
+        .iter()
+        .filter_map(|&i| table.rows[i].1[c].parse::<f64>().ok())
+        .filter(|v| v.is_finite())
+        .collect();
+    let (m, s) = stats(&v);
+    (m, if s > 0.0 { s } else { 1.0 })
+}
+
+/// Mean and population standard deviation.
+pub(crate) fn stats(v: &[f64]) -> (f64, f64) {
+    let n = v.len().max(1) as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n;
+    (m, var.sqrt())
+}
