@@ -78,7 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dot = micrograd::viz::draw_dot(o, DotOptions::default())?;
     match micrograd::viz::render_with_graphviz(&dot, "png") {
         Ok(png) => {
-            micrograd::write_atomic(&dir.join("graph_exp.png"), &png)?;
+            micrograd::files::write_atomic(&dir.join("graph_exp.png"), &png)?;
             println!(
                 "wrote {} (by Graphviz)",
                 dir.join("graph_exp.png").display()

@@ -100,10 +100,10 @@ pub(crate) fn bytes(n: u64) -> String {
 ///
 /// ```
 /// let dir = std::env::temp_dir();
-/// assert!(micrograd::check_writable(&dir.join("new-model.json")).is_ok());
-/// let e = micrograd::check_writable(&dir).unwrap_err();
+/// assert!(micrograd::files::check_writable(&dir.join("new-model.json")).is_ok());
+/// let e = micrograd::files::check_writable(&dir).unwrap_err();
 /// assert!(e.ends_with("is a directory, not a file"), "{e}");
-/// let e = micrograd::check_writable("/no/such/dir/m.json".as_ref()).unwrap_err();
+/// let e = micrograd::files::check_writable("/no/such/dir/m.json".as_ref()).unwrap_err();
 /// assert!(e.contains("no such directory"), "{e}");
 /// ```
 pub fn check_writable(path: &Path) -> Result<(), String> {
@@ -152,7 +152,7 @@ fn temporaries() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
 /// (Writes that end, well or not, remove their own.)
 ///
 /// ```
-/// micrograd::remove_temporaries(); // nothing under way: nothing to do
+/// micrograd::files::remove_temporaries(); // nothing under way: nothing to do
 /// ```
 pub fn remove_temporaries() {
     remove_temporaries_where(|_| true);
@@ -334,9 +334,9 @@ pub(crate) fn write_together(
 ///
 /// ```
 /// let p = std::env::temp_dir().join(format!("mg-doc-atomic-{}.txt", std::process::id()));
-/// micrograd::write_atomic(&p, b"hello").unwrap();
+/// micrograd::files::write_atomic(&p, b"hello").unwrap();
 /// assert_eq!(std::fs::read(&p).unwrap(), b"hello");
-/// let err = micrograd::write_atomic("/no/such/dir/x.txt".as_ref(), b"").unwrap_err();
+/// let err = micrograd::files::write_atomic("/no/such/dir/x.txt".as_ref(), b"").unwrap_err();
 /// assert!(err.starts_with("/no/such/dir/x.txt: cannot write"));
 /// ```
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
@@ -351,9 +351,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
 /// ```
 /// let d = std::env::temp_dir();
 /// let (a, b) = (d.join("mg-doc-pair-a.txt"), d.join("mg-doc-pair-b.txt"));
-/// micrograd::write_all(&[(a.as_path(), b"one".as_slice()), (b.as_path(), b"two")]).unwrap();
+/// micrograd::files::write_all(&[(a.as_path(), b"one".as_slice()), (b.as_path(), b"two")]).unwrap();
 /// assert_eq!(std::fs::read(&b).unwrap(), b"two");
-/// let e = micrograd::write_all(&[(d.as_path(), b"")]).unwrap_err();
+/// let e = micrograd::files::write_all(&[(d.as_path(), b"")]).unwrap_err();
 /// assert!(e.ends_with("this is a directory, not a file"), "{e}");
 /// ```
 pub fn write_all(files: &[(&Path, &[u8])]) -> Result<(), String> {

@@ -82,6 +82,7 @@
 //! | [`viz`] | micrograd's `draw_dot` as DOT and SVG; loss, decision-boundary and confusion-matrix plots |
 //! | [`expr`] | expressions as text, for `micrograd grad` |
 //! | [`text`] | how numbers and names are written in messages |
+//! | [`files`] | reading and writing files: regular files only, whole writes |
 //!
 //! The `micrograd` command (feature `cli`, on by default) is a thin layer
 //! over these: `cargo run --release` trains micrograd's moons demo.
@@ -90,7 +91,7 @@
 pub mod data;
 pub mod engine;
 pub mod expr;
-mod files;
+pub mod files;
 pub mod metrics;
 pub mod nn;
 pub mod optim;
@@ -103,7 +104,6 @@ pub use engine::{
     Exponent, GradCheck, GradMismatch, GradReport, NonFinite, Replay, ReplayError, Scope,
     TapeStats, Value, compact, gradcheck, numerical_grad, scope, stats, zero_grad,
 };
-pub use files::{check_writable, remove_temporaries, write_all, write_atomic};
 pub use nn::{
     Activation, Init, Layer, Linear, Loss, MLP, MlpBuilder, Module, Neuron, ReLU, Sequential,
     Sigmoid, Tanh,

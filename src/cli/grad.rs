@@ -68,12 +68,12 @@ pub fn run(a: &GradArgs) -> Result<(), Failure> {
         let dot = draw_dot(y, DotOptions::default()).map_err(Failure::input)?;
         let png =
             render_with_graphviz(&dot, "png").map_err(|e| Failure::input(format!("--png: {e}")))?;
-        micrograd::write_atomic(p, &png).map_err(Failure::input)?;
+        micrograd::files::write_atomic(p, &png).map_err(Failure::input)?;
         eprintln!("wrote {}", p.display());
     }
     if let Some(p) = &a.dot {
         let dot = draw_dot(y, DotOptions::default()).map_err(Failure::input)?;
-        micrograd::write_atomic(p, dot.as_bytes()).map_err(Failure::input)?;
+        micrograd::files::write_atomic(p, dot.as_bytes()).map_err(Failure::input)?;
         eprintln!("wrote {}", p.display());
     }
     Ok(())

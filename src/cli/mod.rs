@@ -320,7 +320,7 @@ fn clean_up_on_interrupt() {
     };
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
-            micrograd::remove_temporaries();
+            micrograd::files::remove_temporaries();
             eprintln!("interrupted");
             std::process::exit(128 + sig);
         }

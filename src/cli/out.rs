@@ -27,7 +27,7 @@ pub fn write_bytes(bytes: &[u8]) {
 /// (a full disk). The temporaries of writes under way are removed first.
 fn failed(e: &std::io::Error) -> ! {
     use signal_hook::consts::SIGPIPE;
-    micrograd::remove_temporaries();
+    micrograd::files::remove_temporaries();
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         // restores the default action (end the process) and raises it
         let _ = signal_hook::low_level::emulate_default_handler(SIGPIPE);

@@ -69,7 +69,7 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::input(format!("cannot write CSV: {e}")))?;
     match &a.out {
         Some(p) => {
-            micrograd::write_atomic(p, &bytes).map_err(Failure::input)?;
+            micrograd::files::write_atomic(p, &bytes).map_err(Failure::input)?;
             eprintln!("wrote {} predictions to {}", x.len(), p.display());
         }
         None => super::out::write_bytes(&bytes),

@@ -200,10 +200,10 @@ fn check_outputs(a: &TrainArgs) -> Result<Vec<PathBuf>, Failure> {
                 a.out.display()
             ))
         })?;
-        micrograd::check_writable(&a.out.join("loss.svg")).map_err(Failure::input)?;
+        micrograd::files::check_writable(&a.out.join("loss.svg")).map_err(Failure::input)?;
     }
     for p in &models {
-        micrograd::check_writable(p).map_err(Failure::input)?;
+        micrograd::files::check_writable(p).map_err(Failure::input)?;
     }
     Ok(models)
 }
@@ -372,7 +372,7 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         .zip(&bytes)
         .map(|(p, b)| (p.as_path(), b.as_slice()))
         .collect();
-    micrograd::write_all(&files).map_err(Failure::input)?;
+    micrograd::files::write_all(&files).map_err(Failure::input)?;
     written.extend(model_paths);
 
     let last = on_test

@@ -14,7 +14,7 @@ pub use plot::{Curves, plot_confusion, plot_decision_boundary, plot_history};
 /// Writes `bytes` to `path` through a temporary file in the same directory
 /// and a rename, so that a failure never leaves a half-written file.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), VizError> {
-    crate::write_atomic(path, bytes).map_err(VizError::Io)
+    crate::files::write_atomic(path, bytes).map_err(VizError::Io)
 }
 
 /// Kept here too: the text helpers the pictures' captions use.

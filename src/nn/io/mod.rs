@@ -223,7 +223,7 @@ impl ModelFile {
     pub fn save(&self, path: &Path) -> Result<(), ModelError> {
         let src = path.display().to_string();
         let bytes = self.to_bytes(path).or_else(|m| fail(&src, m))?;
-        crate::write_atomic(path, &bytes).or_else(|m| fail(&src, m))
+        crate::files::write_atomic(path, &bytes).or_else(|m| fail(&src, m))
     }
 
     /// The file's bytes for `path`: safetensors if it ends in
