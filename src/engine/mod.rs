@@ -6,6 +6,8 @@ mod compact;
 mod gemm;
 mod gradcheck;
 mod leaves;
+mod many;
+mod operators;
 pub(crate) mod ops;
 mod replay;
 mod scope;
@@ -19,13 +21,14 @@ pub(crate) use bulk::{add_to_grads, read_data, update_each, update_each_with};
 pub use compact::compact;
 pub use gradcheck::{GradCheck, GradMismatch, GradReport, gradcheck, numerical_grad};
 pub(crate) use leaves::{Handles, Leaves};
+pub(crate) use many::affine_layer;
+pub use operators::Exponent;
 pub(crate) use ops::sigmoid as value_sigmoid;
 pub use replay::{Replay, ReplayError};
 pub use scope::{Scope, scope};
 pub use stats::{TapeStats, stats};
 pub use trace::GraphNode;
-pub(crate) use value::affine_layer;
-pub use value::{Exponent, Value};
+pub use value::Value;
 
 /// Asserts that two lists of numbers agree entry by entry to 1e-12
 /// relative (plus 1e-12 absolute near zero): the tests' "the same up to

@@ -5,9 +5,9 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
-use super::ops::{Op, logsumexp};
+use super::operators::Exponent;
+use super::ops::Op;
 use super::tape::{self, Tape};
 
 /// A scalar in an expression graph: its `data`, its `grad`, the op that made
@@ -105,7 +105,12 @@ impl Value {
     }
 
     #[inline(always)]
-    fn make(t: &mut Tape, op: Op, args: [u32; 2], data: impl FnOnce(&[f64]) -> f64) -> Value {
+    pub(super) fn make(
+        t: &mut Tape,
+        op: Op,
+        args: [u32; 2],
+        data: impl FnOnce(&[f64]) -> f64,
+    ) -> Value {
         let i = t.push(op, args, data);
         Value::holding(i, t.current, t.data[i as usize])
     }
@@ -349,7 +354,7 @@ impl Value {
     // stack, and drag the fast path's result there with it).
 
     #[inline(always)]
-    fn unary(self, op: Op) -> Value {
+    pub(super) fn unary(self, op: Op) -> Value {
         // SAFETY: no call until `t` is dropped, at the end of this block.
         if let Some(t) = unsafe { tape::unborrowed() }
             && t.fast()
@@ -374,7 +379,7 @@ impl Value {
     }
 
     #[inline(always)]
-    fn with_const(self, op: Op, c: f64) -> Value {
+    pub(super) fn with_const(self, op: Op, c: f64) -> Value {
         // SAFETY: no call until `t` is dropped, at the end of this block.
         if let Some(t) = unsafe { tape::unborrowed() }
             && t.fast()
@@ -409,7 +414,7 @@ impl Value {
     }
 
     #[inline(always)]
-    fn binary(self, other: Value, op: Op) -> Value {
+    pub(super) fn binary(self, other: Value, op: Op) -> Value {
         // SAFETY: no call until `t` is dropped, at the end of this block.
         if let Some(t) = unsafe { tape::unborrowed() }
             && t.fast()
@@ -539,359 +544,6 @@ impl Value {
     /// ```
     pub fn softplus(self) -> Value {
         self.unary(Op::Softplus)
-    }
-
-    // ----- ops with many operands, each one node -------------------------------
-
-    /// Σ values, as one node with every value a child. d/dxᵢ = 1.
-    ///
-    /// ```
-    /// use micrograd::Value;
-    /// let xs = [1.0, 2.0, 3.0].map(Value::new);
-    /// let s = Value::sum(xs);
-    /// assert_eq!(s.data(), 6.0);
-    /// assert_eq!(s.children().len(), 3);
-    /// ```
-    pub fn sum(values: impl IntoIterator<Item = Value>) -> Value {
-        // Collected first: the iterator may itself build nodes (`xs.map(|x| x * w)`).
-        let values: Vec<Value> = values.into_iter().collect();
-        tape::with(|t| {
-            let start = t.kids.len();
-            let mut acc = 0.0;
-            for v in values {
-                let i = v.live(t);
-                acc += t.data[i];
-                t.kids.push(i as u32);
-            }
-            let span = t.span(start, t.kids.len() - start);
-            Value::make(t, Op::Sum, span, |_| acc)
-        })
-    }
-
-    /// Σ wᵢ·xᵢ as one node. d/dwᵢ = xᵢ, d/dxᵢ = wᵢ.
-    ///
-    /// Panics if the slices differ in length.
-    ///
-    /// ```
-    /// use micrograd::Value;
-    /// let w = [1.0, 2.0].map(Value::new);
-    /// let x = [3.0, 4.0].map(Value::new);
-    /// let d = Value::dot(&w, &x);
-    /// d.backward();
-    /// assert_eq!(d.data(), 11.0);
-    /// assert_eq!((w[0].grad(), x[1].grad()), (3.0, 2.0));
-    /// ```
-    pub fn dot(w: &[Value], x: &[Value]) -> Value {
-        Value::dot_node(w, x, None)
-    }
-
-    /// Σ wᵢ·xᵢ + b as one node: a neuron before its activation.
-    /// d/dwᵢ = xᵢ, d/dxᵢ = wᵢ, d/db = 1.
-    ///
-    /// Panics if `w` and `x` differ in length.
-    ///
-    /// ```
-    /// use micrograd::Value;
-    /// let w = [-3.0, 1.0].map(Value::new);
-    /// let x = [2.0, 0.0].map(Value::new);
-    /// let b = Value::new(6.5);
-    /// assert_eq!(Value::affine(&w, &x, b).data(), 0.5);
-    /// ```
-    pub fn affine(w: &[Value], x: &[Value], b: Value) -> Value {
-        Value::dot_node(w, x, Some(b))
-    }
-
-    fn dot_node(w: &[Value], x: &[Value], b: Option<Value>) -> Value {
-        tape::with(|t| {
-            if !t.all_current(x) {
-                x.iter().for_each(|v| _ = v.live(t));
-            }
-            push_affine(t, w, x, b, None)
-        })
-    }
-
-    /// ln Σ e^zᵢ as one node, computed without overflow (the max is taken out
-    /// first). d/dzᵢ = softmax(z)ᵢ. The base of softmax cross-entropy.
-    ///
-    /// ```
-    /// use micrograd::Value;
-    /// let z = [1000.0, 1000.0].map(Value::new);
-    /// let l = Value::logsumexp(&z);
-    /// l.backward();
-    /// assert!((l.data() - (1000.0 + 2f64.ln())).abs() < 1e-9);
-    /// assert!((z[0].grad() - 0.5).abs() < 1e-12);
-    /// ```
-    pub fn logsumexp(z: &[Value]) -> Value {
-        tape::with(|t| {
-            let start = t.kids.len();
-            for &zi in z {
-                let i = zi.live(t);
-                t.kids.push(i as u32);
-            }
-            let kids = &t.kids[start..];
-            let out = logsumexp(kids.iter().map(|&k| t.data[k as usize]));
-            let span = t.span(start, z.len());
-            Value::make(t, Op::LogSumExp, span, |_| out)
-        })
-    }
-}
-
-/// Neurons on the same inputs, in one visit to the tape (a layer's forward
-/// pass): for each row `(w, b, act)`, the node `w·x + b` (or `w·x`) and, if
-/// `act` is given, an activation node on it. Checking `x` once for the whole
-/// layer, not once per neuron, is most of what this saves.
-pub(crate) fn affine_layer<'a>(
-    rows: impl Iterator<Item = (&'a [Value], Option<Value>, Option<Op>)>,
-    x: &[Value],
-) -> Vec<Value> {
-    tape::with(|t| {
-        if !t.all_current(x) {
-            x.iter().for_each(|v| _ = v.live(t));
-        }
-        rows.map(|(w, b, act)| push_affine(t, w, x, b, act))
-            .collect()
-    })
-}
-
-/// Pushes `w·x [+ b]` and, if asked, `act(w·x [+ b])`; `x` is already checked.
-fn push_affine(t: &mut Tape, w: &[Value], x: &[Value], b: Option<Value>, act: Option<Op>) -> Value {
-    assert_eq!(
-        w.len(),
-        x.len(),
-        "micrograd: dot product of {} weights with {} inputs",
-        w.len(),
-        x.len()
-    );
-    if !t.all_current(w) {
-        w.iter().for_each(|v| _ = v.live(t));
-    }
-    let bias = b.map(|b| b.live(t));
-    let acc = dot(&t.data, bias.map_or(0.0, |i| t.data[i]), w, x);
-    let start = t.kids.len();
-    t.kids.extend(w.iter().map(|v| v.idx));
-    t.kids.extend(x.iter().map(|v| v.idx));
-    let op = match bias {
-        Some(i) => {
-            t.kids.push(i as u32);
-            Op::Affine
-        }
-        None => Op::Dot,
-    };
-    let span = t.span(start, w.len());
-    let v = Value::make(t, op, span, |_| acc);
-    match act {
-        Some(a) => Value::make(t, a, [v.idx, 0], |_| a.forward(acc, 0.0, 0.0)),
-        None => v,
-    }
-}
-
-/// `acc + Σ wᵢ·xᵢ` over the tape's data, summed left to right.
-///
-/// Not inlined: inlined into `dot_node`, the sum was kept on the stack
-/// (a store and a load per term; the loop ran 2x slower).
-#[inline(never)]
-fn dot(data: &[f64], mut acc: f64, w: &[Value], x: &[Value]) -> f64 {
-    for (wi, xi) in w.iter().zip(x) {
-        acc += data[wi.idx as usize] * data[xi.idx as usize];
-    }
-    acc
-}
-
-/// What [`Value::pow`] accepts as an exponent: `f64`, `i32` or `Value`.
-///
-/// ```
-/// use micrograd::Value;
-/// let x = Value::new(2.0);
-/// assert_eq!(x.pow(3).data(), 8.0);
-/// assert_eq!(x.pow(-1.0).data(), 0.5);
-/// assert_eq!(x.pow(Value::new(0.5)).data(), 2f64.sqrt());
-/// ```
-pub trait Exponent: sealed::Sealed {
-    /// Builds `base ** self`.
-    fn raise(self, base: Value) -> Value;
-}
-
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for f64 {}
-    impl Sealed for i32 {}
-    impl Sealed for super::Value {}
-}
-
-impl Exponent for f64 {
-    fn raise(self, base: Value) -> Value {
-        base.with_const(Op::PowC, self)
-    }
-}
-
-impl Exponent for i32 {
-    fn raise(self, base: Value) -> Value {
-        base.pow(f64::from(self))
-    }
-}
-
-impl Exponent for Value {
-    fn raise(self, base: Value) -> Value {
-        base.binary(self, Op::Pow) // d/dx = p·x^(p-1), d/dp = x^p·ln x
-    }
-}
-
-// ----- operators ---------------------------------------------------------------
-
-impl Add for Value {
-    type Output = Value;
-    /// d(a+b)/da = 1, d(a+b)/db = 1.
-    #[inline]
-    fn add(self, rhs: Value) -> Value {
-        self.binary(rhs, Op::Add)
-    }
-}
-
-impl Sub for Value {
-    type Output = Value;
-    /// d(a-b)/da = 1, d(a-b)/db = -1.
-    #[inline]
-    fn sub(self, rhs: Value) -> Value {
-        self.binary(rhs, Op::Sub)
-    }
-}
-
-impl Mul for Value {
-    type Output = Value;
-    /// d(ab)/da = b, d(ab)/db = a.
-    #[inline]
-    fn mul(self, rhs: Value) -> Value {
-        self.binary(rhs, Op::Mul)
-    }
-}
-
-impl Div for Value {
-    type Output = Value;
-    /// d(a/b)/da = 1/b, d(a/b)/db = -a/b².
-    #[inline]
-    fn div(self, rhs: Value) -> Value {
-        self.binary(rhs, Op::Div)
-    }
-}
-
-impl Neg for Value {
-    type Output = Value;
-    /// d(-a)/da = -1.
-    #[inline]
-    fn neg(self) -> Value {
-        self.unary(Op::Neg)
-    }
-}
-
-impl Add<f64> for Value {
-    type Output = Value;
-    /// d(a+c)/da = 1.
-    #[inline]
-    fn add(self, c: f64) -> Value {
-        self.with_const(Op::AddC, c)
-    }
-}
-
-impl Sub<f64> for Value {
-    type Output = Value;
-    /// d(a-c)/da = 1.
-    #[inline]
-    fn sub(self, c: f64) -> Value {
-        self.with_const(Op::SubC, c)
-    }
-}
-
-impl Mul<f64> for Value {
-    type Output = Value;
-    /// d(a·c)/da = c.
-    #[inline]
-    fn mul(self, c: f64) -> Value {
-        self.with_const(Op::MulC, c)
-    }
-}
-
-impl Div<f64> for Value {
-    type Output = Value;
-    /// d(a/c)/da = 1/c.
-    #[inline]
-    fn div(self, c: f64) -> Value {
-        self.with_const(Op::DivC, c)
-    }
-}
-
-impl Add<Value> for f64 {
-    type Output = Value;
-    /// d(c+a)/da = 1.
-    #[inline]
-    fn add(self, v: Value) -> Value {
-        v + self
-    }
-}
-
-impl Sub<Value> for f64 {
-    type Output = Value;
-    /// d(c-a)/da = -1.
-    #[inline]
-    fn sub(self, v: Value) -> Value {
-        v.with_const(Op::RSubC, self)
-    }
-}
-
-impl Mul<Value> for f64 {
-    type Output = Value;
-    /// d(c·a)/da = c.
-    #[inline]
-    fn mul(self, v: Value) -> Value {
-        v * self
-    }
-}
-
-impl Div<Value> for f64 {
-    type Output = Value;
-    /// d(c/a)/da = -c/a²: a node of the graph, not a plain number as
-    /// some Python ports' `__rtruediv__` return (cutting `c / x` off the graph).
-    #[inline]
-    fn div(self, v: Value) -> Value {
-        v.with_const(Op::RDivC, self)
-    }
-}
-
-macro_rules! assign_ops {
-    ($($tr:ident $method:ident $op:tt),*) => {$(
-        impl $tr<Value> for Value {
-            /// Rebinds `self` to a new node; the old node keeps its place in the graph.
-            fn $method(&mut self, rhs: Value) {
-                *self = *self $op rhs;
-            }
-        }
-        impl $tr<f64> for Value {
-            /// Rebinds `self` to a new node; the old node keeps its place in the graph.
-            fn $method(&mut self, rhs: f64) {
-                *self = *self $op rhs;
-            }
-        }
-    )*};
-}
-assign_ops!(AddAssign add_assign +, SubAssign sub_assign -, MulAssign mul_assign *, DivAssign div_assign /);
-
-impl std::iter::Sum for Value {
-    /// One [`Value::sum`] node.
-    fn sum<I: Iterator<Item = Value>>(iter: I) -> Value {
-        Value::sum(iter)
-    }
-}
-
-impl<'a> std::iter::Sum<&'a Value> for Value {
-    /// One [`Value::sum`] node.
-    fn sum<I: Iterator<Item = &'a Value>>(iter: I) -> Value {
-        Value::sum(iter.copied())
-    }
-}
-
-impl From<f64> for Value {
-    /// A new leaf, as [`Value::new`].
-    fn from(x: f64) -> Value {
-        Value::new(x)
     }
 }
 
