@@ -71,8 +71,8 @@ pub(super) fn reset_marks(marks: &mut Vec<u64>, n: usize) {
 /// gradient is often written by the node just above it (a chain is nothing
 /// else), and the loop then takes it from this register copy instead of
 /// loading what was stored a moment before, which waits for the store to
-/// reach the load. With this and the frontier in a register (see [`pass`]),
-/// a chain's backward takes 3.05 ns a node instead of 3.6.
+/// reach the load. This and the frontier in a register (see [`pass`]) are
+/// most of the backward's speed on a chain (BENCHMARKS.md, design choices).
 struct Grads<'a> {
     grad: &'a mut [f64],
     op: &'a [Op],
@@ -203,8 +203,7 @@ fn two(o: Op, i: usize, gi: f64, data: &[f64], [a, b]: [u32; 2], g: &mut impl Si
 ///
 /// Its own function, over slices cut to one length, so that the loop keeps
 /// the frontier and every pointer in registers: inside `Tape::backward` it
-/// kept the frontier on the stack, and a chain's backward took 12.1–12.5
-/// cycles a node against 11.4.
+/// kept the frontier on the stack (BENCHMARKS.md, design choices).
 #[inline(never)]
 fn pass(
     root: usize,
@@ -237,8 +236,8 @@ fn pass(
 }
 
 impl Tape {
-    // Out of line too: inlined into `Value::backward`, a 16-16-1 MLP's
-    // backward took 88–90 µs against 87–88.
+    // Out of line too: inlined into `Value::backward`, an MLP's backward
+    // was a little slower.
     #[inline(never)]
     pub(crate) fn backward(&mut self, root: usize) {
         let n = root + 1;

@@ -201,7 +201,7 @@ impl Op {
     /// Operands, constant and output are passed as functions and read only
     /// by the formula asked for, so that a caller pays for no load its op
     /// does not need (on the tape, loading the output for every node made a
-    /// chain's backward 6% slower).
+    /// chain's backward slower: BENCHMARKS.md, design choices).
     #[inline(always)]
     pub(crate) fn chain(
         self,

@@ -101,8 +101,8 @@ pub(crate) const ROOT: u32 = 0;
 thread_local! {
     /// This thread's tape. `ManuallyDrop`: a thread-local whose type has a
     /// destructor is checked, at every access, for whether the destructor is
-    /// registered yet, and a chain of ops accesses it at every node (3.3–3.5
-    /// against 3.0 ns a node on the chain benchmark). [`FREE`] frees it
+    /// registered yet, and a chain of ops accesses it at every node (what that
+    /// cost: BENCHMARKS.md, design choices). [`FREE`] frees it
     /// instead, when the thread ends.
     static TAPE: RefCell<ManuallyDrop<Tape>> =
         const { RefCell::new(ManuallyDrop::new(Tape::new())) };
@@ -136,8 +136,8 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut Tape) -> R) -> R {
 /// This thread's tape, borrowed until the guard is dropped: [`with`]
 /// without its closure, for the ops every expression is made of. Through
 /// `with`, an op's closure was not inlined (a closure cannot be marked so),
-/// and every op became a call with its operands passed through the stack:
-/// 8.0 ns per node on the chain benchmark, against 3.9 this way.
+/// and every op became a call with its operands passed through the stack
+/// (twice the time a node: BENCHMARKS.md, design choices).
 ///
 /// # Safety
 ///
@@ -255,7 +255,7 @@ impl Tape {
     /// Gives the gradient, op and children columns the length of `data`.
     ///
     /// An op's fast path sets only `data`'s length (three stores fewer on
-    /// every node: 3.0 against 3.7 ns a node on the chain benchmark); the
+    /// every node; BENCHMARKS.md, design choices); the
     /// other three columns' slots up to it are written,
     /// and their lengths catch up here, wherever the tape is borrowed, so
     /// that every other piece of code sees four columns of one length.
@@ -326,9 +326,9 @@ impl Tape {
         // slot `i` of each is allocated. `data` has length `i` and the other
         // three at most `i` (see `sync_lens`); writing slot `i` of each and
         // setting `data`'s length to `i + 1` initializes exactly that slot.
-        // Measured on the chain benchmark: four `Vec::push` here cost 6.8 ns
-        // per node forward, this 4.0 (one check, and no call between
-        // computing the number and storing it).
+        // Four `Vec::push` here were much slower (BENCHMARKS.md, design
+        // choices): this is one check, and no call between computing the
+        // number and storing it.
         debug_assert!(i < self.room);
         debug_assert!(self.grad.len() <= i && self.op.len() <= i && self.args.len() <= i);
         // Every pointer is read before the first store: a store through one

@@ -347,8 +347,8 @@ impl Value {
 
     // Each op has a fast path, taken when the tape is free, has room, and
     // the operands' handles are fresh: it makes no call at all, so the
-    // operands' numbers stay in registers from one op to the next (a chain
-    // of ops ran at 3.9 ns a node through memory). Anything else takes the
+    // operands' numbers stay in registers from one op to the next (through
+    // memory a chain ran slower: BENCHMARKS.md, design choices). Anything else takes the
     // general path, out of line; it returns its handle as two numbers, which
     // come back in registers (a whole `Value` would come back through the
     // stack, and drag the fast path's result there with it).

@@ -64,7 +64,7 @@ pub(crate) fn l2_with_grad(params: &[Value], alpha: f64) -> f64 {
 }
 
 /// Σ p², in eight interleaved partial sums: a sum in one accumulator waits
-/// for each addition before the next (at width 256 that was 4% of a
+/// for each addition before the next (a visible share of a wide
 /// training step). It may differ from [`l2`]'s in-order sum in the last bits.
 pub(crate) fn sum_of_squares(ps: &[f64]) -> f64 {
     let mut acc = [0.0; 8];

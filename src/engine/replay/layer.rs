@@ -259,7 +259,7 @@ impl Replay {
 /// the demo: through `matrixmultiply`, the thin path is faster for its
 /// 2-input and 1-output layers, the matrix product for its 16×16 one;
 /// through [`gemm()`]'s own kernels, every layer is faster as a product
-/// (1.35 ms for the demo's 100 steps against 1.42).
+/// (BENCHMARKS.md, design choices).
 pub(super) const THIN: usize = 4;
 
 /// Σ v, in [`SUMS`] running sums so that it vectorizes: as many as keep a
@@ -296,8 +296,8 @@ pub(super) fn lane_dot(a: &[f64], b: &[f64]) -> f64 {
     fold(acc) + tail
 }
 
-/// Running sums per reduction: four vectors of four with AVX2 (on the demo,
-/// 4% fewer cycles a step than with one vector's worth).
+/// Running sums per reduction: four vectors of four with AVX2 (faster on the
+/// demo than one vector's worth: BENCHMARKS.md, design choices).
 pub(super) const SUMS: usize = 16;
 
 /// The running sums added in pairs.

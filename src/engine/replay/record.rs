@@ -85,10 +85,8 @@ impl Replay {
 /// Which entry of a recording's shared values each leaf below it is.
 ///
 /// Parameters are usually made together, so the leaves' span is dense and
-/// a table over it does. A one-step `fit` of a 256-wide MLP (66 817
-/// parameters, recorded at each `fit`) took 16.5–18.1 ms with a hash map,
-/// whose writes to random buckets missed the cache, and takes 12.5–13.0.
-/// Leaves spread far apart (a constant made long before) get the hash map.
+/// a table over it does: a hash map's writes to random buckets miss the
+/// cache (BENCHMARKS.md, design choices). Leaves spread far apart (a constant made long before) get the hash map.
 pub(super) enum SharedAt {
     Dense { lo: usize, at: Vec<u32> },
     Sparse(FastMap<usize, usize>),
