@@ -507,3 +507,38 @@ fn safetensors_is_told_from_json_by_its_structure() {
     let e = ModelFile::load(&p).unwrap_err().to_string();
     assert!(e.contains("not valid JSON"), "{e}");
 }
+
+/// Runs the command with its stderr a pipe whose reader has gone.
+fn closed_stderr(args: &[&str]) -> std::process::Output {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_micrograd"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take()); // the reader goes before anything is written
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_stderr_drops_the_messages_and_the_work_goes_on() {
+    let d = dir("stderr");
+    let out = d.join("run");
+    let o = closed_stderr(&[
+        "train",
+        "--data",
+        "spiral",
+        "--steps",
+        "5",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{:?}", o.status);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("trained 5 steps"), "{text}");
+    assert!(out.join("model.json").exists() && out.join("loss.svg").exists());
+    // a refusal still exits with its status
+    let o = closed_stderr(&["train", "--data", "mnist"]);
+    assert_eq!(o.status.code(), Some(2));
+}

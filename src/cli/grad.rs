@@ -1,6 +1,6 @@
 //! `micrograd grad`: an expression's value and its gradient, for checking backprop by hand.
 
-use super::out::outln;
+use super::out::{errln, outln};
 use std::collections::BTreeMap;
 
 use micrograd::Value;
@@ -62,19 +62,19 @@ pub fn run(a: &GradArgs) -> Result<(), Failure> {
     if let Some(p) = &a.svg {
         save_graph(y, p, DotOptions::default())
             .map_err(|err| Failure::input(format!("{}: {err}", p.display())))?;
-        eprintln!("wrote {}", p.display());
+        errln!("wrote {}", p.display());
     }
     if let Some(p) = &a.png {
         let dot = draw_dot(y, DotOptions::default()).map_err(Failure::input)?;
         let png =
             render_with_graphviz(&dot, "png").map_err(|e| Failure::input(format!("--png: {e}")))?;
         micrograd::files::write_atomic(p, &png).map_err(Failure::input)?;
-        eprintln!("wrote {}", p.display());
+        errln!("wrote {}", p.display());
     }
     if let Some(p) = &a.dot {
         let dot = draw_dot(y, DotOptions::default()).map_err(Failure::input)?;
         micrograd::files::write_atomic(p, dot.as_bytes()).map_err(Failure::input)?;
-        eprintln!("wrote {}", p.display());
+        errln!("wrote {}", p.display());
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod predict;
 mod serve;
 mod train;
 
+use crate::cli::out::errln;
 use std::fmt;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -321,7 +322,7 @@ fn clean_up_on_interrupt() {
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
             micrograd::files::remove_temporaries();
-            eprintln!("interrupted");
+            errln!("interrupted");
             std::process::exit(128 + sig);
         }
     });
@@ -340,7 +341,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("error: {}", f.message);
+            errln!("error: {}", f.message);
             ExitCode::from(f.code)
         }
     }

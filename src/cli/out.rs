@@ -1,7 +1,9 @@
 //! Standard output for the subcommands. A closed pipe (`micrograd train |
 //! head -2`) ends the program quietly, by SIGPIPE, as it ends `cat`: Rust
 //! ignores the signal, so that a write fails instead, and `println!` panics
-//! on that failure. Use [`out!`] and [`outln!`] for stdout.
+//! on that failure. Use [`out!`] and [`outln!`] for stdout, and
+//! [`errln!`] for stderr: a message that cannot be shown (stderr closed) is
+//! dropped, never a panic, and the work goes on.
 
 use std::io::Write;
 
@@ -54,4 +56,23 @@ macro_rules! outln {
     };
 }
 
-pub(crate) use {out, outln};
+/// Writes to stderr, dropping what cannot be written; see the module.
+pub fn note(args: std::fmt::Arguments<'_>) {
+    let _ = std::io::stderr().lock().write_fmt(args);
+}
+
+/// `eprint!` that never panics: a closed stderr drops the message.
+macro_rules! err {
+    ($($arg:tt)*) => {
+        $crate::cli::out::note(format_args!($($arg)*))
+    };
+}
+
+/// `eprintln!` that never panics: a closed stderr drops the message.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::cli::out::note(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+pub(crate) use {err, errln, out, outln};

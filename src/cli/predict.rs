@@ -1,5 +1,6 @@
 //! `micrograd predict`: a saved model on the rows of a CSV file.
 
+use crate::cli::out::errln;
 use micrograd::data::{Impute, Input, Table, is_missing};
 use micrograd::metrics::{Confusion, Regression};
 use micrograd::nn::ModelFile;
@@ -25,15 +26,15 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
     }
     let table = Table::read(a.data()).map_err(Failure::input)?;
     for n in table.reading_notes() {
-        eprintln!("note: {n}");
+        errln!("note: {n}");
     }
     let rows: Vec<usize> = (0..table.len()).collect();
     let (x, warnings) = file.prep.inputs_of(&table, &rows).map_err(Failure::input)?;
     for w in &warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     if let Some(n) = filled(&file, &table) {
-        eprintln!("note: {n}");
+        errln!("note: {n}");
     }
 
     // every input column as read, then the prediction (and probabilities),
@@ -70,13 +71,13 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
     match &a.out {
         Some(p) => {
             micrograd::files::write_atomic(p, &bytes).map_err(Failure::input)?;
-            eprintln!("wrote {} predictions to {}", x.len(), p.display());
+            errln!("wrote {} predictions to {}", x.len(), p.display());
         }
         None => super::out::write_bytes(&bytes),
     }
     if let Some(t) = table.column(target) {
         let truth: Vec<&str> = table.rows.iter().map(|(_, r)| r[t].as_str()).collect();
-        eprintln!("{}", score(&file, &predictions, &truth));
+        errln!("{}", score(&file, &predictions, &truth));
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `micrograd train`: data, recipe, loop, scores, pictures, model files.
 
-use super::out::{out, outln};
+use super::out::{err, errln, out, outln};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -98,21 +98,21 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
             .chain(&test)
             .flat_map(Table::reading_notes)
         {
-            eprintln!("note: {n}");
+            errln!("note: {n}");
         }
         const SHOWN: usize = 6;
         for n in p.notes.iter().take(SHOWN) {
-            eprintln!("note: {n}");
+            errln!("note: {n}");
         }
         if p.notes.len() > SHOWN {
-            eprintln!(
+            errln!(
                 "note: … and {} more columns left out",
                 p.notes.len() - SHOWN
             );
         }
     }
     for w in &p.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     let some = |d: Dataset| (!d.is_empty()).then_some(d);
     Ok(Loaded {
@@ -253,7 +253,7 @@ impl Progress {
             pb.set_message(msg);
             pb.inc(1);
         } else if !self.quiet && ((r.step + 1).is_multiple_of(self.every) || r.step == 0) {
-            eprintln!("step {:>5}/{} {msg}", r.step + 1, self.steps);
+            errln!("step {:>5}/{} {msg}", r.step + 1, self.steps);
         }
     }
 
@@ -430,7 +430,7 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         }
     }
     if let Some(w) = warning {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     Ok(())
 }
@@ -448,11 +448,11 @@ fn print_plan(d: &Loaded, r: &Recipe, model: &MLP) {
         "regression".to_owned()
     };
     if d.kind == DataKind::Table {
-        eprintln!("target '{}': {task}", t.target);
-        eprint!("features:\n{}", d.prep);
+        errln!("target '{}': {task}", t.target);
+        err!("features:\n{}", d.prep);
     }
     let samples = |o: &Option<Dataset>| o.as_ref().map_or(0, Dataset::len);
-    eprintln!(
+    errln!(
         "training MLP({}, {:?}) with {} parameters on {} ({} train, {} validation, {} test \
          samples), loss {}, {} with lr {} -> {}, batch {}, {}",
         t.nfeatures(),

@@ -1,6 +1,7 @@
 //! Reverse mode: one loop down the tape, each node's chain rule taken from [`Op::chain`](super::ops::Op::chain).
 
 use std::fmt;
+use std::io::Write;
 
 use super::tape::{self, NO_GRAD, Op, Tape};
 use super::value::Value;
@@ -286,7 +287,9 @@ impl Tape {
         self.len_at_backward = len;
         if self.growing_backwards >= 100 && len >= 1_000_000 && !self.warned {
             self.warned = true;
-            eprintln!(
+            // a closed stderr drops the warning rather than panicking
+            let _ = writeln!(
+                std::io::stderr(),
                 "micrograd: warning: this thread's tape has grown at each of the last {} \
                  backward() calls and holds {len} nodes. Nodes are freed only when a scope \
                  ends: start each training step with `let _step = micrograd::scope();` (a \

@@ -8,6 +8,7 @@
 //! write. At most [`MAX_CONNECTIONS`] are kept: a new one, or an accept that
 //! fails for want of descriptors, closes the connection idle the longest.
 
+use crate::cli::out::errln;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};
@@ -303,6 +304,6 @@ impl Log {
             return;
         }
         self.last = Some(now);
-        eprintln!("micrograd serve: {what}");
+        errln!("micrograd serve: {what}");
     }
 }

@@ -35,6 +35,7 @@ mod api;
 mod conn;
 mod http;
 
+use crate::cli::out::errln;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -56,7 +57,7 @@ pub fn run(a: &ServeArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::run(format!("cannot start the server: {e}")))?;
     let url = format!("http://{addr}/");
     if !a.host.is_loopback() {
-        eprintln!(
+        errln!(
             "warning: listening on {} lets other machines reach this server; the default, \
              127.0.0.1, keeps it to this one",
             a.host
