@@ -505,3 +505,25 @@ fn silent_clients_are_let_go_after_10_seconds() {
         assert!(!answer.contains("200 OK"), "{answer}");
     }
 }
+
+#[test]
+fn a_client_that_stops_reading_is_let_go_after_10_seconds() {
+    let s = Server::start();
+    let mut c = TcpStream::connect(&s.addr).unwrap();
+    c.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
+    let get = format!("GET / HTTP/1.1\r\nHost: {}\r\n\r\n", s.addr);
+    // far more answers (the page each time) than the socket buffers hold
+    let sent = (0..2000)
+        .take_while(|_| c.write_all(get.as_bytes()).is_ok())
+        .count();
+    std::thread::sleep(Duration::from_secs(12));
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let (answers, _) = read_what_comes(&mut c);
+    let got = answers.matches("HTTP/1.1 200").count();
+    assert!(
+        got < sent,
+        "all {sent} answers came: the server waited on the client"
+    );
+    // and the server serves others
+    assert_eq!(s.request("GET", "/", b"").0, 200);
+}
