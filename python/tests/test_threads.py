@@ -11,10 +11,23 @@ import sys
 import textwrap
 
 
+# put before every case: the graph walk the cases check their graphs with
+PRELUDE = """
+def below(root):
+    # every node under root, depth first, as (op, data)
+    out, stack = [], [root]
+    while stack:
+        v = stack.pop()
+        out.append((v._op, v.data))
+        stack.extend(v._children)
+    return out
+"""
+
+
 def run(code, timeout=300):
     env = dict(os.environ, PYTHONMALLOC="debug", PYTHONFAULTHANDLER="1")
     p = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, "-c", PRELUDE + textwrap.dedent(code)],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -55,15 +68,6 @@ def test_pools_that_drop_and_collect_values_never_hand_out_a_freed_one():
 
         class Box:
             pass
-
-        def below(root):
-            # every node under root, depth first, as (op, data)
-            out, stack = [], [root]
-            while stack:
-                v = stack.pop()
-                out.append((v._op, v.data))
-                stack.extend(v._children)
-            return out
 
         def collect(_):
             gc.collect()
@@ -140,14 +144,6 @@ def test_a_stress_loop_of_threads_that_drop_each_others_values():
         errors = []
         shared = []  # leaves handed to other threads, which drop them
         lock = threading.Lock()
-
-        def below(root):
-            out, stack = [], [root]
-            while stack:
-                v = stack.pop()
-                out.append((v._op, v.data))
-                stack.extend(v._children)
-            return out
 
         def work(seed):
             rnd = random.Random(seed)

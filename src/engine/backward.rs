@@ -148,13 +148,8 @@ fn propagate(
         Op::Relu => one(Op::Relu, i, gi, data, consts, args[i], g),
         Op::Sigmoid => one(Op::Sigmoid, i, gi, data, consts, args[i], g),
         Op::Softplus => one(Op::Softplus, i, gi, data, consts, args[i], g),
-        Op::Sum | Op::LogSumExp => {
-            let o = op[i];
-            for &k in &kids[ai..ai + bi] {
-                let z = || data[k as usize];
-                g.add(k, o.chain_many(gi, z, || 1.0, || data[i]));
-            }
-        }
+        Op::Sum => many(Op::Sum, i, gi, data, &kids[ai..ai + bi], g),
+        Op::LogSumExp => many(Op::LogSumExp, i, gi, data, &kids[ai..ai + bi], g),
         Op::Dot | Op::Affine => {
             let (w, x) = kids[ai..ai + 2 * bi].split_at(bi);
             for (&wk, &xk) in w.iter().zip(x) {
@@ -169,6 +164,14 @@ fn propagate(
                 );
             }
         }
+    }
+}
+
+/// The chain rule through node `i`, a `Sum` or `LogSumExp` of `zs`.
+#[inline(always)]
+fn many(o: Op, i: usize, gi: f64, data: &[f64], zs: &[u32], g: &mut impl Sink) {
+    for &k in zs {
+        g.add(k, o.chain_many(gi, || data[k as usize], || 1.0, || data[i]));
     }
 }
 

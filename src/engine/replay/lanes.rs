@@ -132,8 +132,16 @@ pub(super) fn forward_node(n: &Node, val: &[f64], shared: &[f64], out: &mut [f64
             out.fill(0.0);
             for k in 0..n.args.len() {
                 match x(k) {
-                    Src::Lanes(v) => out.iter_mut().zip(v).for_each(|(o, p)| *o += p),
-                    Src::All(p) => out.iter_mut().for_each(|o| *o += p),
+                    Src::Lanes(v) => {
+                        for (o, p) in out.iter_mut().zip(v) {
+                            *o += p;
+                        }
+                    }
+                    Src::All(p) => {
+                        for o in out.iter_mut() {
+                            *o += p;
+                        }
+                    }
                 }
             }
         }
@@ -236,12 +244,10 @@ pub(super) fn backward_node(
         Op::Relu => backward1::<{ Op::Relu as u8 }>(&mut g, gi, x(0), c, out),
         Op::Sigmoid => backward1::<{ Op::Sigmoid as u8 }>(&mut g, gi, x(0), c, out),
         Op::Softplus => backward1::<{ Op::Softplus as u8 }>(&mut g, gi, x(0), c, out),
-        Op::Sum | Op::LogSumExp => {
-            for k in 0..n.args.len() {
-                let z = x(k);
-                g.add(k, |r| n.op.chain_many(gi[r], || z.at(r), || 1.0, || out[r]));
-            }
-        }
+        Op::Sum => (0..n.args.len())
+            .for_each(|k| backward_many::<{ Op::Sum as u8 }>(&mut g, k, gi, x(k), out)),
+        Op::LogSumExp => (0..n.args.len())
+            .for_each(|k| backward_many::<{ Op::LogSumExp as u8 }>(&mut g, k, gi, x(k), out)),
         Op::Dot | Op::Affine => {
             let k = n.args.len() / 2;
             for j in 0..k {
@@ -258,6 +264,18 @@ pub(super) fn backward_node(
             }
         }
     }
+}
+
+/// Child `k`'s share of a `Sum` or `LogSumExp` over the lanes:
+/// [`Op::chain_many`].
+#[inline(always)]
+fn backward_many<const O: u8>(g: &mut Give, k: usize, gi: &[f64], z: Src, out: &[f64]) {
+    let o = const { Op::numbered(O) };
+    g.add(
+        k,
+        #[inline(always)]
+        |r| o.chain_many(gi[r], || z.at(r), || 1.0, || out[r]),
+    );
 }
 
 /// A one-child node's backward over the lanes: [`Op::chain`].
