@@ -94,22 +94,7 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
     )
     .map_err(Failure::input)?;
     if !quiet {
-        for n in std::iter::once(&table)
-            .chain(&test)
-            .flat_map(Table::reading_notes)
-        {
-            errln!("note: {n}");
-        }
-        const SHOWN: usize = 6;
-        for n in p.notes.iter().take(SHOWN) {
-            errln!("note: {n}");
-        }
-        if p.notes.len() > SHOWN {
-            errln!(
-                "note: … and {} more columns left out",
-                p.notes.len() - SHOWN
-            );
-        }
+        print_notes(&table, test.as_ref(), &p.notes);
     }
     for w in &p.warnings {
         errln!("warning: {w}");
@@ -122,6 +107,23 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
         prep: p.prep,
         kind: DataKind::Table,
     })
+}
+
+/// What reading and preparing the tables noticed, a few lines of it.
+fn print_notes(table: &Table, test: Option<&Table>, notes: &[String]) {
+    for n in std::iter::once(table)
+        .chain(test)
+        .flat_map(Table::reading_notes)
+    {
+        errln!("note: {n}");
+    }
+    const SHOWN: usize = 6;
+    for n in notes.iter().take(SHOWN) {
+        errln!("note: {n}");
+    }
+    if notes.len() > SHOWN {
+        errln!("note: … and {} more columns left out", notes.len() - SHOWN);
+    }
 }
 
 fn load_builtin(a: &TrainArgs) -> Result<Loaded, Failure> {
@@ -359,27 +361,71 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         loss,
     };
     let mut written = write_pictures(a, &d, &file, &curves, on_test.as_ref().unwrap_or(&on_train))?;
-    // both model files from this run, or neither: written first, renamed together
-    let bytes = model_paths
+    written.extend(write_models(&file, model_paths)?);
+    let s = Summary {
+        d: &d,
+        r: &r,
+        history: &history,
+        seconds,
+        parameters: file.model.num_parameters(),
+        on_train,
+        on_test,
+        written,
+    };
+    let warning = s.last().1.warning(s.last().0);
+    if a.json {
+        s.print_json(warning.as_deref());
+    } else {
+        s.print_text();
+    }
+    if let Some(w) = warning {
+        errln!("warning: {w}");
+    }
+    Ok(())
+}
+
+/// Writes both model files from this run, or neither: each is made first,
+/// then all are renamed into place together.
+fn write_models(file: &ModelFile, paths: Vec<PathBuf>) -> Result<Vec<PathBuf>, Failure> {
+    let bytes = paths
         .iter()
         .map(|p| {
             file.to_bytes(p)
                 .map_err(|m| Failure::input(format!("{}: {m}", p.display())))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let files: Vec<(&Path, &[u8])> = model_paths
+    let files: Vec<(&Path, &[u8])> = paths
         .iter()
         .zip(&bytes)
         .map(|(p, b)| (p.as_path(), b.as_slice()))
         .collect();
     micrograd::files::write_all(&files).map_err(Failure::input)?;
-    written.extend(model_paths);
+    Ok(paths)
+}
 
-    let last = on_test
-        .as_ref()
-        .map_or(("train", &on_train), |t| ("test", t));
-    let warning = last.1.warning(last.0);
-    if a.json {
+/// What a finished run reports.
+struct Summary<'a> {
+    d: &'a Loaded,
+    r: &'a Recipe,
+    history: &'a History,
+    /// The training loop's own seconds.
+    seconds: f64,
+    parameters: usize,
+    on_train: Scores,
+    on_test: Option<Scores>,
+    written: Vec<PathBuf>,
+}
+
+impl Summary<'_> {
+    /// The scores the run is judged by: the test set's, else the training set's.
+    fn last(&self) -> (&'static str, &Scores) {
+        self.on_test
+            .as_ref()
+            .map_or(("train", &self.on_train), |t| ("test", t))
+    }
+
+    fn print_json(&self, warning: Option<&str>) {
+        let (d, h) = (self.d, self.history);
         let summary = json!({
             "data": d.train.name,
             "task": if d.train.is_classification() { "classification" } else { "regression" },
@@ -390,21 +436,23 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
                 "test": d.test.as_ref().map(Dataset::len),
             },
             "inputs": d.train.nfeatures(),
-            "parameters": file.model.num_parameters(),
-            "steps": history.loss.len(),
-            "best_step": history.best_step,
-            "seconds": seconds,
-            "final_step_loss": history.loss.last(),
-            "train": on_train.json(),
-            "test": on_test.as_ref().map(Scores::json),
+            "parameters": self.parameters,
+            "steps": h.loss.len(),
+            "best_step": h.best_step,
+            "seconds": self.seconds,
+            "final_step_loss": h.loss.last(),
+            "train": self.on_train.json(),
+            "test": self.on_test.as_ref().map(Scores::json),
             "warning": warning,
-            "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "files": self.written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         });
         outln!("{summary:#}");
-    } else {
-        let ran = history.loss.len();
-        let stopped = match history.best_step {
-            Some(b) if ran < r.cfg.steps => format!(
+    }
+
+    fn print_text(&self) {
+        let ran = self.history.loss.len();
+        let stopped = match self.history.best_step {
+            Some(b) if ran < self.r.cfg.steps => format!(
                 ", stopped early: the validation loss was best at step {} (those weights kept)",
                 b + 1
             ),
@@ -414,25 +462,23 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
             ),
             None => String::new(),
         };
+        let seconds = self.seconds;
         outln!("trained {ran} steps in {seconds:.3} s (the training loop alone){stopped}");
-        outln!("{}", on_train.line("train"));
-        match &on_test {
+        outln!("{}", self.on_train.line("train"));
+        match &self.on_test {
             Some(t) => outln!("{}", t.line("test")),
             None => outln!("test   (none held out; use --test-fraction)"),
         }
-        if let Some(c) = &last.1.confusion
-            && d.kind == DataKind::Table
+        let (name, last) = self.last();
+        if let Some(c) = &last.confusion
+            && self.d.kind == DataKind::Table
         {
-            out!("{}: per class\n{c}", last.0);
+            out!("{name}: per class\n{c}");
         }
-        for p in &written {
+        for p in &self.written {
             outln!("wrote {}", p.display());
         }
     }
-    if let Some(w) = warning {
-        errln!("warning: {w}");
-    }
-    Ok(())
 }
 
 fn print_plan(d: &Loaded, r: &Recipe, model: &MLP) {

@@ -185,18 +185,7 @@ impl Recipe {
         } else {
             OptimizerKind::Sgd
         });
-        let lr = c.lr.unwrap_or(match optimizer {
-            OptimizerKind::Sgd => 1.0,
-            OptimizerKind::Momentum => 0.1,
-            OptimizerKind::Adam => 0.01,
-        });
-        let lr_end = c.lr_end.unwrap_or(if table { lr } else { lr / 10.0 });
-        let alpha = c.alpha.unwrap_or(if table { table::ALPHA } else { 1e-4 });
-        for (name, v) in [("lr", lr), ("lr_end", lr_end), ("alpha", alpha)] {
-            if !v.is_finite() || v < 0.0 {
-                return Err(refuse(name, format!("{v}: must be a finite number >= 0")));
-            }
-        }
+        let (lr, lr_end, alpha) = rates(table, optimizer, c)?;
         let batch_size = c.batch_size.unwrap_or(if table { table::BATCH } else { 0 });
         let (steps, epochs) = steps(table, train.len(), batch_size, c)?;
         let patience = c
@@ -265,6 +254,27 @@ impl Recipe {
             .seed(seed)
             .build()
     }
+}
+
+/// The first and last learning rates and the L2 strength, checked.
+fn rates(
+    table: bool,
+    optimizer: OptimizerKind,
+    c: &Choices,
+) -> Result<(f64, f64, f64), RecipeError> {
+    let lr = c.lr.unwrap_or(match optimizer {
+        OptimizerKind::Sgd => 1.0,
+        OptimizerKind::Momentum => 0.1,
+        OptimizerKind::Adam => 0.01,
+    });
+    let lr_end = c.lr_end.unwrap_or(if table { lr } else { lr / 10.0 });
+    let alpha = c.alpha.unwrap_or(if table { table::ALPHA } else { 1e-4 });
+    for (name, v) in [("lr", lr), ("lr_end", lr_end), ("alpha", alpha)] {
+        if !v.is_finite() || v < 0.0 {
+            return Err(refuse(name, format!("{v}: must be a finite number >= 0")));
+        }
+    }
+    Ok((lr, lr_end, alpha))
 }
 
 /// The steps to run, and the epochs they came from if counted in epochs.
