@@ -3,9 +3,11 @@
 
 use std::fmt;
 
+mod evaluate;
 mod recipe;
 mod report;
 
+pub use evaluate::{Evaluation, evaluate};
 pub use recipe::{Choices, DataKind, MAX_STEPS, Recipe, RecipeError};
 pub use report::Scores;
 
@@ -250,29 +252,12 @@ fn run(
 ) -> History {
     let params = model.parameters();
     let mut opt = cfg.optimizer.build(params.clone(), cfg.schedule.lr(0));
-    let mut rng = Rng::new(cfg.seed);
     let mut history = History::default();
-    let mut batches: std::vec::IntoIter<Vec<usize>> = Vec::new().into_iter();
-    // full batches: the same one every step, made once
-    let whole: Option<Vec<usize>> =
-        (cfg.batch_size == 0 || cfg.batch_size >= ds.len()).then(|| (0..ds.len()).collect());
-    // early stopping: the best validation loss, its step and weights, and epochs since
-    let mut best: Option<(f64, usize, Vec<f64>)> = None;
-    let mut since_best = 0;
+    let mut batches = Batches::new(ds, cfg);
+    let mut best = Best::default();
     let mut objective = Objective::new(model, ds, cfg);
     for step in 0..cfg.steps {
-        let fresh: Vec<usize>;
-        let batch: &[usize] = match &whole {
-            Some(all) => all,
-            None => {
-                fresh = batches.next().unwrap_or_else(|| {
-                    batches = ds.batches(cfg.batch_size, &mut rng).into_iter();
-                    batches.next().unwrap_or_default()
-                });
-                &fresh
-            }
-        };
-        let epoch_ends = batches.len() == 0;
+        let (batch, epoch_ends) = batches.next();
         let _step = scope();
         if !objective.sets_grads {
             opt.zero_grad();
@@ -320,20 +305,15 @@ fn run(
         on_step(&report);
         if let Some(v) = valid_loss {
             history.valid_loss.push((step, v));
-            if best.as_ref().is_none_or(|(b, _, _)| v < *b) {
-                best = Some((v, step, model.parameter_data()));
-                since_best = 0;
-            } else {
-                since_best += 1;
-            }
-            if cfg.patience.is_some_and(|p| since_best >= p) {
+            best.saw(v, step, model);
+            if cfg.patience.is_some_and(|p| best.since >= p) {
                 break;
             }
         }
     }
     if cfg.patience.is_some()
         && history.diverged.is_none()
-        && let Some((_, step, weights)) = best
+        && let Some((_, step, weights)) = best.best
     {
         model
             .load_parameters(&weights)
@@ -341,6 +321,64 @@ fn run(
         history.best_step = Some(step);
     }
     history
+}
+
+/// The batches of a run, step by step: the whole set every step, or
+/// shuffled mini-batches, an epoch's worth at a time.
+struct Batches<'a> {
+    ds: &'a Dataset,
+    size: usize,
+    rng: Rng,
+    /// Full batches: the same one every step, made once.
+    whole: Option<Vec<usize>>,
+    epoch: std::vec::IntoIter<Vec<usize>>,
+    current: Vec<usize>,
+}
+
+impl<'a> Batches<'a> {
+    fn new(ds: &'a Dataset, cfg: &TrainConfig) -> Batches<'a> {
+        let whole =
+            (cfg.batch_size == 0 || cfg.batch_size >= ds.len()).then(|| (0..ds.len()).collect());
+        Batches {
+            ds,
+            size: cfg.batch_size,
+            rng: Rng::new(cfg.seed),
+            whole,
+            epoch: Vec::new().into_iter(),
+            current: Vec::new(),
+        }
+    }
+
+    /// The next step's batch, and whether it ends an epoch.
+    fn next(&mut self) -> (&[usize], bool) {
+        if let Some(all) = &self.whole {
+            return (all, true);
+        }
+        self.current = self.epoch.next().unwrap_or_else(|| {
+            self.epoch = self.ds.batches(self.size, &mut self.rng).into_iter();
+            self.epoch.next().unwrap_or_default()
+        });
+        (&self.current, self.epoch.len() == 0)
+    }
+}
+
+/// Early stopping's memory: the best validation loss, its step and
+/// weights, and the epochs since.
+#[derive(Default)]
+struct Best {
+    best: Option<(f64, usize, Vec<f64>)>,
+    since: usize,
+}
+
+impl Best {
+    fn saw(&mut self, loss: f64, step: usize, model: &MLP) {
+        if self.best.as_ref().is_none_or(|(b, _, _)| loss < *b) {
+            self.best = Some((loss, step, model.parameter_data()));
+            self.since = 0;
+        } else {
+            self.since += 1;
+        }
+    }
 }
 
 /// `rows` replayed: the data loss and the L2 term. With `sets_grads` the
@@ -538,74 +576,6 @@ fn grew(losses: &[f64], step: usize) -> Option<Divergence> {
         start,
         now,
     })
-}
-
-/// What a model scores on a data set; see [`evaluate`].
-///
-/// ```
-/// use micrograd::{Loss, MLP, data, train::evaluate};
-/// let e = evaluate(&MLP::new(3, &[2, 1]), &data::toy(), Loss::Mse);
-/// assert!(e.accuracy.is_none() && e.loss >= 0.0);
-/// assert_eq!(e.predictions.len(), 4);
-/// ```
-#[derive(Clone, Debug, PartialEq)]
-pub struct Evaluation {
-    /// Mean loss (without regularisation).
-    pub loss: f64,
-    /// Accuracy (classification), or `None`.
-    pub accuracy: Option<f64>,
-    /// Per sample: the predicted class index, or the output (regression).
-    pub predictions: Vec<f64>,
-}
-
-/// Samples per scope when evaluating: memory is bounded by this, not by
-/// the data set.
-const CHUNK: usize = 512;
-
-/// Loss, accuracy and predictions of `model` on `ds`, a chunk of samples
-/// at a time, each chunk in its own [`scope`]: memory stays bounded however
-/// large `ds` is.
-///
-/// ```
-/// use micrograd::{Loss, MLP, data, train::evaluate};
-/// let ds = data::xor();
-/// let e = evaluate(&MLP::new(2, &[3, 1]), &ds, Loss::Mse);
-/// assert!(e.accuracy.unwrap() <= 1.0);
-/// ```
-pub fn evaluate(model: &MLP, ds: &Dataset, loss: Loss) -> Evaluation {
-    let classes = ds.nclasses();
-    let mut total = 0.0;
-    let mut predictions = Vec::with_capacity(ds.len());
-    for (xs, ys) in ds.x.chunks(CHUNK).zip(ds.y.chunks(CHUNK)) {
-        let _s = scope();
-        let outs: Vec<Vec<Value>> = xs
-            .iter()
-            .map(|x| {
-                let x: Vec<Value> = x.iter().map(|&v| Value::new(v)).collect();
-                model.forward(&x)
-            })
-            .collect();
-        // every loss is a mean over its samples: weigh each chunk by its size
-        total += loss.compute(&outs, ys, classes).data() * ys.len() as f64;
-        predictions.extend(outs.iter().map(|o| {
-            let o: Vec<f64> = o.iter().map(|v| v.data()).collect();
-            loss.predict(&o, classes)
-        }));
-    }
-    let n = ds.len().max(1) as f64;
-    let accuracy = (classes > 0).then(|| {
-        let right = predictions
-            .iter()
-            .zip(&ds.y)
-            .filter(|(p, t)| p == t)
-            .count();
-        right as f64 / n
-    });
-    Evaluation {
-        loss: total / n,
-        accuracy,
-        predictions,
-    }
 }
 
 /// The fraction of outputs whose predicted class is the target.
