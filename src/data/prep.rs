@@ -499,61 +499,71 @@ impl Preprocess {
             unseen_rows += usize::from(fresh);
             x.push(row);
         }
-        if let Some(&(line, column)) = missing.first() {
-            let lines: Vec<u64> = missing.iter().map(|m| m.0).collect();
-            let columns: BTreeSet<&str> = missing.iter().map(|m| m.1).collect();
-            return Err(DataError {
-                source: table.source.clone(),
-                line: Some(line),
-                column: Some(column.to_owned()),
-                message: format!(
-                    "{} missing value{} (empty or NA) in column{} {} on {}; fill or remove \
-                     those rows, or use --impute mean",
-                    missing.len(),
-                    if missing.len() == 1 { "" } else { "s" },
-                    if columns.len() == 1 { "" } else { "s" },
-                    shorten(
-                        &columns
-                            .iter()
-                            .map(|c| format!("'{c}'"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        120
-                    ),
-                    some_lines(&lines)
-                ),
-            });
+        if !missing.is_empty() {
+            return Err(missing_cells(table, &missing));
         }
         let warnings = if unseen.is_empty() {
             Vec::new()
         } else {
-            let what: Vec<String> = unseen
-                .iter()
-                .map(|(c, vals)| {
-                    let shown: Vec<String> = vals
-                        .iter()
-                        .take(3)
-                        .map(|v| format!("'{}'", shorten(v, 20)))
-                        .collect();
-                    let more = if vals.len() > 3 {
-                        format!(" and {} more", vals.len() - 3)
-                    } else {
-                        String::new()
-                    };
-                    format!("'{c}' ({}{more})", shown.join(", "))
-                })
-                .collect();
-            vec![format!(
-                "{}: {unseen_rows} row{} with categories not seen in training, in column{} {}: \
-                 their one-hot inputs are all 0",
-                table.source,
-                if unseen_rows == 1 { "" } else { "s" },
-                if what.len() == 1 { "" } else { "s" },
-                shorten(&what.join(", "), 300)
-            )]
+            vec![unseen_categories(table, &unseen, unseen_rows)]
         };
         Ok((x, warnings))
     }
+}
+
+/// The error for the empty cells `(line, column)` found in `table`.
+fn missing_cells(table: &Table, missing: &[(u64, &str)]) -> DataError {
+    let (line, column) = missing[0];
+    let lines: Vec<u64> = missing.iter().map(|m| m.0).collect();
+    let columns: BTreeSet<&str> = missing.iter().map(|m| m.1).collect();
+    let names: Vec<String> = columns.iter().map(|c| format!("'{c}'")).collect();
+    DataError {
+        source: table.source.clone(),
+        line: Some(line),
+        column: Some(column.to_owned()),
+        message: format!(
+            "{} missing value{} (empty or NA) in column{} {} on {}; fill or remove \
+             those rows, or use --impute mean",
+            missing.len(),
+            if missing.len() == 1 { "" } else { "s" },
+            if columns.len() == 1 { "" } else { "s" },
+            shorten(&names.join(", "), 120),
+            some_lines(&lines)
+        ),
+    }
+}
+
+/// The warning for categories that training never saw, by column, in
+/// `rows` rows of `table`.
+fn unseen_categories(
+    table: &Table,
+    unseen: &BTreeMap<&str, BTreeSet<&str>>,
+    rows: usize,
+) -> String {
+    let what: Vec<String> = unseen
+        .iter()
+        .map(|(c, vals)| {
+            let shown: Vec<String> = vals
+                .iter()
+                .take(3)
+                .map(|v| format!("'{}'", shorten(v, 20)))
+                .collect();
+            let more = if vals.len() > 3 {
+                format!(" and {} more", vals.len() - 3)
+            } else {
+                String::new()
+            };
+            format!("'{c}' ({}{more})", shown.join(", "))
+        })
+        .collect();
+    format!(
+        "{}: {rows} row{} with categories not seen in training, in column{} {}: \
+         their one-hot inputs are all 0",
+        table.source,
+        if rows == 1 { "" } else { "s" },
+        if what.len() == 1 { "" } else { "s" },
+        shorten(&what.join(", "), 300)
+    )
 }
 
 impl fmt::Display for Preprocess {
