@@ -7,53 +7,55 @@ use super::record::FastMap;
 use super::{Arg, Layer, Node, Replay, Step};
 use crate::engine::ops::Op;
 
+/// A neuron's row of a layer: its weights' and bias's shared slots and its
+/// inputs' lanes, if node `n` is an affine node (or dot) with shared weights
+/// and lane inputs.
+fn layer_row(n: &Node) -> Option<(Vec<usize>, Vec<usize>, Option<usize>)> {
+    if !matches!(n.op, Op::Affine | Op::Dot) {
+        return None;
+    }
+    let affine = n.op == Op::Affine;
+    let k = (n.args.len() - usize::from(affine)) / 2;
+    let shared = |a: &Arg| match a {
+        Arg::Shared(s) => Some(*s),
+        Arg::Lane(_) => None,
+    };
+    let lane = |a: &Arg| match a {
+        Arg::Lane(l) => Some(*l),
+        Arg::Shared(_) => None,
+    };
+    let w: Vec<usize> = n.args[..k].iter().map(shared).collect::<Option<_>>()?;
+    let x: Vec<usize> = n.args[k..2 * k].iter().map(lane).collect::<Option<_>>()?;
+    let b = match affine {
+        true => Some(shared(&n.args[2 * k])?),
+        false => None,
+    };
+    Some((w, x, b))
+}
+
 impl Replay {
     /// Groups affine nodes on the same inputs, with shared weights, into
     /// layers; everything else runs node by node.
     pub(super) fn plan(&mut self) {
-        let is_layer_node = |n: &Node| {
-            matches!(n.op, Op::Affine | Op::Dot) && {
-                let k = if n.op == Op::Affine {
-                    n.args.len() - 1
-                } else {
-                    n.args.len()
-                } / 2;
-                n.args[..k].iter().all(|a| matches!(a, Arg::Shared(_)))
-                    && n.args[k..2 * k].iter().all(|a| matches!(a, Arg::Lane(_)))
-                    && (n.op == Op::Dot || matches!(n.args[2 * k], Arg::Shared(_)))
-            }
-        };
-        let split = |n: &Node| {
-            let k = if n.op == Op::Affine {
-                n.args.len() - 1
-            } else {
-                n.args.len()
-            } / 2;
-            let shared = |a: &Arg| match a {
-                Arg::Shared(s) => *s,
-                Arg::Lane(_) => unreachable!("checked"),
-            };
-            let lane = |a: &Arg| match a {
-                Arg::Lane(l) => *l,
-                Arg::Shared(_) => unreachable!("checked"),
-            };
-            let w: Vec<usize> = n.args[..k].iter().map(shared).collect();
-            let x: Vec<usize> = n.args[k..2 * k].iter().map(lane).collect();
-            let b = (n.op == Op::Affine).then(|| shared(&n.args[2 * k]));
-            (w, x, b)
-        };
-        // layers by their inputs (and kind): a node on the same inputs as an
-        // earlier layer joins it. The layer runs where its first node stood,
-        // which is before any node that uses one of its outputs, and after its
-        // inputs, which every member shares.
+        self.group_layers();
+        for layer in &mut self.layers {
+            layer.regular = regular(&layer.w);
+        }
+        self.fuse_activations();
+    }
+
+    /// Layers by their inputs (and kind): a node on the same inputs as an
+    /// earlier layer joins it. The layer runs where its first node stood,
+    /// which is before any node that uses one of its outputs, and after its
+    /// inputs, which every member shares.
+    fn group_layers(&mut self) {
         let mut by_inputs: FastMap<(bool, Vec<usize>), usize> = FastMap::default();
         for i in 0..self.nodes.len() {
             let n = &self.nodes[i];
-            if !is_layer_node(n) {
+            let Some((w, x, b)) = layer_row(n) else {
                 self.steps.push(Step::Node(i));
                 continue;
-            }
-            let (w, x, b) = split(n);
+            };
             let key = (n.op == Op::Affine, x);
             match by_inputs.get(&key) {
                 Some(&l) => {
@@ -79,10 +81,10 @@ impl Replay {
                 }
             }
         }
-        for layer in &mut self.layers {
-            layer.regular = regular(&layer.w);
-        }
-        // an activation of a layer's output runs inside the layer
+    }
+
+    /// An activation of a layer's output runs inside the layer.
+    fn fuse_activations(&mut self) {
         let mut row_of = FastMap::default();
         for (l, layer) in self.layers.iter().enumerate() {
             for (k, &o) in layer.out.iter().enumerate() {
