@@ -131,24 +131,7 @@ pub(crate) fn encode_target(
         }
     };
     if classify {
-        // Class order: numerically if every name is a number, else alphabetically.
-        let mut names: Vec<&str> = raw
-            .iter()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if all_numeric {
-            names.sort_by(|a, b| {
-                let (a, b) = (a.parse::<f64>(), b.parse::<f64>());
-                a.unwrap_or(f64::NAN).total_cmp(&b.unwrap_or(f64::NAN))
-            });
-        }
-        let y = raw
-            .iter()
-            .map(|s| names.iter().position(|n| n == s).unwrap_or(0) as f64)
-            .collect();
-        return Ok((y, names.into_iter().map(str::to_owned).collect()));
+        return Ok(classes(&raw, all_numeric));
     }
     let bad = lines_where(&|s| !s.parse::<f64>().is_ok_and(f64::is_finite));
     if let Some(&first) = bad.first() {
@@ -174,6 +157,28 @@ pub(crate) fn encode_target(
         nums.into_iter().map(|n| n.unwrap_or(f64::NAN)).collect(),
         Vec::new(),
     ))
+}
+
+/// Cells as class indices, and the class names: in numeric order if every
+/// name is a number, else alphabetically.
+fn classes(raw: &[&str], all_numeric: bool) -> (Vec<f64>, Vec<String>) {
+    let mut names: Vec<&str> = raw
+        .iter()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if all_numeric {
+        names.sort_by(|a, b| {
+            let (a, b) = (a.parse::<f64>(), b.parse::<f64>());
+            a.unwrap_or(f64::NAN).total_cmp(&b.unwrap_or(f64::NAN))
+        });
+    }
+    let y = raw
+        .iter()
+        .map(|s| names.iter().position(|n| n == s).unwrap_or(0) as f64)
+        .collect();
+    (y, names.into_iter().map(str::to_owned).collect())
 }
 
 /// The target of column `t`: its classes (from every row, so that a class
