@@ -52,7 +52,7 @@ struct Layout<'a> {
 impl<'a> Layout<'a> {
     fn of(c: &'a Confusion) -> Layout<'a> {
         let k = c.classes.len().max(1) as i32;
-        let cell = (540 / k).clamp(18, 110);
+        let cell = (720 / k).clamp(18, 110);
         let names: Vec<Vec<String>> = c.classes.iter().map(|n| wrap(n, NAME_WIDTH)).collect();
         let widest = names
             .iter()
@@ -139,15 +139,16 @@ impl<'a> Layout<'a> {
             return Ok(());
         }
         let ink = if share > 0.55 { WHITE } else { BLACK };
-        let size = (cell / 4).clamp(10, 22) as u32;
+        let size = (cell / 4).clamp(11, 22) as u32;
         let centre = Pos::new(HPos::Center, VPos::Center);
-        let with_share = cell >= 44;
+        // the share where there is room, and something to share
+        let with_share = cell >= 52 && n > 0;
         let count_y = y + cell / 2 - if with_share { cell / 8 } else { 0 };
         let style = font(size).color(&ink).pos(centre);
         root.draw(&Text::new(n.to_string(), (x + cell / 2, count_y), style))
             .map_err(err)?;
         if with_share {
-            let style = font(size * 2 / 3).color(&ink).pos(centre);
+            let style = font((size * 2 / 3).max(12)).color(&ink).pos(centre);
             let label = format!("{:.0}%", 100.0 * share);
             root.draw(&Text::new(
                 label,
