@@ -5,7 +5,7 @@
 mod common;
 
 use micrograd::Value;
-use micrograd::data::moons;
+use micrograd::data::{moons, spiral};
 use micrograd::metrics::Confusion;
 use micrograd::viz::{
     Curves, DotOptions, RankDir, VizError, dot_to_svg, draw_dot, plot_confusion,
@@ -164,6 +164,7 @@ fn plots_are_nontrivial_svg() {
         test_loss: every_fifth(&loss),
         train_accuracy: acc.clone(),
         test_accuracy: every_fifth(&acc),
+        best_step: None,
     };
     plot_history(&tmp("loss.svg"), &curves).unwrap();
     let svg = std::fs::read_to_string(tmp("loss.svg")).unwrap();
@@ -208,8 +209,9 @@ fn plots_are_nontrivial_svg() {
     let doc = roxmltree::Document::parse(&svg).unwrap();
     let count = |tag: &str| doc.descendants().filter(|n| n.has_tag_name(tag)).count();
     let (circles, triangles, rects) = (count("circle"), count("polygon"), count("rect"));
-    // every training sample a dot, every test sample a triangle, and one of each in the legend
-    assert_eq!((circles, triangles), (60 + 2, 20 + 1));
+    // every training sample a dot, every test sample a triangle; in the
+    // legend, a dot per class, one for the training samples, a triangle
+    assert_eq!((circles, triangles), (60 + 3, 20 + 1));
     let text: String = doc.descendants().filter_map(|n| n.text()).collect();
     assert!(text.contains("test samples") && text.contains('0') && text.contains('1'));
     assert!(
@@ -260,12 +262,257 @@ fn confusion_picture_has_a_cell_per_pair_and_the_counts() {
         .filter_map(|n| n.text())
         .map(str::trim)
         .collect();
-    assert!(text.contains(&"virginica") && text.contains(&"predicted →"));
+    assert!(text.contains(&"virginica") && text.contains(&"predicted class"));
     assert_eq!(text.iter().filter(|t| **t == "2").count(), 1, "{text:?}");
     plot_confusion(&tmp("cm.png"), &c).unwrap();
     assert!(
         std::fs::read(tmp("cm.png"))
             .unwrap()
             .starts_with(b"\x89PNG")
+    );
+}
+
+/// The text of every `<text>` element, with its attributes.
+struct Label {
+    text: String,
+    x: f64,
+    size: f64,
+    rotated: bool,
+    anchor: String,
+}
+
+fn labels(svg: &str) -> Vec<Label> {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| {
+            let num = |a: &str| n.attribute(a).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            Label {
+                text: n.text().unwrap_or("").trim().to_owned(),
+                x: num("x"),
+                size: num("font-size"),
+                rotated: n.attribute("transform").is_some(),
+                anchor: n.attribute("text-anchor").unwrap_or("start").to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// (stroke colour, number of points, mean x) of each data polyline (more
+/// than `min` points), in document order.
+fn lines(svg: &str, min: usize) -> Vec<(String, usize, f64)> {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("polyline"))
+        .filter_map(|n| {
+            let xs: Vec<f64> = n
+                .attribute("points")?
+                .split_whitespace()
+                .filter_map(|p| p.split(',').next()?.parse().ok())
+                .collect();
+            let mean = xs.iter().sum::<f64>() / xs.len().max(1) as f64;
+            let stroke = n.attribute("stroke")?.to_owned();
+            (xs.len() > min).then_some((stroke, xs.len(), mean))
+        })
+        .collect()
+}
+
+#[test]
+fn boundary_ticks_are_round_and_clear_of_the_axis_names() {
+    let ds = spiral(100, 3, 1337);
+    plot_decision_boundary(&tmp("spiral.svg"), &ds, None, |x, _| f64::from(x > 0.0), 30).unwrap();
+    let svg = std::fs::read_to_string(tmp("spiral.svg")).unwrap();
+    let all = labels(&svg);
+    let ticks: Vec<&Label> = all.iter().filter(|l| l.anchor == "end").collect();
+    assert!(ticks.len() >= 4, "y tick labels: {}", ticks.len());
+    for l in &all {
+        assert!(
+            !l.text.contains("e-1"),
+            "a rounding error as a tick: {}",
+            l.text
+        );
+    }
+    assert!(all.iter().any(|l| l.text == "0"), "zero reads 0");
+    // the y axis's name (rotated, left of the ticks) ends before the
+    // widest tick label starts
+    let name = all.iter().find(|l| l.rotated && l.text == "x2").unwrap();
+    let widest = ticks
+        .iter()
+        .map(|l| l.x - 0.65 * l.size * l.text.chars().count() as f64)
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        name.x + name.size < widest,
+        "the axis name at x={} overlaps tick labels from x={widest}",
+        name.x
+    );
+}
+
+#[test]
+fn log_ticks_are_one_two_or_five_times_a_power_of_ten() {
+    // from 10 down to 0.05: under three decades, ticked at 1, 2, 5
+    let loss: Vec<f64> = (0..100).map(|k| 10.0 * 0.948f64.powi(k)).collect();
+    plot_history(&tmp("log.svg"), &Curves::per_step(&loss, &[])).unwrap();
+    let svg = std::fs::read_to_string(tmp("log.svg")).unwrap();
+    let ticks: Vec<String> = labels(&svg)
+        .into_iter()
+        .filter(|l| l.anchor == "end")
+        .map(|l| l.text)
+        .collect();
+    assert!(ticks.len() >= 5, "{ticks:?}");
+    for t in &ticks {
+        let v: f64 = t.parse().unwrap();
+        let m = v / 10f64.powf(v.log10().floor());
+        assert!(
+            [1.0, 2.0, 5.0].iter().any(|x| (m - x).abs() < 1e-9) && t.len() <= 4,
+            "{t} in {ticks:?}"
+        );
+    }
+}
+
+fn noisy_run(n: usize) -> Curves {
+    let wobble = |k: usize| ((k * 7919) % 101) as f64 / 101.0;
+    let loss: Vec<f64> = (0..n)
+        .map(|k| 1.0 / (1.0 + k as f64 / 50.0) + 0.1 * wobble(k))
+        .collect();
+    let acc: Vec<f64> = (0..n)
+        .map(|k| (0.5 + k as f64 / 200.0).min(1.0) - 0.05 * wobble(k))
+        .collect();
+    Curves {
+        valid_loss: (0..n).step_by(10).map(|k| (k, loss[k] + 0.1)).collect(),
+        test_loss: (0..n).step_by(10).map(|k| (k, loss[k] + 0.05)).collect(),
+        test_accuracy: (0..n).step_by(10).map(|k| (k, acc[k])).collect(),
+        ..Curves::per_step(&loss, &acc)
+    }
+}
+
+#[test]
+fn a_series_has_one_colour_in_every_panel_and_accuracy_is_in_percent() {
+    plot_history(&tmp("colours.svg"), &noisy_run(200)).unwrap();
+    let svg = std::fs::read_to_string(tmp("colours.svg")).unwrap();
+    let width: f64 = roxmltree::Document::parse(&svg)
+        .unwrap()
+        .root_element()
+        .attribute("width")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let series = lines(&svg, 15);
+    let colour_of = |left: bool, points: usize| {
+        series
+            .iter()
+            .filter(|(_, n, x)| *n == points && (*x < width / 2.0) == left)
+            .map(|(c, _, _)| c.clone())
+            .collect::<Vec<_>>()
+    };
+    // train: 200 points, in the loss panel (left) and the accuracy one
+    let (loss_train, acc_train) = (colour_of(true, 200), colour_of(false, 200));
+    assert_eq!(loss_train.len(), 1, "{series:?}");
+    assert_eq!(loss_train, acc_train, "train is one colour in both panels");
+    // test: 20 points, in both panels, one colour, not train's
+    let (loss_test, acc_test) = (colour_of(true, 20), colour_of(false, 20));
+    assert_eq!(loss_test.len(), 2, "validation and test: {series:?}");
+    assert!(acc_test.len() == 1 && loss_test.contains(&acc_test[0]));
+    assert!(!loss_test.contains(&loss_train[0]));
+
+    let right: Vec<String> = labels(&svg)
+        .into_iter()
+        .filter(|l| l.x > width / 2.0 && l.anchor == "end")
+        .map(|l| l.text)
+        .collect();
+    assert!(
+        right.contains(&"100%".to_string()) && right.contains(&"0%".to_string()),
+        "{right:?}"
+    );
+    assert!(right.iter().all(|t| t.ends_with('%')), "{right:?}");
+}
+
+#[test]
+fn long_runs_draw_as_one_thinned_line() {
+    plot_history(&tmp("long.svg"), &noisy_run(3000)).unwrap();
+    let svg = std::fs::read_to_string(tmp("long.svg")).unwrap();
+    let series = lines(&svg, 100);
+    // train, validation, test in the loss panel; train, test in accuracy
+    assert_eq!(series.len(), 5, "{series:?}");
+    for (_, n, _) in &series {
+        assert!(*n <= 1000, "{n} points");
+    }
+    // the 3000 training steps: one line each, thinned to a point or two a pixel
+    assert_eq!(
+        series.iter().filter(|(_, n, _)| *n > 300).count(),
+        2,
+        "{series:?}"
+    );
+    // round joins: a dense line's turns draw no spikes
+    assert!(svg.contains("stroke-linejoin=\"round\""));
+    // the bitmap draws too
+    plot_history(&tmp("long.png"), &noisy_run(3000)).unwrap();
+}
+
+#[test]
+fn the_best_step_is_marked_when_the_weights_were_kept() {
+    let mut c = noisy_run(200);
+    plot_history(&tmp("nobest.svg"), &c).unwrap();
+    let svg = std::fs::read_to_string(tmp("nobest.svg")).unwrap();
+    assert!(!svg.contains("best validation"));
+    c.best_step = Some(119);
+    plot_history(&tmp("best.svg"), &c).unwrap();
+    let svg = std::fs::read_to_string(tmp("best.svg")).unwrap();
+    let marked = labels(&svg)
+        .iter()
+        .filter(|l| l.text == "best validation loss: step 120 (weights kept)")
+        .count();
+    assert_eq!(marked, 2, "a legend entry in each panel");
+    // the marker: dashes, each a short vertical polyline at one x
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let grey = doc
+        .descendants()
+        .filter(|n| n.attribute("stroke") == Some("#5A5A5A"))
+        .count();
+    assert!(grey > 10, "dashes of the marker: {grey}");
+}
+
+#[test]
+fn confusion_names_are_whole_however_long() {
+    let long = [
+        "Iris setosa (bristle-pointed)",
+        "Iris versicolor (harlequin blueflag)",
+        "Iris virginica (Virginia blueflag)",
+    ];
+    let short = ["setosa", "versicolor", "virginica"];
+    let mut sizes = Vec::new();
+    for names in [short, long] {
+        let classes: Vec<String> = names.map(String::from).to_vec();
+        let c = Confusion::new(&classes, &[0.0, 1.0, 1.0, 2.0], &[0.0, 1.0, 2.0, 2.0]);
+        plot_confusion(&tmp("names.svg"), &c).unwrap();
+        let svg = std::fs::read_to_string(tmp("names.svg")).unwrap();
+        let text: Vec<String> = labels(&svg).into_iter().map(|l| l.text).collect();
+        assert!(text.iter().all(|t| !t.contains('…')), "{text:?}");
+        for name in names {
+            // every word of the name, in a row label and a column label
+            for word in name.split(' ') {
+                let n = text
+                    .iter()
+                    .filter(|t| t.split(' ').any(|w| w == word))
+                    .count();
+                assert!(n >= 2, "{word} of {name}: {text:?}");
+            }
+        }
+        // counts and the row's share in percent
+        assert!(text.contains(&"50%".to_string()) && text.contains(&"100%".to_string()));
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let attr = |a: &str| -> u32 { doc.root_element().attribute(a).unwrap().parse().unwrap() };
+        sizes.push((attr("width"), attr("height")));
+        if names == short {
+            assert_eq!(
+                text.iter().filter(|t| *t == "versicolor").count(),
+                2,
+                "{text:?}"
+            );
+        }
+    }
+    // longer names, a larger picture
+    assert!(
+        sizes[1].0 > sizes[0].0 && sizes[1].1 > sizes[0].1,
+        "{sizes:?}"
     );
 }

@@ -307,6 +307,7 @@ fn train_loop(
     curves.train_loss = history.data_loss.clone();
     curves.train_accuracy = history.accuracy.clone();
     curves.valid_loss = history.valid_loss.clone();
+    curves.best_step = history.best_step;
     (history, curves, seconds)
 }
 
