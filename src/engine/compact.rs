@@ -51,26 +51,15 @@ pub fn compact(keep: &mut [Value]) -> usize {
 }
 
 impl Tape {
-    fn compact(&mut self, keep: &mut [Value]) -> usize {
-        assert!(
-            !self.recording(),
-            "micrograd: compact() cannot run while a Replay records"
-        );
-        let Some(&mark) = self.scopes.last() else {
-            panic!(
-                "micrograd: compact() needs an open scope: nodes made outside every scope \
-                 live until the thread ends. Open one with `let _s = micrograd::scope();`"
-            );
-        };
-        let start = mark.start as usize;
+    /// Marks the scope's nodes (from `start`) that `keep` reaches. Children
+    /// sit below their parents, so one downward pass marks all of them.
+    /// Returns the marks, taken from `self.marks` (the caller puts them back).
+    fn mark_kept(&mut self, keep: &[Value], start: usize) -> Vec<u64> {
         let n = self.data.len();
-
-        // Mark what `keep` reaches. Children sit below their parents, so one
-        // downward pass over the scope's nodes marks all of it.
         reset_marks(&mut self.marks, n);
         let mut bits = std::mem::take(&mut self.marks);
         let mut m = Marks { bits: &mut bits };
-        for v in keep.iter() {
+        for v in keep {
             let i = v.live(self);
             if i >= start {
                 m.test_and_set(i);
@@ -85,6 +74,25 @@ impl Tape {
                 }
             }
         }
+        bits
+    }
+
+    fn compact(&mut self, keep: &mut [Value]) -> usize {
+        assert!(
+            !self.recording(),
+            "micrograd: compact() cannot run while a Replay records"
+        );
+        let Some(&mark) = self.scopes.last() else {
+            panic!(
+                "micrograd: compact() needs an open scope: nodes made outside every scope \
+                 live until the thread ends. Open one with `let _s = micrograd::scope();`"
+            );
+        };
+        let start = mark.start as usize;
+        let n = self.data.len();
+
+        let mut bits = self.mark_kept(keep, start);
+        let m = Marks { bits: &mut bits };
 
         // Move the marked nodes down, in order; `to[i - start]` is node i's new index.
         let mut to = vec![u32::MAX; n - start];
