@@ -176,7 +176,19 @@ impl Replay {
                 1,
             );
         }
-        if want_dx && !direct {
+        self.add_back(l, want_dx && !direct, dw_direct.is_none());
+    }
+
+    /// Adds what the products wrote to scratch, not in place, to the inputs'
+    /// lanes (`dx_copied`) and the weights' gradients (`dw_copied`); then the
+    /// bias's gradient, Σ dY over the lanes.
+    #[inline(always)]
+    fn add_back(&mut self, l: usize, dx_copied: bool, dw_copied: bool) {
+        let b = self.lanes;
+        let layer = &self.layers[l];
+        let n = layer.x.len();
+        let [_, _, _, dxs, dws] = &self.scratch;
+        if dx_copied {
             for (j, &xj) in layer.x.iter().enumerate() {
                 for (g, &d) in self.grad[xj * b..(xj + 1) * b]
                     .iter_mut()
@@ -186,7 +198,7 @@ impl Replay {
                 }
             }
         }
-        if dw_direct.is_none() {
+        if dw_copied {
             for (i, row) in layer.w.iter().enumerate() {
                 for (j, &k) in row.iter().enumerate() {
                     self.shared_grad[k] += dws[i * n + j];
