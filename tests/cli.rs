@@ -395,6 +395,18 @@ fn bad_input_exits_2_with_a_message() {
     );
     bad_input(&["train", "--steps", "0", "--out", out], "nothing to do");
     bad_input(
+        &[
+            "train",
+            "--patience",
+            "3",
+            "--valid-fraction",
+            "0",
+            "--out",
+            out,
+        ],
+        "--patience 3: early stopping needs validation rows",
+    );
+    bad_input(
         &["train", "--test-fraction", "1.5", "--out", out],
         "--test-fraction 1.5",
     );

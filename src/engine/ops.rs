@@ -7,7 +7,10 @@
 //! [`Value::local_grads`] run [`Op::chain`] node by node, and the replay runs
 //! both over a batch, a lane per sample, activations fused into a layer
 //! included. To add an op: a variant below, its arms in this file, then the
-//! `match`es the compiler points to (each lists every op, with no wildcard).
+//! `match`es the compiler points to: the tape's `propagate`, the replay's
+//! `forward_node` and `backward_node`, and this file's test each list every
+//! op with no wildcard. An op with many children also needs its arm in
+//! [`Op::chain_many`] and in `Tape::children`.
 //!
 //! [`Value`]: super::Value
 //! [`Value::local_grads`]: super::Value::local_grads

@@ -1,7 +1,7 @@
-//! `Value`: a handle to one scalar node on this thread's tape, and its ops.
-//!
-//! Each op computes its forward value here; its local derivative is written
-//! beside it in a comment and applied in the one `match` of `backward.rs`.
+//! `Value`: a handle to one scalar node on this thread's tape, and its
+//! one-node methods. Every op's forward formula and chain rule are in
+//! `ops.rs`; Rust's operators are in `operators.rs`, the ops with many
+//! operands in `many.rs`.
 
 use std::fmt;
 use std::marker::PhantomData;

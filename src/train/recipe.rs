@@ -191,6 +191,16 @@ impl Recipe {
         let patience = c
             .patience
             .unwrap_or(if table { table::PATIENCE } else { 0 });
+        // asked for early stopping, and for no rows to judge it by
+        if c.patience.is_some_and(|p| p > 0) && c.valid_fraction == Some(0.0) {
+            return Err(refuse(
+                "patience",
+                format!(
+                    "{patience}: early stopping needs validation rows, and a validation \
+                     fraction of 0 holds none out"
+                ),
+            ));
+        }
         let activation = c.activation.unwrap_or(Activation::Relu);
         let init = c.init.unwrap_or(match (table, activation) {
             (false, _) => Init::Micrograd,
@@ -408,6 +418,12 @@ mod tests {
             (e.choice, e.message.as_str()),
             ("layers", "layer 2 has size 0")
         );
+        let e = err(Choices {
+            patience: Some(3),
+            valid_fraction: Some(0.0),
+            ..Choices::default()
+        });
+        assert_eq!(e.choice, "patience");
         let spiral = builtin("spiral", 1).unwrap();
         let svm = Choices {
             loss: Some(Loss::Svm),
