@@ -63,3 +63,58 @@ pub fn shorten(s: &str, max: usize) -> String {
         Some((cut, _)) => format!("{}…", &s[..cut]),
     }
 }
+
+/// The one of `among` that `word` most likely misspells: one that starts
+/// with it, or that it starts with, or at most two letters away (case
+/// aside). `None` when nothing is that close.
+///
+/// ```
+/// use micrograd::text::nearest;
+/// let sets = ["moons", "circles", "spiral", "xor", "toy"];
+/// assert_eq!(nearest("moon", &sets), Some("moons"));
+/// assert_eq!(nearest("Spirals", &sets), Some("spiral"));
+/// assert_eq!(nearest("cirlces", &sets), Some("circles"));
+/// assert_eq!(nearest("iris.csv", &sets), None);
+/// ```
+pub fn nearest<'a>(word: &str, among: &[&'a str]) -> Option<&'a str> {
+    let w = word.to_lowercase();
+    let distance = |o: &str| {
+        let o = o.to_lowercase();
+        if o.starts_with(&w) || w.starts_with(&o) {
+            return o.len().abs_diff(w.len()).min(2);
+        }
+        edits(&w, &o)
+    };
+    among
+        .iter()
+        .map(|&o| (distance(o), o))
+        .filter(|&(d, o)| d <= 2 && d < o.len())
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, o)| o)
+}
+
+/// Levenshtein distance: the letters to insert, delete or change to turn
+/// `a` into `b`, a swap of two neighbours counting as one.
+fn edits(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let change = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + change);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}

@@ -394,6 +394,19 @@ fn bad_input_exits_2_with_a_message() {
         "unknown activation 'swish'",
     );
     bad_input(&["train", "--steps", "0", "--out", out], "nothing to do");
+    bad_input(&["train", "--data", "moon"], "did you mean 'moons'?");
+    bad_input(
+        &["train", "--steps", "-5"],
+        "'-5' for '--steps <STEPS>': must be a whole number, 0 or more",
+    );
+    bad_input(&["serve", "--host", "nowhere"], "not an IP address");
+    let file = d.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    bad_input(
+        &["train", "--steps", "1", "--out", s(&file)],
+        "this is a file; --out names the directory",
+    );
+    std::fs::remove_file(&file).unwrap();
     bad_input(
         &[
             "train",

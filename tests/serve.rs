@@ -527,3 +527,15 @@ fn a_client_that_stops_reading_is_let_go_after_10_seconds() {
     // and the server serves others
     assert_eq!(s.request("GET", "/", b"").0, 200);
 }
+
+#[test]
+fn localhost_is_taken_for_127_0_0_1() {
+    let s = Server::spawn(Command::new(env!("CARGO_BIN_EXE_micrograd")).args([
+        "serve",
+        "--host",
+        "localhost",
+        "--port",
+        "0",
+    ]));
+    assert_eq!(s.request("GET", "/", b"").0, 200);
+}

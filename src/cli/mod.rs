@@ -57,6 +57,7 @@ pub struct ServeArgs {
     port: u16,
     /// The address to listen on. Anything but 127.0.0.1 lets other machines in.
     #[arg(long, default_value = "127.0.0.1", value_name = "ADDRESS")]
+    #[arg(value_parser = parse_host)]
     host: std::net::IpAddr,
     /// Open the page in the default browser.
     #[arg(long)]
@@ -164,17 +165,17 @@ pub struct TrainArgs {
     #[arg(long, value_name = "ALPHA", allow_negative_numbers = true)]
     alpha: Option<f64>,
     /// Optimizer steps [default: 100 built-in].
-    #[arg(long, conflicts_with = "epochs")]
+    #[arg(long, conflicts_with = "epochs", allow_negative_numbers = true, value_parser = whole::<u64>)]
     steps: Option<u64>,
     /// Passes over the training data [default: 200 CSV, at most: see --patience].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole::<u64>)]
     epochs: Option<u64>,
     /// Samples per step; 0 = the whole training set [default: 0 built-in, 32 CSV].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
     batch_size: Option<usize>,
     /// Stop after this many epochs without a better validation loss, and keep
     /// the best weights; 0 = never stop early [default: 20 CSV, 0 built-in].
-    #[arg(long, value_name = "EPOCHS")]
+    #[arg(long, value_name = "EPOCHS", allow_negative_numbers = true, value_parser = whole::<usize>)]
     patience: Option<usize>,
     /// Hold out this fraction of the training rows to decide when to stop
     /// [default: 0.2].
@@ -271,6 +272,26 @@ pub struct GradArgs {
 /// Hidden layer sizes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Layers(Vec<usize>);
+
+/// A count: a whole number, 0 or more (a negative one is refused as such,
+/// not taken for a flag).
+fn whole<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| "must be a whole number, 0 or more".to_owned())
+}
+
+/// An address to listen on: an IP address, or `localhost` (127.0.0.1).
+fn parse_host(s: &str) -> Result<std::net::IpAddr, String> {
+    if s.eq_ignore_ascii_case("localhost") {
+        return Ok(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    s.parse().map_err(|_| {
+        "not an IP address: use 127.0.0.1 (or localhost), ::1, or 0.0.0.0 for every \
+         interface"
+            .to_owned()
+    })
+}
 
 fn parse_layers(s: &str) -> Result<Layers, String> {
     if s.trim().is_empty() || s.trim() == "none" {

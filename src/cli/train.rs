@@ -57,8 +57,11 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
         return load_builtin(a);
     }
     if !Path::new(&a.data).exists() {
+        let near = micrograd::text::nearest(&a.data, &BUILTIN)
+            .map(|n| format!(" (did you mean '{n}'?)"))
+            .unwrap_or_default();
         return Err(Failure::input(format!(
-            "'{}': no such file, and not a built-in data set ({})",
+            "'{}': no such file, and not a built-in data set ({}){near}",
             a.data,
             BUILTIN.join(", ")
         )));
@@ -196,6 +199,13 @@ fn check_outputs(a: &TrainArgs) -> Result<Vec<PathBuf>, Failure> {
     };
     let needs_out = a.save.is_none() || !a.no_plots;
     if needs_out {
+        if a.out.exists() && !a.out.is_dir() {
+            return Err(Failure::input(format!(
+                "--out {}: this is a file; --out names the directory for the pictures and \
+                 the model (--save FILE writes the model alone)",
+                a.out.display()
+            )));
+        }
         std::fs::create_dir_all(&a.out).map_err(|e| {
             Failure::input(format!(
                 "{}: cannot create the output directory: {e}",
