@@ -284,6 +284,13 @@ fn csv_train_then_predict_gives_the_same_predictions() {
         s(&csv), // the file as a plain argument (`--data` is the same)
     ]);
     assert!(stdout(&o).lines().count() == 81, "{}", stderr(&o));
+    // the model as a plain argument too, as `cp FROM TO` reads
+    let both = micrograd(&["predict", s(&d.join("model.json")), s(&csv)]);
+    assert_eq!(stdout(&both), stdout(&o));
+    bad_input(
+        &["predict", s(&csv)],
+        "which model? give it before the data",
+    );
     // the file has the target column, so the predictions are scored too
     let file = micrograd::nn::ModelFile::load(&d.join("model.json")).unwrap();
     let right =

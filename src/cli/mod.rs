@@ -210,14 +210,14 @@ pub struct TrainArgs {
 #[derive(Args, Debug)]
 pub struct PredictArgs {
     /// A model written by `micrograd train` (JSON or safetensors).
-    #[arg(long, value_name = "FILE")]
-    model: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "files")]
+    model: Option<PathBuf>,
     /// A CSV file with the model's feature columns (other columns are ignored).
-    #[arg(long, value_name = "FILE", required_unless_present = "file")]
+    #[arg(long, value_name = "FILE", required_unless_present = "files")]
     data: Option<PathBuf>,
-    /// The CSV file, as a plain argument: the same as --data.
-    #[arg(value_name = "DATA", conflicts_with = "data")]
-    file: Option<PathBuf>,
+    /// As plain arguments: [MODEL] DATA, the same as --model and --data.
+    #[arg(value_name = "FILES", num_args = 1..=2)]
+    files: Vec<PathBuf>,
     /// Write the predictions here (CSV) instead of stdout.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -231,11 +231,21 @@ pub struct PredictArgs {
 }
 
 impl PredictArgs {
-    /// The CSV file, given either way.
-    fn data(&self) -> &std::path::Path {
-        match (&self.file, &self.data) {
-            (Some(f), _) | (None, Some(f)) => f,
-            (None, None) => unreachable!("clap requires --data unless DATA is given"),
+    /// The model file and the CSV file, given as flags or plain arguments
+    /// (`predict out/model.json rows.csv`).
+    fn paths(&self) -> Result<(&std::path::Path, &std::path::Path), Failure> {
+        let f = &self.files;
+        match (&self.model, &self.data, f.as_slice()) {
+            (Some(m), Some(d), []) => Ok((m, d)),
+            (Some(m), None, [d]) | (None, Some(d), [m]) | (None, None, [m, d]) => Ok((m, d)),
+            (None, None, [d]) => Err(Failure::input(format!(
+                "which model? give it before the data ({} is taken for the data): \
+                 micrograd predict out/model.json {0}, or --model FILE",
+                d.display()
+            ))),
+            _ => Err(Failure::input(
+                "predict takes one model and one data file: [--model] MODEL [--data] DATA",
+            )),
         }
     }
 }

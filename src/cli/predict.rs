@@ -9,7 +9,8 @@ use micrograd::viz::fmt_num;
 use super::{Failure, PredictArgs};
 
 pub fn run(a: &PredictArgs) -> Result<(), Failure> {
-    let mut file = ModelFile::load(&a.model).map_err(Failure::input)?;
+    let (model, data) = a.paths()?;
+    let mut file = ModelFile::load(model).map_err(Failure::input)?;
     if let Some(impute) = a.impute {
         file.prep.impute = impute;
     }
@@ -24,7 +25,7 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
             file.loss
         )));
     }
-    let table = Table::read(a.data()).map_err(Failure::input)?;
+    let table = Table::read(data).map_err(Failure::input)?;
     for n in table.reading_notes() {
         errln!("note: {n}");
     }
