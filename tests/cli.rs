@@ -626,3 +626,19 @@ fn a_semicolon_file_trains_as_its_comma_twin_and_predicts_in_kind() {
         "decimal commas: {row:?}"
     );
 }
+
+#[test]
+fn pictures_left_by_an_earlier_run_are_pointed_out() {
+    let d = dir("earlier");
+    let o = micrograd(&["train", "--data", "moons", "--steps", "2", "--out", s(&d)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // toy has three features: no decision boundary this time
+    let o = micrograd(&["train", "--data", "toy", "--steps", "2", "--out", s(&d)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("decision_boundary.svg is from an earlier run"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("loss.svg is from"), "{}", stderr(&o));
+}

@@ -178,7 +178,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "EPOCHS", allow_negative_numbers = true, value_parser = whole::<usize>)]
     patience: Option<usize>,
     /// Hold out this fraction of the training rows to decide when to stop
-    /// [default: 0.2].
+    /// [default: 0.2 when stopping early (CSV, or --patience); else none].
     #[arg(long, value_name = "F", allow_negative_numbers = true)]
     valid_fraction: Option<f64>,
     /// Seed for the data, the weights and the batches.

@@ -372,6 +372,9 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         loss,
     };
     let mut written = write_pictures(a, &d, &file, &curves, on_test.as_ref().unwrap_or(&on_train))?;
+    if !quiet {
+        note_earlier_pictures(a, &written);
+    }
     written.extend(write_models(&file, model_paths)?);
     let s = Summary {
         d: &d,
@@ -393,6 +396,25 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         errln!("warning: {w}");
     }
     Ok(())
+}
+
+/// Says which pictures in --out this run did not write: they are an
+/// earlier run's, and would otherwise read as this one's.
+fn note_earlier_pictures(a: &TrainArgs, written: &[PathBuf]) {
+    if a.no_plots {
+        return;
+    }
+    for name in ["loss", "decision_boundary", "confusion"] {
+        for ext in ["svg", "png"] {
+            let p = a.out.join(format!("{name}.{ext}"));
+            if p.is_file() && !written.contains(&p) {
+                errln!(
+                    "note: {} is from an earlier run (this one draws no {name} picture)",
+                    p.display()
+                );
+            }
+        }
+    }
 }
 
 /// Writes both model files from this run, or neither: each is made first,
