@@ -39,8 +39,9 @@ pub fn run(seed: u64, steps: usize, verbose: bool) -> (Vec<f64>, Vec<f64>) {
         for p in n.parameters() {
             p.set_data(p.data() + -0.2 * p.grad());
         }
-        if verbose {
-            println!("{k} {}", loss.data());
+        // the notebook prints every step; every 20th keeps the curve readable
+        if verbose && (k % 20 == 0 || k + 1 == steps) {
+            println!("step {k:>3}  loss {:.6}", loss.data());
         }
         losses.push(loss.data());
     }
