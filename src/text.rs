@@ -75,13 +75,14 @@ pub fn shorten(s: &str, max: usize) -> String {
 /// assert_eq!(nearest("Spirals", &sets), Some("spiral"));
 /// assert_eq!(nearest("cirlces", &sets), Some("circles"));
 /// assert_eq!(nearest("iris.csv", &sets), None);
+/// assert_eq!(nearest("toyota.csv", &sets), None); // a prefix, but far longer
 /// ```
 pub fn nearest<'a>(word: &str, among: &[&'a str]) -> Option<&'a str> {
     let w = word.to_lowercase();
     let distance = |o: &str| {
         let o = o.to_lowercase();
         if o.starts_with(&w) || w.starts_with(&o) {
-            return o.len().abs_diff(w.len()).min(2);
+            return o.chars().count().abs_diff(w.chars().count());
         }
         edits(&w, &o)
     };
