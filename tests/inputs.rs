@@ -235,23 +235,16 @@ fn predict_takes_impute_and_says_what_it_filled() {
     let new = d.join("new.csv");
     std::fs::write(&new, "x,colour\n3,red\n,blue\nNA,\n30,red\n").unwrap();
     let (plain, imputing) = (d.join("plain.json"), d.join("imputing.json"));
-    for (model, extra) in [(&plain, None), (&imputing, Some("mean"))] {
-        let mut args = vec![
-            "train",
-            s(&train),
-            "--target",
-            "y",
-            "--epochs",
-            "3",
-            "--quiet",
-        ];
-        args.extend(["--no-plots", "--save", s(model)]);
-        if let Some(i) = extra {
-            args.extend(["--impute", i]);
-        }
+    // three epochs on `train`, saved to `model`, with `extra` flags
+    let fit = |model: &Path, extra: &[&str]| {
+        let mut args = vec!["train", s(&train), "--target", "y", "--epochs", "3"];
+        args.extend(["--quiet", "--no-plots", "--save", s(model)]);
+        args.extend(extra);
         let o = common::micrograd(&args);
         assert!(o.status.success(), "{}", stderr(&o));
-    }
+    };
+    fit(&plain, &[]);
+    fit(&imputing, &["--impute", "mean"]);
     // the training rows' mean of x: the fill, as the note says
     let mean = {
         let m = micrograd::nn::ModelFile::load(&plain).unwrap();
@@ -292,21 +285,7 @@ fn predict_takes_impute_and_says_what_it_filled() {
     // the same from safetensors, whose network takes raw numbers: an empty
     // cell is the training mean there too, not a raw 0
     let st = d.join("imputing.safetensors");
-    let o = common::micrograd(&[
-        "train",
-        s(&train),
-        "--target",
-        "y",
-        "--epochs",
-        "3",
-        "--quiet",
-        "--no-plots",
-        "--impute",
-        "mean",
-        "--save",
-        s(&st),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    fit(&st, &["--impute", "mean"]);
     let probabilities = |model: &Path| {
         let o = common::micrograd(&["predict", "--model", s(model), s(&new), "--proba"]);
         assert!(o.status.success(), "{}", stderr(&o));
@@ -323,22 +302,7 @@ fn predict_takes_impute_and_says_what_it_filled() {
     }
     // trained unscaled, a number column is filled with 0, and the note says so
     let unscaled = d.join("unscaled.json");
-    let o = common::micrograd(&[
-        "train",
-        s(&train),
-        "--target",
-        "y",
-        "--epochs",
-        "3",
-        "--quiet",
-        "--no-plots",
-        "--impute",
-        "mean",
-        "--no-scale",
-        "--save",
-        s(&unscaled),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    fit(&unscaled, &["--impute", "mean", "--no-scale"]);
     let o = predict(&unscaled, None);
     assert!(
         stderr(&o).contains("2 in 'x' with 0, 1 in 'colour'"),
