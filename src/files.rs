@@ -333,7 +333,8 @@ pub(crate) fn write_together(
 /// Every file this crate writes goes this way (see [`write_all`]).
 ///
 /// ```
-/// let p = std::env::temp_dir().join(format!("mg-doc-atomic-{}.txt", std::process::id()));
+/// let dir = tempfile::tempdir().unwrap();
+/// let p = dir.path().join("hello.txt");
 /// micrograd::files::write_atomic(&p, b"hello").unwrap();
 /// assert_eq!(std::fs::read(&p).unwrap(), b"hello");
 /// let err = micrograd::files::write_atomic("/no/such/dir/x.txt".as_ref(), b"").unwrap_err();
@@ -349,11 +350,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
 /// file keeps its permissions; a directory, device or pipe is refused.
 ///
 /// ```
-/// let d = std::env::temp_dir();
-/// let (a, b) = (d.join("mg-doc-pair-a.txt"), d.join("mg-doc-pair-b.txt"));
+/// let dir = tempfile::tempdir().unwrap();
+/// let d = dir.path();
+/// let (a, b) = (d.join("a.txt"), d.join("b.txt"));
 /// micrograd::files::write_all(&[(a.as_path(), b"one".as_slice()), (b.as_path(), b"two")]).unwrap();
 /// assert_eq!(std::fs::read(&b).unwrap(), b"two");
-/// let e = micrograd::files::write_all(&[(d.as_path(), b"")]).unwrap_err();
+/// let e = micrograd::files::write_all(&[(d, b"")]).unwrap_err();
 /// assert!(e.ends_with("this is a directory, not a file"), "{e}");
 /// ```
 pub fn write_all(files: &[(&Path, &[u8])]) -> Result<(), String> {
@@ -374,7 +376,8 @@ mod tests {
         assert_eq!(e, "cannot read: this is a device, not a regular file");
         let e = read_capped(Path::new("/"), 1 << 20).unwrap_err();
         assert!(e.contains("is a directory"), "{e}");
-        let p = std::env::temp_dir().join(format!("mg-files-cap-{}", std::process::id()));
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("cap");
         std::fs::write(&p, [7u8; 2000]).unwrap();
         assert_eq!(read_capped(&p, 2000).unwrap().len(), 2000);
         let e = read_capped(&p, 1999).unwrap_err();
@@ -387,11 +390,12 @@ mod tests {
         assert_eq!(bytes(3 << 20), "3.0 MiB");
     }
 
-    fn dir(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("mg-files-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+    /// A fresh directory, removed when dropped.
+    fn dir(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("mg-files-{name}-"))
+            .tempdir()
+            .unwrap()
     }
 
     fn names(d: &Path) -> Vec<String> {
@@ -406,7 +410,8 @@ mod tests {
     #[test]
     fn writes_keep_permissions_follow_links_and_refuse_special_files() {
         use std::os::unix::fs::PermissionsExt;
-        let d = dir("perm");
+        let tmp = dir("perm");
+        let d = tmp.path();
         let p = d.join("model.json");
         std::fs::write(&p, "old").unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -440,16 +445,17 @@ mod tests {
             let e = write_atomic(&fifo, b"x").unwrap_err();
             assert!(e.ends_with("this is a pipe, not a file"), "{e}");
         }
-        let e = write_atomic(&d, b"x").unwrap_err();
+        let e = write_atomic(d, b"x").unwrap_err();
         assert!(e.ends_with("this is a directory, not a file"), "{e}");
         // nothing left behind by any of it
-        let left = names(&d);
+        let left = names(d);
         assert!(left.iter().all(|n| !n.contains(".tmp")), "{left:?}");
     }
 
     #[test]
     fn temporaries_are_random_exclusive_and_removed_on_failure() {
-        let d = dir("tmp");
+        let tmp = dir("tmp");
+        let d = tmp.path();
         let victim = d.join("victim.txt");
         std::fs::write(&victim, "precious").unwrap();
         // links planted at the names the old scheme would have used
@@ -474,7 +480,7 @@ mod tests {
         assert_eq!(std::fs::read(&a).unwrap(), b"old a");
         assert!(!b.exists());
         assert!(
-            names(&d)
+            names(d)
                 .iter()
                 .all(|n| !n.ends_with(".tmp") || n.contains(".model.json."))
         );
@@ -483,7 +489,7 @@ mod tests {
         let p = Pending::new(&d.join("c.json")).unwrap();
         let tmp = p.path().to_path_buf();
         assert!(tmp.exists());
-        remove_temporaries_where(|t| t.starts_with(&d));
+        remove_temporaries_where(|t| t.starts_with(d));
         assert!(!tmp.exists());
         assert!(!temporaries().contains(&tmp));
         drop(p);

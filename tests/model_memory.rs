@@ -60,7 +60,7 @@ fn peak_while_loading(path: &std::path::Path) -> usize {
 
 #[test]
 fn a_json_model_is_read_in_a_small_multiple_of_its_size() {
-    let d = std::env::temp_dir().join(format!("micrograd-model-memory-{}", std::process::id()));
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("model-memory");
     std::fs::create_dir_all(&d).unwrap();
     let model = MLP::builder(2, &[400, 400, 1]).seed(3).build();
     let file = ModelFile::new(model, &data::moons(4, 0.1, 0), Loss::Svm);

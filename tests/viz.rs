@@ -17,7 +17,8 @@ fn seed_neuron() -> Value {
 }
 
 fn tmp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("micrograd-viz-{}", std::process::id()));
+    // the same files each run, overwritten, in cargo's folder for test files
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("viz");
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }

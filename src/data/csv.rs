@@ -560,8 +560,8 @@ mod tests {
 
     #[test]
     fn a_file_that_is_not_utf8_is_read_as_windows_1252() {
-        let dir = std::env::temp_dir().join(format!("mg-enc-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let latin = dir.join("latin.csv");
         std::fs::write(&latin, b"a\xf1o,precio \x80\n1,2\n").unwrap();
         let t = Table::read(&latin).unwrap();
@@ -583,7 +583,6 @@ mod tests {
         let s = windows_1252(&all);
         assert_eq!(s.chars().count(), 128);
         assert!(s.starts_with('€') && s.contains('Ÿ') && s.ends_with('ÿ'));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -293,8 +293,8 @@ pub fn render_with_graphviz(dot: &str, format: &str) -> Result<Vec<u8>, VizError
 ///
 /// ```
 /// use micrograd::{Value, viz::{DotOptions, save_graph}};
-/// let dir = std::env::temp_dir().join(format!("mg-doc-{}", std::process::id()));
-/// std::fs::create_dir_all(&dir).unwrap();
+/// let tmp = tempfile::tempdir().unwrap();
+/// let dir = tmp.path();
 /// let y = Value::new(3.0).exp();
 /// save_graph(y, &dir.join("y.svg"), DotOptions::default()).unwrap();
 /// assert!(std::fs::read_to_string(dir.join("y.svg")).unwrap().contains("exp"));

@@ -1,7 +1,7 @@
 //! Fixtures shared by the integration tests (each test file uses what it needs).
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use micrograd::Value;
@@ -52,16 +52,33 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A fresh directory for one test, named after the test file and `name`.
-pub fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "micrograd-{}-{}-{name}",
-        env!("CARGO_CRATE_NAME"),
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh directory for one test under cargo's `target/tmp`, named after the
+/// test file and `name`, removed with everything in it when the value is
+/// dropped (at the end of the test, passed or failed).
+pub fn dir(name: &str) -> Scratch {
+    let prefix = format!("micrograd-{}-{name}-", env!("CARGO_CRATE_NAME"));
+    Scratch(
+        tempfile::Builder::new()
+            .prefix(&prefix)
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .expect("a temp directory"),
+    )
+}
+
+/// A test's own directory (see [`dir`]): derefs to its `Path`.
+pub struct Scratch(tempfile::TempDir);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
 }
 
 /// A path as the `&str` a command line takes.

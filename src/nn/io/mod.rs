@@ -215,7 +215,8 @@ impl ModelFile {
     /// ```
     /// use micrograd::{Loss, MLP, data, nn::ModelFile};
     /// let f = ModelFile::new(MLP::new(3, &[1]), &data::toy(), Loss::Mse);
-    /// let p = std::env::temp_dir().join(format!("mg-doc-model-{}.json", std::process::id()));
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let p = dir.path().join("model.json");
     /// f.save(&p).unwrap();
     /// let back = ModelFile::load(&p).unwrap();
     /// assert_eq!(back.predict(&[0.3, 1.0, 2.0]), f.predict(&[0.3, 1.0, 2.0]));

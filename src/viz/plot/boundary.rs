@@ -18,8 +18,8 @@ use crate::data::Dataset;
 ///
 /// ```
 /// use micrograd::data::moons;
-/// let dir = std::env::temp_dir().join(format!("mg-doc-db-{}", std::process::id()));
-/// std::fs::create_dir_all(&dir).unwrap();
+/// let tmp = tempfile::tempdir().unwrap();
+/// let dir = tmp.path();
 /// let (train, test) = (moons(40, 0.1, 0), moons(20, 0.1, 1));
 /// // a straight border: y > 0.25
 /// micrograd::viz::plot_decision_boundary(&dir.join("db.svg"), &train, Some(&test),

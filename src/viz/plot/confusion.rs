@@ -18,8 +18,8 @@ use crate::metrics::Confusion;
 ///
 /// ```
 /// use micrograd::metrics::Confusion;
-/// let dir = std::env::temp_dir().join(format!("mg-doc-cm-{}", std::process::id()));
-/// std::fs::create_dir_all(&dir).unwrap();
+/// let tmp = tempfile::tempdir().unwrap();
+/// let dir = tmp.path();
 /// let c = Confusion::new(&["cat".into(), "dog".into()], &[0.0, 1.0, 1.0], &[0.0, 1.0, 0.0]);
 /// micrograd::viz::plot_confusion(&dir.join("cm.svg"), &c).unwrap();
 /// let svg = std::fs::read_to_string(dir.join("cm.svg")).unwrap();

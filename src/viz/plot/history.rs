@@ -67,8 +67,8 @@ impl Curves {
 ///
 /// ```
 /// use micrograd::viz::{Curves, plot_history};
-/// let dir = std::env::temp_dir().join(format!("mg-doc-plot-{}", std::process::id()));
-/// std::fs::create_dir_all(&dir).unwrap();
+/// let tmp = tempfile::tempdir().unwrap();
+/// let dir = tmp.path();
 /// let mut c = Curves::per_step(&[1.0, 0.5, 0.25, 0.2], &[0.5, 0.75, 1.0, 1.0]);
 /// c.test_loss = vec![(1, 0.6), (3, 0.3)];
 /// plot_history(&dir.join("loss.svg"), &c).unwrap();
