@@ -642,3 +642,21 @@ fn pictures_left_by_an_earlier_run_are_pointed_out() {
     );
     assert!(!stderr(&o).contains("loss.svg is from"), "{}", stderr(&o));
 }
+
+#[test]
+fn out_makes_one_folder_not_a_tree() {
+    let d = dir("outdir");
+    let deep = d.join("no/such/dir");
+    let o = micrograd(&["train", "--steps", "1", "--quiet", "--out", s(&deep)]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("does not exist") && e.contains("mkdir -p"),
+        "{e}"
+    );
+    assert!(!d.join("no").exists(), "nothing created");
+    let new = d.join("new");
+    let o = micrograd(&["train", "--steps", "1", "--quiet", "--out", s(&new)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(new.join("model.json").is_file());
+}

@@ -206,18 +206,39 @@ fn check_outputs(a: &TrainArgs) -> Result<Vec<PathBuf>, Failure> {
                 a.out.display()
             )));
         }
-        std::fs::create_dir_all(&a.out).map_err(|e| {
-            Failure::input(format!(
-                "{}: cannot create the output directory: {e}",
-                a.out.display()
-            ))
-        })?;
+        create_out(&a.out)?;
         micrograd::files::check_writable(&a.out.join("loss.svg")).map_err(Failure::input)?;
     }
     for p in &models {
         micrograd::files::check_writable(p).map_err(Failure::input)?;
     }
     Ok(models)
+}
+
+/// Makes the `--out` folder if it is missing, as `mkdir` would: its parent
+/// must exist, so a mistyped path is an error, not a new tree of folders.
+fn create_out(out: &Path) -> Result<(), Failure> {
+    if out.is_dir() {
+        return Ok(());
+    }
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(Failure::input(format!(
+            "--out {}: the folder {} does not exist (make it first, with mkdir -p {0}, \
+             or choose another --out)",
+            out.display(),
+            parent.display()
+        )));
+    }
+    std::fs::create_dir(out).map_err(|e| {
+        Failure::input(format!(
+            "--out {}: cannot create the output folder: {e}",
+            out.display()
+        ))
+    })
 }
 
 /// Prints progress while training: a bar on a terminal, a line every tenth
