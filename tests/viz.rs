@@ -86,6 +86,51 @@ fn svg_is_xml_with_every_label() {
 }
 
 #[test]
+fn record_cells_fit_their_text() {
+    // layout-rs alone made `data 2.0000` a 160-px cell for 14-px text
+    let o = seed_neuron();
+    o.backward();
+    let svg = dot_to_svg(&draw_dot(o, DotOptions::default()).unwrap()).unwrap();
+    assert!(
+        svg.contains(".a8 { font-size: 14px;"),
+        "the text is drawn at 14 px"
+    );
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let num = |n: roxmltree::Node, a: &str| n.attribute(a).unwrap().parse::<f64>().unwrap();
+    let rects: Vec<[f64; 4]> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("rect"))
+        .map(|n| [num(n, "x"), num(n, "y"), num(n, "width"), num(n, "height")])
+        .collect();
+    let mut cells = 0;
+    for t in doc.descendants().filter(|n| n.has_tag_name("text")) {
+        let Some(text) = t
+            .descendants()
+            .filter_map(|n| n.text())
+            .find(|s| !s.trim().is_empty())
+        else {
+            continue;
+        };
+        if !text.starts_with("data ") {
+            continue;
+        }
+        let (x, y) = (num(t, "x"), num(t, "y"));
+        let cell = rects
+            .iter()
+            .filter(|r| r[0] <= x && x <= r[0] + r[2] && r[1] <= y && y <= r[1] + r[3])
+            .map(|r| r[2])
+            .fold(f64::INFINITY, f64::min);
+        let chars = text.chars().count() as f64;
+        assert!(
+            (6.0 * chars..=9.0 * chars + 20.0).contains(&cell),
+            "'{text}' in a {cell}-px cell"
+        );
+        cells += 1;
+    }
+    assert_eq!(cells, 10, "one data cell a value");
+}
+
+#[test]
 fn graphviz_accepts_the_dot_when_it_is_installed() {
     let o = seed_neuron();
     let dot = draw_dot(o, DotOptions::default()).unwrap();

@@ -22,6 +22,5 @@ shot() {
   echo "wrote $2"
 }
 mkdir -p docs
-shot 1300,760 docs/serve-expression.png \
-  "${url}?expr=tanh(x1*w1%2Bx2*w2%2Bb)&values=x1:2,x2:0,w1:-3,w2:1,b:6.8813735870195432&run=step"
-shot 1300,1150 docs/serve-training.png "${url}?mode=train&data=moons&steps=60&point=5"
+shot 1400,900 docs/serve-expression.png "${url}?run=step&n=4"
+shot 1400,1100 docs/serve-training.png "${url}?mode=train&data=moons&steps=60&point=5"

@@ -227,6 +227,31 @@ fn escape_record(s: &str) -> String {
 /// assert!(svg.contains("<svg") && svg.contains("tanh"));
 /// ```
 pub fn dot_to_svg(dot: &str) -> Result<String, VizError> {
+    // layout-rs measures a character as wide as the font is tall, which makes
+    // a record's cells three times wider than their text. Nodes are laid out
+    // at a font of LAYOUT_PX (about a SHOWN_PX Times character's width) and
+    // their text is then drawn at SHOWN_PX: boxes fit their text, as
+    // Graphviz's do. A node that sets its own fontsize keeps layout-rs's sizing.
+    const LAYOUT_PX: usize = 8;
+    const SHOWN_PX: usize = 14;
+    let compact = dot.find('{').map(|at| {
+        format!(
+            "{} node [fontsize={LAYOUT_PX}];{}",
+            &dot[..=at],
+            &dot[at + 1..]
+        )
+    });
+    let svg = match compact.map(|d| layout_svg(&d)) {
+        Some(Ok(svg)) => svg,
+        _ => return layout_svg(dot),
+    };
+    let small = format!(".a{LAYOUT_PX} {{ font-size: {LAYOUT_PX}px;");
+    let shown = format!(".a{LAYOUT_PX} {{ font-size: {SHOWN_PX}px;");
+    Ok(svg.replacen(&small, &shown, 1))
+}
+
+/// DOT to SVG with layout-rs, as it draws it.
+fn layout_svg(dot: &str) -> Result<String, VizError> {
     use layout::backends::svg::SVGWriter;
     use layout::gv::{DotParser, GraphBuilder};
 

@@ -76,11 +76,22 @@ def check_expression(server, expr, values):
     assert 'class="hot"' in page, "the node being processed is highlighted"
 
 
+def check_first_page(server):
+    """With no URL, the page opens on the lecture's neuron, whole, with his numbers."""
+    page = dom(server.url)
+    assert "data 0.7071" in fields(page, "data "), fields(page, "data ")
+    assert "data 6.8814" in fields(page, "data "), "b = 6.8813735870195432"
+    box = re.search(r'<svg[^>]*viewBox="([^"]*)"', page.split('id="graph"')[1]).group(1)
+    assert box.split()[:2] == ["0", "0"], f"the whole graph in view: {box}"
+
+
 def check_training(server):
     page = dom(f"{server.url}?mode=train&data=moons&steps=30")
     assert re.search(r'id="step-count">30<', page), "30 steps ran"
     points = re.search(r'id="loss-curve"[^>]*points="([^"]*)"', page).group(1).split()
     assert len(points) == 30, f"the loss curve has a point per step: {len(points)}"
+    axes = re.search(r'<g id="curve-axes">(.*?)</g>', page).group(1)
+    assert ">step<" in axes and ">100%<" in axes and ">0<" in axes, "the chart has axes with numbers"
     rows = re.findall(r"<tr><td>L\d", page)
     assert len(rows) == 105, f"every parameter in the table: {len(rows)}"
     assert re.search(r"<td>L1\.n0\.w0</td><td>-?\d+\.\d{4}</td><td>-?\d+\.\d{4}</td><td>-?\d", page), "Adam's moments shown"
@@ -102,6 +113,7 @@ def main(binary):
                                                  {"x1": 2, "x2": 0, "w1": -3, "w2": 1, "b": 6.8813735870195432})),
         ("shared node a*b + a", lambda: check_expression(server, "a*b + a", {"a": 2, "b": -3})),
         ("shared node b = a*a; b + b", lambda: check_expression(server, "(a*a) + (a*a)", {"a": 1.5})),
+        ("first page: the lecture's neuron", lambda: check_first_page(server)),
         ("training", lambda: check_training(server)),
     ]
     passed = failed = 0

@@ -66,11 +66,28 @@ pub fn run(a: &ServeArgs) -> Result<(), Failure> {
     println!("serving on {url} (Ctrl-C stops it)");
     let _ = std::io::stdout().flush();
     if a.open {
-        let _ = std::process::Command::new("xdg-open").arg(&url).spawn();
+        open_browser(url.clone());
     }
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener).map_err(cannot)?;
         conn::serve(listener, ctx).await;
         Ok(())
     })
+}
+
+/// Asks the desktop to open `url` (`xdg-open`, quietly: on a machine with no
+/// browser it would print a screenful); one line if it could not.
+fn open_browser(url: String) {
+    use std::process::{Command, Stdio};
+    std::thread::spawn(move || {
+        let status = Command::new("xdg-open")
+            .arg(&url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if !status.is_ok_and(|s| s.success()) {
+            errln!("--open: no browser could be started here; open {url} in one");
+        }
+    });
 }
