@@ -83,6 +83,8 @@ def check_first_page(server):
     assert "data 6.8814" in fields(page, "data "), "b = 6.8813735870195432"
     box = re.search(r'<svg[^>]*viewBox="([^"]*)"', page.split('id="graph"')[1]).group(1)
     assert box.split()[:2] == ["0", "0"], f"the whole graph in view: {box}"
+    link = re.search(r'class="share" href="([^"]*)"', page).group(1).replace("&amp;", "&")
+    assert link.startswith("?expr=tanh") and "values=x1:2,w1:-3," in link, link
 
 
 def check_training(server):
@@ -101,6 +103,12 @@ def check_training(server):
     points = re.search(r'id="loss-curve"[^>]*points="([^"]*)"', page).group(1).split()
     assert 0 < len(points) <= 1000, f"at most 1000 points: {len(points)}"
     assert re.search(r'id="curve-every">per \d+ steps', page), "the caption says how many steps a point is"
+    # the network and data come from the URL, and the page's link says them back
+    page = dom(f"{server.url}?mode=train&data=circles&layers=4,4&optimizer=sgd&lr=0.1&steps=1")
+    rows = re.findall(r"<tr><td>L\d", page)
+    assert len(rows) == 37, f"MLP(2, [4, 4, 1]) has 37 parameters: {len(rows)}"
+    link = re.search(r'class="share" href="([^"]*)"', page).group(1).replace("&amp;", "&")
+    assert link == "?mode=train&data=circles&layers=4,4&optimizer=sgd&lr=0.1", link
     # a data point's graph, with its loss at the root
     page = dom(f"{server.url}?mode=train&data=spiral&steps=5&point=3")
     assert "its loss" in page and len(fields(page, "grad ")) > 20, "the point's graph is drawn"
