@@ -539,3 +539,48 @@ fn localhost_is_taken_for_127_0_0_1() {
     ]));
     assert_eq!(s.request("GET", "/", b"").0, 200);
 }
+
+#[test]
+fn a_dropped_csv_is_the_data_set_and_a_bad_one_gets_a_message() {
+    let s = Server::start();
+    let mut csv = String::from("height,weight,kind\n");
+    for i in 0..40 {
+        let (h, w, k) = if i % 2 == 0 {
+            (150 + i, 50 + i, "cat")
+        } else {
+            (180 + i, 90 + i, "dog")
+        };
+        csv += &format!("{h},{w},{k}\n");
+    }
+    let j = s.post("/api/train/new", json!({"data": "dropped", "csv": csv}));
+    assert_eq!(j["classes"], json!(["cat", "dog"]));
+    assert_eq!(j["points"].as_array().unwrap().len(), 40);
+    // standardised, as micrograd train does: the first column's mean is 0
+    let mean: f64 = j["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_f64().unwrap())
+        .sum::<f64>()
+        / 40.0;
+    assert!(mean.abs() < 1e-9, "{mean}");
+    let stepped = s.post("/api/train/step", json!({"id": j["id"], "steps": 20}));
+    assert!(stepped["loss"].as_f64().unwrap().is_finite());
+    let cases = [
+        (
+            "a,b,c,kind\n1,2,3,x\n4,5,6,y\n7,8,9,x\n1,1,1,y\n",
+            "needs two number columns",
+        ),
+        ("a,kind\n1,x\n", "takes 4 to 1000"),
+        ("a,b,kind\n1,2,x\n3,oops,y\n4,5,x\n6,7,y\n", "b=oops"),
+    ];
+    for (csv, want) in cases {
+        let (status, text) = s.request(
+            "POST",
+            "/api/train/new",
+            json!({"csv": csv}).to_string().as_bytes(),
+        );
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains(want), "{want}: {text}");
+    }
+}

@@ -18,6 +18,8 @@ use tokio::sync::oneshot;
 const MAX_SESSIONS: usize = 32;
 /// Samples in a session's data set.
 const SAMPLES: usize = 100;
+/// The most rows a table dropped onto the page may have.
+const MAX_DROPPED: usize = 1000;
 /// Points kept of a session's loss and accuracy curves: past this, each
 /// point stands for twice as many steps.
 pub const CURVE: usize = 1000;
@@ -256,11 +258,18 @@ impl Curve {
 impl State {
     fn new_session(&mut self, body: &Json) -> Result<Answer, Answer> {
         let name = body["data"].as_str().unwrap_or("moons");
-        if !["moons", "circles", "spiral", "xor"].contains(&name) {
-            return Err(bad(format!(
-                "unknown data set '{name}' (moons, circles, spiral, xor)"
-            )));
-        }
+        let ds = match &body["csv"] {
+            Json::Null if ["moons", "circles", "spiral", "xor"].contains(&name) => {
+                session_data(name)
+            }
+            Json::Null => {
+                return Err(bad(format!(
+                    "unknown data set '{name}' (moons, circles, spiral, xor)"
+                )));
+            }
+            Json::String(text) => dropped_table(text)?,
+            _ => return Err(bad("\"csv\" must be the text of a CSV file")),
+        };
         let layers: Vec<usize> = match &body["layers"] {
             Json::Null => vec![8, 8],
             j => j
@@ -281,7 +290,6 @@ impl State {
             "sgd" => OptimizerKind::Sgd,
             other => return Err(bad(format!("unknown optimizer '{other}' (adam, sgd)"))),
         };
-        let ds = session_data(name);
         // the page steps by hand, so the rate stays where it is set
         let choices = Choices {
             layers: Some(layers),
@@ -517,6 +525,43 @@ fn session_data(name: &str) -> Dataset {
             d
         }
     }
+}
+
+/// A table dropped onto the page: two number columns and the class last,
+/// standardised as `micrograd train` does, at most [`MAX_DROPPED`] rows.
+fn dropped_table(text: &str) -> Result<Dataset, Answer> {
+    let table = data::Table::parse(text, "the dropped table").map_err(|e| bad(e.to_string()))?;
+    let target = table.header.last().cloned().unwrap_or_default();
+    let rows: Vec<usize> = (0..table.len()).collect();
+    if !(4..=MAX_DROPPED).contains(&rows.len()) {
+        return Err(bad(format!(
+            "the dropped table has {} rows; the page takes 4 to {MAX_DROPPED}",
+            rows.len()
+        )));
+    }
+    let opts = data::PrepOptions {
+        task: data::Task::Classification,
+        ..data::PrepOptions::default()
+    };
+    let fitted = data::Preprocess::fit(&table, &target, &rows, &opts)
+        .and_then(|(p, _)| p.dataset(&table, &rows));
+    let (mut ds, _) = fitted.map_err(|e| bad(e.to_string()))?;
+    if ds.nfeatures() != 2 {
+        return Err(bad(format!(
+            "the page draws two inputs: the dropped table needs two number columns and its \
+             class last ('{target}'); it has {} inputs ({})",
+            ds.nfeatures(),
+            ds.features.join(", ")
+        )));
+    }
+    if !(2..=6).contains(&ds.nclasses()) {
+        return Err(bad(format!(
+            "the last column, '{target}', is the class: 2 to 6 classes, not {}",
+            ds.nclasses()
+        )));
+    }
+    ds.name = "the dropped table".into();
+    Ok(ds)
 }
 
 /// Labels every parameter as the table and the graphs show it
