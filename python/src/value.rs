@@ -17,6 +17,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyInt, PySet, PyString, PyTuple};
 
 use crate::arena::{self, Looked, Slot};
+use crate::expand;
 use micrograd::Value as Node;
 
 /// What the tape cannot show again, held by the object itself.
@@ -108,6 +109,16 @@ fn not_a_number(x: &Bound<'_, PyAny>, what: &str) -> PyErr {
     ))
 }
 
+impl Held {
+    /// What `Value(data, kids, op)` holds.
+    pub(crate) fn new(kids: &[&Bound<'_, PyValue>], op: &str) -> Held {
+        Held {
+            kids: kids.iter().map(|k| (*k).clone().unbind()).collect(),
+            op: Some(op.to_owned()),
+        }
+    }
+}
+
 impl PyValue {
     /// The object for the node in `slot`.
     pub(crate) fn make(
@@ -147,12 +158,23 @@ impl PyValue {
         self.held.is_some()
     }
 
-    /// The objects of the node's children, in operand order.
+    /// The objects of the node's children, in operand order; a fused neuron
+    /// shows the children of karpathy's last `+` (see `expand`).
     fn kids<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyValue>>> {
-        match &self.held {
-            Some(h) => Ok(h.kids.iter().map(|k| k.bind(py).clone()).collect()),
-            None => objects(py, &self.node()?.children()),
+        let node = self.node()?;
+        let kids = match &self.held {
+            Some(h) => h.kids.iter().map(|k| k.bind(py).clone()).collect(),
+            None => objects(py, &node.children())?,
+        };
+        if self.is_neuron(node, kids.len()) {
+            return expand::children(py, node, &kids);
         }
+        Ok(kids)
+    }
+
+    /// Whether this is a fused neuron, shown as karpathy's chain of ops.
+    fn is_neuron(&self, node: Node, kids: usize) -> bool {
+        self.held.as_ref().is_none_or(|h| h.op.is_none()) && expand::is_neuron(node, kids)
     }
 
     /// What a value made from `operands` holds: nothing, unless one of them
@@ -357,8 +379,14 @@ impl PyValue {
         if let Some(op) = self.held.as_ref().and_then(|h| h.op.clone()) {
             return Ok(op);
         }
-        let op = self.node()?.op();
-        Ok(if op == "relu" { "ReLU".to_owned() } else { op })
+        let node = self.node()?;
+        let op = node.op();
+        Ok(match op.as_str() {
+            "relu" => "ReLU".to_owned(),
+            "affine" if self.is_neuron(node, node.children().len()) => "+".to_owned(),
+            "ln" => "log".to_owned(),
+            _ => op,
+        })
     }
 
     /// A name shown by `draw_dot`.
@@ -466,6 +494,13 @@ impl PyValue {
     /// tanh(x), as in the lectures.
     fn tanh<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyValue>> {
         PyValue::unary(slf, Node::tanh)
+    }
+
+    /// The natural logarithm, as in karpathy's microgpt: d/dx = 1/x. The
+    /// log of 0 is `-inf` and of a negative number NaN (his raises
+    /// `ValueError`); its op is shown as `log`.
+    fn log<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyValue>> {
+        PyValue::unary(slf, Node::ln)
     }
 
     /// e^x, as in the lectures.
