@@ -61,7 +61,7 @@ fn made<'py>(
     kids: &[&Bound<'py, PyValue>],
     op: &str,
 ) -> PyResult<Bound<'py, PyValue>> {
-    let held = Held::new(kids, op);
+    let held = Held::shown(kids, op);
     let [s] = arena::apply([], |[]| {
         let v = Node::new(data);
         v.set_grad(grad);

@@ -27,6 +27,9 @@ pub(crate) struct Held {
     /// The op's name if it is not the tape's: `Value(x, _op='+')`, or `**2.0`
     /// (the tape keeps the number 2, which it shows as `**2`).
     op: Option<String>,
+    /// Whether this is a node of a fused neuron shown as karpathy's chain
+    /// (see `expand`): its `_local_grads` are those of its `+` or `*`.
+    shown: bool,
 }
 
 /// A scalar, its gradient, and the graph that made it.
@@ -110,11 +113,12 @@ fn not_a_number(x: &Bound<'_, PyAny>, what: &str) -> PyErr {
 }
 
 impl Held {
-    /// What `Value(data, kids, op)` holds.
-    pub(crate) fn new(kids: &[&Bound<'_, PyValue>], op: &str) -> Held {
+    /// What a node of a fused neuron shown as `kids[0] op kids[1]` holds.
+    pub(crate) fn shown(kids: &[&Bound<'_, PyValue>], op: &str) -> Held {
         Held {
             kids: kids.iter().map(|k| (*k).clone().unbind()).collect(),
             op: Some(op.to_owned()),
+            shown: true,
         }
     }
 }
@@ -188,7 +192,11 @@ impl PyValue {
             return None;
         }
         let kids = operands.iter().map(|o| (*o).clone().unbind()).collect();
-        Some(Box::new(Held { kids, op }))
+        Some(Box::new(Held {
+            kids,
+            op,
+            shown: false,
+        }))
     }
 
     fn unary<'py>(
@@ -330,6 +338,7 @@ impl PyValue {
             Box::new(Held {
                 kids: kids.into(),
                 op,
+                shown: false,
             })
         });
         let [s] = arena::apply([], |[]| [Node::new(x)])?;
@@ -525,6 +534,28 @@ impl PyValue {
             c.set_grad(c.grad() + g * d);
         }
         Ok(())
+    }
+
+    /// d(self)/d(child) for each of `_children`, as a tuple: what the
+    /// backward pass multiplies by on each edge (karpathy's microgpt keeps
+    /// them on each value). Empty for a leaf, and for a value given its
+    /// children by hand (gradients do not flow to those).
+    #[getter]
+    fn _local_grads<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let node = self.node()?;
+        let grads = match &self.held {
+            Some(h) if h.shown => {
+                let data = |k: usize| h.kids[k].get().node().map(|n| n.data());
+                match h.op.as_deref() {
+                    Some("*") => vec![data(1)?, data(0)?],
+                    _ => vec![1.0, 1.0],
+                }
+            }
+            Some(h) if h.op.is_some() => Vec::new(),
+            _ if self.is_neuron(node, node.children().len()) => vec![1.0, 1.0],
+            _ => node.local_grads(),
+        };
+        PyTuple::new(py, grads)
     }
 
     /// A tuple of the children in operand order (`_prev` is a set).
