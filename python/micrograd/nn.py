@@ -3,11 +3,14 @@
 The same classes, the same ``random.uniform(-1, 1)`` weights drawn in the same
 order (so ``random.seed`` gives karpathy's initial weights), the same ``repr``.
 One difference: the forward runs in Rust. A neuron is one ``affine`` node
-(w·x + b) and one ``ReLU`` node, instead of a chain of ``*`` and ``+`` nodes
-built one by one in Python; a layer is one call, and an ``MLP`` of these
-classes is one call too, which makes a Python object only for each output. The
-nodes below it become objects when ``_prev`` asks for them (the same object
-each time while it lives), so walking the graph sees every node, as before.
+(w·x + b) and one ``ReLU`` node on the tape, instead of a chain of ``*`` and
+``+`` nodes built one by one in Python; a layer is one call, and an ``MLP`` of
+these classes is one call too, which makes a Python object only for each
+output. The nodes below it become objects when ``_prev`` asks for them (the
+same object each time while it lives), so walking the graph sees every node,
+as before; and the ``affine`` node shows itself as karpathy's chain (its
+``_op`` is ``'+'``, its children the previous sum and the last ``wi*xi``,
+made when asked for), so a drawing of a neuron is his.
 """
 
 import random

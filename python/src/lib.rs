@@ -1,8 +1,10 @@
 //! The native half of the Python package `micrograd`: karpathy's `Value` on
-//! this project's engine, the fast layer and MLP of `micrograd.nn`, and `draw_dot`.
+//! this project's engine, the fast layer and MLP of `micrograd.nn`, and the
+//! layout behind `draw_dot`.
 //! The Python half (`micrograd/`) holds karpathy's `nn` classes.
 
 mod arena;
+mod expand;
 mod nn;
 mod value;
 
@@ -10,29 +12,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use micrograd::viz::{DotOptions, RankDir};
 use value::PyValue;
-
-/// The graph below `root` in Graphviz's DOT language.
-#[pyfunction]
-#[pyo3(signature = (root, rankdir = "LR"))]
-fn dot(root: &Bound<'_, PyValue>, rankdir: &str) -> PyResult<String> {
-    let rankdir = match rankdir {
-        "LR" => RankDir::LeftRight,
-        "TB" => RankDir::TopBottom,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "rankdir must be 'LR' or 'TB', got {other:?}"
-            )));
-        }
-    };
-    let opts = DotOptions {
-        rankdir,
-        ..DotOptions::default()
-    };
-    micrograd::viz::draw_dot(root.get().node()?, opts)
-        .map_err(|e| PyValueError::new_err(e.to_string()))
-}
 
 /// DOT source laid out and drawn as SVG, in Rust (no Graphviz needed).
 #[pyfunction]
@@ -59,7 +39,6 @@ fn _micrograd(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(nn::mlp, m)?)?;
     m.add_function(wrap_pyfunction!(nn::parameters, m)?)?;
     m.add_function(wrap_pyfunction!(nn::zero_grad, m)?)?;
-    m.add_function(wrap_pyfunction!(dot, m)?)?;
     m.add_function(wrap_pyfunction!(dot_to_svg, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;
     Ok(())

@@ -17,6 +17,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyInt, PySet, PyString, PyTuple};
 
 use crate::arena::{self, Looked, Slot};
+use crate::expand;
 use micrograd::Value as Node;
 
 /// What the tape cannot show again, held by the object itself.
@@ -26,6 +27,9 @@ pub(crate) struct Held {
     /// The op's name if it is not the tape's: `Value(x, _op='+')`, or `**2.0`
     /// (the tape keeps the number 2, which it shows as `**2`).
     op: Option<String>,
+    /// Whether this is a node of a fused neuron shown as karpathy's chain
+    /// (see `expand`): its `_local_grads` are those of its `+` or `*`.
+    shown: bool,
 }
 
 /// A scalar, its gradient, and the graph that made it.
@@ -108,6 +112,17 @@ fn not_a_number(x: &Bound<'_, PyAny>, what: &str) -> PyErr {
     ))
 }
 
+impl Held {
+    /// What a node of a fused neuron shown as `kids[0] op kids[1]` holds.
+    pub(crate) fn shown(kids: &[&Bound<'_, PyValue>], op: &str) -> Held {
+        Held {
+            kids: kids.iter().map(|k| (*k).clone().unbind()).collect(),
+            op: Some(op.to_owned()),
+            shown: true,
+        }
+    }
+}
+
 impl PyValue {
     /// The object for the node in `slot`.
     pub(crate) fn make(
@@ -147,12 +162,23 @@ impl PyValue {
         self.held.is_some()
     }
 
-    /// The objects of the node's children, in operand order.
+    /// The objects of the node's children, in operand order; a fused neuron
+    /// shows the children of karpathy's last `+` (see `expand`).
     fn kids<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyValue>>> {
-        match &self.held {
-            Some(h) => Ok(h.kids.iter().map(|k| k.bind(py).clone()).collect()),
-            None => objects(py, &self.node()?.children()),
+        let node = self.node()?;
+        let kids = match &self.held {
+            Some(h) => h.kids.iter().map(|k| k.bind(py).clone()).collect(),
+            None => objects(py, &node.children())?,
+        };
+        if self.is_neuron(node, kids.len()) {
+            return expand::children(py, node, &kids);
         }
+        Ok(kids)
+    }
+
+    /// Whether this is a fused neuron, shown as karpathy's chain of ops.
+    fn is_neuron(&self, node: Node, kids: usize) -> bool {
+        self.held.as_ref().is_none_or(|h| h.op.is_none()) && expand::is_neuron(node, kids)
     }
 
     /// What a value made from `operands` holds: nothing, unless one of them
@@ -166,7 +192,11 @@ impl PyValue {
             return None;
         }
         let kids = operands.iter().map(|o| (*o).clone().unbind()).collect();
-        Some(Box::new(Held { kids, op }))
+        Some(Box::new(Held {
+            kids,
+            op,
+            shown: false,
+        }))
     }
 
     fn unary<'py>(
@@ -308,6 +338,7 @@ impl PyValue {
             Box::new(Held {
                 kids: kids.into(),
                 op,
+                shown: false,
             })
         });
         let [s] = arena::apply([], |[]| [Node::new(x)])?;
@@ -357,8 +388,14 @@ impl PyValue {
         if let Some(op) = self.held.as_ref().and_then(|h| h.op.clone()) {
             return Ok(op);
         }
-        let op = self.node()?.op();
-        Ok(if op == "relu" { "ReLU".to_owned() } else { op })
+        let node = self.node()?;
+        let op = node.op();
+        Ok(match op.as_str() {
+            "relu" => "ReLU".to_owned(),
+            "affine" if self.is_neuron(node, node.children().len()) => "+".to_owned(),
+            "ln" => "log".to_owned(),
+            _ => op,
+        })
     }
 
     /// A name shown by `draw_dot`.
@@ -468,6 +505,13 @@ impl PyValue {
         PyValue::unary(slf, Node::tanh)
     }
 
+    /// The natural logarithm, as in karpathy's microgpt: d/dx = 1/x. The
+    /// log of 0 is `-inf` and of a negative number NaN (his raises
+    /// `ValueError`); its op is shown as `log`.
+    fn log<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyValue>> {
+        PyValue::unary(slf, Node::ln)
+    }
+
     /// e^x, as in the lectures.
     fn exp<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyValue>> {
         PyValue::unary(slf, Node::exp)
@@ -490,6 +534,28 @@ impl PyValue {
             c.set_grad(c.grad() + g * d);
         }
         Ok(())
+    }
+
+    /// d(self)/d(child) for each of `_children`, as a tuple: what the
+    /// backward pass multiplies by on each edge (karpathy's microgpt keeps
+    /// them on each value). Empty for a leaf, and for a value given its
+    /// children by hand (gradients do not flow to those).
+    #[getter]
+    fn _local_grads<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let node = self.node()?;
+        let grads = match &self.held {
+            Some(h) if h.shown => {
+                let data = |k: usize| h.kids[k].get().node().map(|n| n.data());
+                match h.op.as_deref() {
+                    Some("*") => vec![data(1)?, data(0)?],
+                    _ => vec![1.0, 1.0],
+                }
+            }
+            Some(h) if h.op.is_some() => Vec::new(),
+            _ if self.is_neuron(node, node.children().len()) => vec![1.0, 1.0],
+            _ => node.local_grads(),
+        };
+        PyTuple::new(py, grads)
     }
 
     /// A tuple of the children in operand order (`_prev` is a set).

@@ -300,6 +300,7 @@ OPS = {
     "relu": lambda a, b: (a - 1.2).relu(),
     "tanh": lambda a, b: a.tanh(),
     "exp": lambda a, b: a.exp(),
+    "log": lambda a, b: (a * b).log(),
     "mixed": lambda a, b: ((a * b).tanh() + (a / b).exp() - b**2).relu(),
 }
 
@@ -316,6 +317,29 @@ def test_gradients_match_finite_differences(name):
     db = (num(a0, b0 + h) - num(a0, b0 - h)) / (2 * h)
     assert abs(a.grad - da) < 1e-6 * max(1, abs(da)), (a.grad, da)
     assert abs(b.grad - db) < 1e-6 * max(1, abs(db)), (b.grad, db)
+
+
+def test_log_is_microgpts():
+    # karpathy's microgpt: Value(math.log(x), (self,), (1/x,)). PyTorch is not
+    # installed here: its torch.log backward is grad / x, frozen analytically.
+    x = Value(2.5)
+    y = x.log()
+    y.backward()
+    assert y.data == math.log(2.5) and x.grad == 1 / 2.5 == 0.4
+    assert y._op == "log" and y._prev == {x}
+    # microgpt's loss term, -log(p) of a softmax probability
+    a, b = Value(1.0), Value(2.0)
+    ea, eb = a.exp(), b.exp()
+    loss = -(ea / (ea + eb)).log()
+    loss.backward()
+    p = math.exp(1.0) / (math.exp(1.0) + math.exp(2.0))
+    assert close(loss.data, -math.log(p)) and close(a.grad, p - 1) and close(b.grad, 1 - p)
+    # IEEE where his raises ValueError: log 0 is -inf, a negative's log is NaN
+    z = Value(0.0)
+    lz = z.log()
+    lz.backward()
+    assert lz.data == -math.inf and z.grad == math.inf
+    assert math.isnan(Value(-1.0).log().data)
 
 
 def test_pow_with_a_value_exponent():

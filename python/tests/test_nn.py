@@ -131,7 +131,8 @@ def test_ten_thousand_steps_without_a_scope_run_in_flat_memory(model_class):
 
 
 # An MLP of plain layers runs its whole forward in one call; the nodes below
-# its outputs become Python objects when _prev asks for them.
+# its outputs become Python objects when _prev asks for them. A neuron is one
+# fused node, shown as karpathy's chain: ((b + w0*x0) + w1*x1) + ...
 
 
 class PlainLayer(Layer):
@@ -151,6 +152,17 @@ def layer_by_layer(model):
 
 
 
+def unfused(v):
+    """(w, x, b) of a neuron's sum, read off the chain of + and * it shows."""
+    ws, xs = [], []
+    while v._op == "+":
+        v, prod = v._children
+        w, x = prod._children
+        ws.insert(0, w)
+        xs.insert(0, x)
+    return ws, xs, v
+
+
 def summary(root):
     nodes, edges = trace(root)
     shown = sorted((v._op, v.data, v.grad, len(v._prev)) for v in nodes)
@@ -163,15 +175,17 @@ def test_a_whole_mlp_gives_the_graph_and_numbers_of_layer_by_layer():
     x = [Value(0.5), Value(-1.5), 2.0]
     out = model(x)
     slow = layer_by_layer(model)(x)
-    assert out._op == "affine" and out.data == slow.data
+    assert out._op == "+" and out.data == slow.data
     (out * out).backward()
     fused = summary(out)
     for p in model.parameters():
         p.grad = 0.0
     (slow * slow).backward()
     assert fused == summary(slow)
-    # parameters, inputs (one leaf made for 2.0), and two nodes per hidden neuron, one for the output
-    assert fused[0] == len(model.parameters()) + 3 + 2 * 8 + 1
+    # parameters, inputs (one leaf made for 2.0), and per neuron karpathy's
+    # nodes: a product and a sum per input, and a ReLU if hidden
+    ops = sum(2 * len(n.w) + n.nonlin for layer in model.layers for n in layer.neurons)
+    assert fused[0] == len(model.parameters()) + 3 + ops
 
 
 def test_a_whole_mlp_hands_back_the_very_objects():
@@ -180,17 +194,16 @@ def test_a_whole_mlp_hands_back_the_very_objects():
     x = [Value(1.0), Value(-2.0)]
     out = model(x)
     last = model.layers[-1].neurons[0]
-    kids = out._children
-    assert kids[:3] == tuple(last.w) and all(a is b for a, b in zip(kids, last.w))
-    assert kids[-1] is last.b
-    hidden = kids[3:6]
+    ws, hidden, b = unfused(out)
+    assert ws == last.w and all(a is b for a, b in zip(ws, last.w))
+    assert b is last.b
     assert [h._op for h in hidden] == ["ReLU"] * 3
-    assert out._children[3] is hidden[0]  # asked again: the same objects
+    assert unfused(out)[1][0] is hidden[0]  # asked again: the same objects
     # every neuron of the second layer reads the same first-layer objects
-    firsts = [h._children[0]._children[3:6] for h in hidden]
+    firsts = [unfused(h._children[0])[1] for h in hidden]
     assert all(a is b for f in firsts[1:] for a, b in zip(f, firsts[0]))
     inner = firsts[0][0]._children[0]
-    assert inner._op == "affine" and inner._children[2] is x[0] and inner._children[3] is x[1]
+    assert inner._op == "+" and unfused(inner)[1][0] is x[0] and unfused(inner)[1][1] is x[1]
 
 
 def test_an_input_that_holds_is_kept_by_the_layers():
@@ -212,7 +225,7 @@ def test_an_inner_object_outlives_its_output_and_all_are_freed():
     before = stats()["values"]
     out = model([1.0, 2.0])
     out.backward()
-    affine = out._children[3]._children[0]
+    affine = unfused(out)[1][0]._children[0]
     numbers = [(v._op, v.data, v.grad) for v in affine._children]
     del out  # the output and the ReLU above `affine` go; `affine` stays
     assert [(v._op, v.data, v.grad) for v in affine._children] == numbers
@@ -239,7 +252,7 @@ def test_a_whole_mlp_sees_parameters_changed_between_calls():
     model.layers[0].neurons[0].nonlin = False  # an activation turned off
     new = model(x)
     assert abs(new.data - by_hand()) < 1e-15
-    assert old._children[0] is old_w and new._children[0] is model.layers[1].neurons[0].w[0]
+    assert unfused(old)[0][0] is old_w and unfused(new)[0][0] is model.layers[1].neurons[0].w[0]
     model.layers[0].neurons[0].w.append(Value(1.0))  # three weights on two inputs: refused as before
     with pytest.raises(ValueError, match="the layer takes 3 inputs, got 2"):
         model(x)
@@ -249,8 +262,8 @@ def test_a_whole_mlp_with_many_outputs_and_bad_input():
     random.seed(7)
     model = MLP(2, [3, 2])
     out = model([1.0, 2.0])
-    assert isinstance(out, list) and len(out) == 2 and all(o._op == "affine" for o in out)
-    assert out[0]._children[3] is out[1]._children[3]  # the hidden layer, shared
+    assert isinstance(out, list) and len(out) == 2 and all(o._op == "+" for o in out)
+    assert unfused(out[0])[1][0] is unfused(out[1])[1][0]  # the hidden layer, shared
     assert [o.data for o in model(v for v in [1.0, 2.0])] == [o.data for o in out]  # any iterable
     with pytest.raises(ValueError, match="the layer takes 2 inputs, got 3"):
         model([1.0, 2.0, 3.0])

@@ -48,3 +48,13 @@ def test_a_graph_too_big_to_read_is_refused_with_a_reason():
         x = x + 1
     with pytest.raises(ValueError, match="values"):
         draw_dot(x)
+
+
+def test_children_given_by_hand_are_drawn_as_his_notebook_draws_them():
+    x = Value(1.0, label="x")
+    y = Value(2.0, label="y")
+    with_op = Value(3.0, (x, y), "+", label="s")
+    no_op = Value(4.0, (with_op,), label="t")  # no op node: an edge to the value itself
+    src = draw_dot(no_op).source
+    assert src.count("shape=record") == 4 and src.count("op [label=") == 1
+    assert src.count("->") == 4  # x, y -> '+'; '+' -> s; s -> t
