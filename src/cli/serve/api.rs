@@ -257,55 +257,17 @@ impl Curve {
 
 impl State {
     fn new_session(&mut self, body: &Json) -> Result<Answer, Answer> {
-        let name = body["data"].as_str().unwrap_or("moons");
-        let ds = match &body["csv"] {
-            Json::Null if ["moons", "circles", "spiral", "xor"].contains(&name) => {
-                session_data(name)
-            }
-            Json::Null => {
-                return Err(bad(format!(
-                    "unknown data set '{name}' (moons, circles, spiral, xor)"
-                )));
-            }
-            Json::String(text) => dropped_table(text)?,
-            _ => return Err(bad("\"csv\" must be the text of a CSV file")),
-        };
-        let layers: Vec<usize> = match &body["layers"] {
-            Json::Null => vec![8, 8],
-            j => j
-                .as_array()
-                .and_then(|a| a.iter().map(|v| v.as_u64().map(|n| n as usize)).collect())
-                .filter(|l: &Vec<usize>| l.len() <= 4 && l.iter().all(|&n| (1..=32).contains(&n)))
-                .ok_or_else(|| bad("\"layers\" must be up to 4 sizes from 1 to 32"))?,
-        };
-        let lr = match &body["lr"] {
-            Json::Null => 0.05,
-            j => j
-                .as_f64()
-                .filter(|x| x.is_finite() && *x > 0.0 && *x <= 10.0)
-                .ok_or_else(|| bad("\"lr\" must be a number above 0, at most 10"))?,
-        };
-        let optimizer = match body["optimizer"].as_str().unwrap_or("adam") {
-            "adam" => OptimizerKind::Adam,
-            "sgd" => OptimizerKind::Sgd,
-            other => return Err(bad(format!("unknown optimizer '{other}' (adam, sgd)"))),
-        };
-        // the page steps by hand, so the rate stays where it is set
-        let choices = Choices {
-            layers: Some(layers),
-            optimizer: Some(optimizer),
-            lr: Some(lr),
-            lr_end: Some(lr),
-            ..Choices::default()
-        };
+        let ds = session_dataset(body)?;
+        let choices = session_choices(body)?;
+        let (lr, optimizer) = (choices.lr.unwrap_or(0.05), choices.optimizer);
         let recipe = Recipe::choose(DataKind::Builtin, &ds, false, &choices)
             .map_err(|e| bad(e.to_string()))?;
         let model = recipe.model(2, ds.nclasses(), self.next + 1);
         let params = model.parameters();
         let names = name_parameters(&model);
         let opt = match optimizer {
-            OptimizerKind::Sgd | OptimizerKind::Momentum => Opt::Sgd(Sgd::new(params.clone(), lr)),
-            OptimizerKind::Adam => Opt::Adam(Adam::new(params.clone(), lr)),
+            Some(OptimizerKind::Adam) => Opt::Adam(Adam::new(params.clone(), lr)),
+            _ => Opt::Sgd(Sgd::new(params.clone(), lr)),
         };
         let (loss, alpha) = (recipe.cfg.loss, recipe.cfg.alpha);
         self.next += 1;
@@ -525,6 +487,54 @@ fn session_data(name: &str) -> Dataset {
             d
         }
     }
+}
+
+/// The data set a `train/new` request asks for: a built-in set by name, or
+/// the text of a dropped CSV.
+fn session_dataset(body: &Json) -> Result<Dataset, Answer> {
+    let name = body["data"].as_str().unwrap_or("moons");
+    match &body["csv"] {
+        Json::Null if ["moons", "circles", "spiral", "xor"].contains(&name) => {
+            Ok(session_data(name))
+        }
+        Json::Null => Err(bad(format!(
+            "unknown data set '{name}' (moons, circles, spiral, xor)"
+        ))),
+        Json::String(text) => dropped_table(text),
+        _ => Err(bad("\"csv\" must be the text of a CSV file")),
+    }
+}
+
+/// The network and optimizer a `train/new` request asks for. The page steps
+/// by hand, so the rate stays where it is set.
+fn session_choices(body: &Json) -> Result<Choices, Answer> {
+    let layers: Vec<usize> = match &body["layers"] {
+        Json::Null => vec![8, 8],
+        j => j
+            .as_array()
+            .and_then(|a| a.iter().map(|v| v.as_u64().map(|n| n as usize)).collect())
+            .filter(|l: &Vec<usize>| l.len() <= 4 && l.iter().all(|&n| (1..=32).contains(&n)))
+            .ok_or_else(|| bad("\"layers\" must be up to 4 sizes from 1 to 32"))?,
+    };
+    let lr = match &body["lr"] {
+        Json::Null => 0.05,
+        j => j
+            .as_f64()
+            .filter(|x| x.is_finite() && *x > 0.0 && *x <= 10.0)
+            .ok_or_else(|| bad("\"lr\" must be a number above 0, at most 10"))?,
+    };
+    let optimizer = match body["optimizer"].as_str().unwrap_or("adam") {
+        "adam" => OptimizerKind::Adam,
+        "sgd" => OptimizerKind::Sgd,
+        other => return Err(bad(format!("unknown optimizer '{other}' (adam, sgd)"))),
+    };
+    Ok(Choices {
+        layers: Some(layers),
+        optimizer: Some(optimizer),
+        lr: Some(lr),
+        lr_end: Some(lr),
+        ..Choices::default()
+    })
 }
 
 /// A table dropped onto the page: two number columns and the class last,
