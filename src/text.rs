@@ -64,6 +64,37 @@ pub fn shorten(s: &str, max: usize) -> String {
     }
 }
 
+/// `names` joined by ", ", each quoted with `quote` (`'` or nothing),
+/// shortened by whole names: as many as fit in about `max` characters, then
+/// "and N more". A name is never cut in half, and a single name longer than
+/// `max` is shortened alone, its quotes closed.
+///
+/// ```
+/// use micrograd::text::some_names;
+/// let cols = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"];
+/// assert_eq!(some_names(&cols, "'", 200), "'bill_length_mm', 'bill_depth_mm', 'flipper_length_mm', 'body_mass_g'");
+/// assert_eq!(some_names(&cols, "'", 50), "'bill_length_mm', 'bill_depth_mm' and 2 more");
+/// assert_eq!(some_names(&["a"; 0], "'", 10), "");
+/// ```
+pub fn some_names<S: AsRef<str>>(names: &[S], quote: &str, max: usize) -> String {
+    let quoted = |n: &str, cap: usize| format!("{quote}{}{quote}", shorten(n, cap));
+    let mut out = String::new();
+    for (i, n) in names.iter().enumerate() {
+        let q = quoted(n.as_ref(), max.max(8));
+        let left = names.len() - i - 1;
+        // room for this name, and for " and N more" if others follow
+        let tail = if left > 0 { 11 } else { 0 };
+        if i > 0 && out.chars().count() + 2 + q.chars().count() + tail > max {
+            return format!("{out} and {} more", names.len() - i);
+        }
+        if i > 0 {
+            out += ", ";
+        }
+        out += &q;
+    }
+    out
+}
+
 /// The one of `among` that `word` most likely misspells: one that starts
 /// with it, or that it starts with, or at most two letters away (case
 /// aside). `None` when nothing is that close.

@@ -243,8 +243,9 @@ fn predict_takes_impute_and_says_what_it_filled() {
         let o = common::micrograd(&args);
         assert!(o.status.success(), "{}", stderr(&o));
     };
-    fit(&plain, &[]);
-    fit(&imputing, &["--impute", "mean"]);
+    // filling is the default; a model trained with --impute none refuses empty cells
+    fit(&plain, &["--impute", "none"]);
+    fit(&imputing, &[]);
     // the training rows' mean of x: the fill, as the note says
     let mean = {
         let m = micrograd::nn::ModelFile::load(&plain).unwrap();
@@ -253,9 +254,11 @@ fn predict_takes_impute_and_says_what_it_filled() {
             other => panic!("{other:?}"),
         }
     };
+    // one line per column; colour had no empty cell in training, so no category of its own
     let note = format!(
-        "note: filled 3 empty cells (--impute mean): 2 in 'x' with {mean}, \
-         1 in 'colour' with no category"
+        "note: filled 2 empty cells in 'x' with the training mean {mean}\n\
+         note: filled 1 empty cell in 'colour' with no category (its inputs all 0): \
+         the training rows had no empty cell there\n"
     );
     let note = note.as_str();
     let predict = |model: &Path, impute: Option<&str>| {
@@ -285,7 +288,7 @@ fn predict_takes_impute_and_says_what_it_filled() {
     // the same from safetensors, whose network takes raw numbers: an empty
     // cell is the training mean there too, not a raw 0
     let st = d.join("imputing.safetensors");
-    fit(&st, &["--impute", "mean"]);
+    fit(&st, &[]);
     let probabilities = |model: &Path| {
         let o = common::micrograd(&["predict", "--model", s(model), s(&new), "--proba"]);
         assert!(o.status.success(), "{}", stderr(&o));
@@ -305,14 +308,22 @@ fn predict_takes_impute_and_says_what_it_filled() {
     fit(&unscaled, &["--impute", "mean", "--no-scale"]);
     let o = predict(&unscaled, None);
     assert!(
-        stderr(&o).contains("2 in 'x' with 0, 1 in 'colour'"),
+        stderr(&o).contains(
+            "filled 2 empty cells in 'x' with 0 (the column is not standardised: \
+             --no-scale fills 0)"
+        ),
         "{}",
         stderr(&o)
     );
     // unless told not to
     let o = predict(&imputing, Some("none"));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("3 missing values"), "{}", stderr(&o));
+    // rows counted, each line once: the cells are on lines 3 and 4
+    assert!(
+        stderr(&o).contains("2 rows with empty cells (empty or NA), on lines 3, 4, in columns"),
+        "{}",
+        stderr(&o)
+    );
     // nothing to fill: no note
     let o = common::micrograd(&["predict", "--model", s(&imputing), s(&train)]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -456,62 +456,101 @@ fn bad_output_paths_fail_before_training() {
 }
 
 #[test]
-fn missing_cells_are_named_or_imputed() {
+fn missing_cells_are_filled_by_default_or_named() {
     let d = dir("missing");
     let csv = d.join("gaps.csv");
     // two empty cities and an income of NA, wherever they fall in the split
     let mut lines: Vec<String> = messy(200, 7).lines().map(str::to_owned).collect();
-    for (row, col, value) in [(5, 4, ""), (60, 4, ""), (12, 1, "NA")] {
+    for (row, col, value) in [(5, 4, ""), (60, 4, ""), (12, 1, "NA"), (60, 1, "")] {
         let mut cells: Vec<&str> = lines[row].split(',').collect();
         cells[col] = value;
         lines[row] = cells.join(",");
     }
     std::fs::write(&csv, lines.join("\n")).unwrap();
-    let o = micrograd(&[
-        "train",
-        "--data",
-        s(&csv),
-        "--target",
-        "bought",
-        "--out",
-        s(&d),
-    ]);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["train", s(&csv), "--target", "bought", "--out", s(&d)];
+        args.extend(["--no-plots", "--epochs", "20"]);
+        args.extend(extra);
+        micrograd(&args)
+    };
+    // no flags: filled, one line per column, learned from the training rows
+    let o = run(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let file = ModelFile::load(&d.join("model.json")).unwrap();
+    let Input::Numeric { mean, .. } = file.prep.inputs[0] else {
+        panic!("{:?}", file.prep.inputs[0]);
+    };
+    let income = format!(
+        "note: filled 2 empty cells in 'income' with the training mean {}\n",
+        (mean * 1e6).round() / 1e6
+    );
+    assert!(err.contains(&income), "{income} in {err}");
+    assert!(
+        err.contains(
+            "note: filled 2 empty cells in 'city' with a category of its own, '(empty)'\n"
+        ),
+        "{err}"
+    );
+    assert_eq!(file.prep.impute, Impute::Mean);
+    // --impute none refuses, counting rows (line 61 has two empty cells, named once)
+    let o = run(&["--impute", "none"]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
         err.contains(
-            "3 missing values (empty or NA) in columns 'city', 'income' on lines 6, 13, 61"
+            "3 rows with empty cells (empty or NA), on lines 6, 13, 61, in columns \
+             'city' (2 rows), 'income' (2 rows); fill or remove those rows, or use --impute mean"
         ),
         "{err}"
     );
-    assert!(err.contains("use --impute mean"), "{err}");
     assert!(err.lines().count() <= 2, "{err}");
-    let o = micrograd(&[
-        "train",
-        "--data",
-        s(&csv),
-        "--target",
-        "bought",
-        "--impute",
-        "mean",
-        "--out",
-        s(&d),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    // the target must be there: a missing one is named, not silently a class
+    // rows without a target are left out with a note, and the rest trains
     let text = "x,y\n1,2\n2,\n3,4.5\n4,NaN\n".repeat(5);
     let text = format!("x,y\n{}", text.replace("x,y\n", ""));
     std::fs::write(&csv, text).unwrap();
-    let o = micrograd(&["train", "--data", s(&csv), "--target", "y", "--out", s(&d)]);
-    assert_eq!(o.status.code(), Some(2));
+    let o = micrograd(&[
+        "train",
+        s(&csv),
+        "--target",
+        "y",
+        "--out",
+        s(&d),
+        "--epochs",
+        "5",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stderr(&o).contains(
-            "column 'y': the target is missing (empty or NA) on lines 3, 5, 7 and 7 more"
+            "left out 10 rows whose target 'y' is empty (or NA), on lines 3, 5, 7 and 7 more"
         ),
         "{}",
         stderr(&o)
     );
+    assert!(
+        stderr(&o).contains("(6 train, 2 validation, 2 test"),
+        "{}",
+        stderr(&o)
+    );
+    // predict scores the rows that have a target, and says how many it could not
+    let o = micrograd(&["predict", s(&d.join("model.json")), s(&csv)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("against column 'y': R² ")
+            && stderr(&o).contains("(10 rows with an empty 'y' not scored)"),
+        "{}",
+        stderr(&o)
+    );
+    // a target empty on every row is an error, not a run on nothing
+    std::fs::write(&csv, "x,y\n1,\n2,NA\n").unwrap();
+    let o = micrograd(&["train", s(&csv), "--target", "y", "--out", s(&d)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("empty (or NA) on every row"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]

@@ -130,9 +130,10 @@ pub struct TrainArgs {
     /// CSV: do not standardise number columns and a numeric target.
     #[arg(long)]
     no_scale: bool,
-    /// CSV: what missing cells (empty, NA, NaN) become: an error, or the
-    /// training mean (text: no category).
-    #[arg(long, default_value = "none", value_name = "none|mean")]
+    /// CSV: what empty feature cells (empty, NA, NaN) become: mean fills a
+    /// number column's with the training mean and makes a text column's a
+    /// category of its own, "(empty)"; none refuses them (an error naming them).
+    #[arg(long, default_value = "mean", value_name = "mean|none")]
     impute: micrograd::data::Impute,
     /// Hidden layer sizes; the output layer is added to fit the task
     /// [default: 16,16 built-in, 32 CSV].
@@ -224,8 +225,10 @@ pub struct PredictArgs {
     /// Also write each class's probability (losses xent and bce).
     #[arg(long)]
     proba: bool,
-    /// What missing cells (empty, NA, NaN) become: an error, or the
-    /// training mean (text: no category) [default: as the model was trained].
+    /// What empty feature cells (empty, NA, NaN) become: mean fills them as
+    /// training did (a number column's with the training mean, a text
+    /// column's as the category "(empty)"), none refuses them [default: as
+    /// the model was trained].
     #[arg(long, value_name = "none|mean")]
     impute: Option<micrograd::data::Impute>,
 }

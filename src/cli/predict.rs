@@ -1,7 +1,7 @@
 //! `micrograd predict`: a saved model on the rows of a CSV file.
 
 use crate::cli::out::errln;
-use micrograd::data::{Impute, Input, Table, is_missing};
+use micrograd::data::{Table, is_missing};
 use micrograd::metrics::{Confusion, Regression};
 use micrograd::nn::ModelFile;
 use micrograd::viz::fmt_num;
@@ -34,7 +34,7 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
     for w in &warnings {
         errln!("warning: {w}");
     }
-    if let Some(n) = filled(&file, &table) {
+    for n in file.prep.filled(&table, &rows) {
         errln!("note: {n}");
     }
 
@@ -77,46 +77,29 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
         None => super::out::write_bytes(&bytes),
     }
     if let Some(t) = table.column(target) {
-        let truth: Vec<&str> = table.rows.iter().map(|(_, r)| r[t].as_str()).collect();
-        errln!("{}", score(&file, &predictions, &truth));
+        // rows with an empty target are not scored: there is nothing to compare with
+        let (truth, predicted): (Vec<&str>, Vec<f64>) = table
+            .rows
+            .iter()
+            .zip(&predictions)
+            .filter(|((_, r), _)| !is_missing(&r[t]))
+            .map(|((_, r), &p)| (r[t].as_str(), p))
+            .unzip();
+        let empty = table.len() - truth.len();
+        let mut line = if truth.is_empty() {
+            format!("column '{target}' is empty on every row: nothing to score against")
+        } else {
+            score(&file, &predicted, &truth)
+        };
+        if empty > 0 && !truth.is_empty() {
+            line += &format!(
+                " ({empty} row{} with an empty '{target}' not scored)",
+                if empty == 1 { "" } else { "s" }
+            );
+        }
+        errln!("{line}");
     }
     Ok(())
-}
-
-/// When imputing, which empty cells of the model's columns were filled,
-/// and with what, in words: "filled 3 empty cells (--impute mean): 2 in
-/// 'x1' with 6.5, 1 in 'colour' with no category". A number column's fill
-/// is its mean as the model holds it: the training mean, or 0 for a column
-/// trained with --no-scale (which imputes 0).
-fn filled(file: &ModelFile, table: &Table) -> Option<String> {
-    if file.prep.impute != Impute::Mean {
-        return None;
-    }
-    let mut total = 0;
-    let mut each = Vec::new();
-    for input in &file.prep.inputs {
-        let Some(k) = table.column(input.column()) else {
-            continue;
-        };
-        let n = table.rows.iter().filter(|(_, r)| is_missing(&r[k])).count();
-        if n == 0 {
-            continue;
-        }
-        let with = match input {
-            // six decimals at most, and no trailing zeros: "6.552632", "0"
-            Input::Numeric { mean, .. } => format!("{}", (mean * 1e6).round() / 1e6 + 0.0),
-            Input::OneHot { .. } => "no category".to_owned(),
-        };
-        total += n;
-        each.push(format!("{n} in '{}' with {with}", input.column()));
-    }
-    (total > 0).then(|| {
-        format!(
-            "filled {total} empty cell{} (--impute mean): {}",
-            if total == 1 { "" } else { "s" },
-            each.join(", ")
-        )
-    })
 }
 
 /// How the predictions compare with the file's own target column: accuracy

@@ -71,7 +71,7 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
         return Err(Failure::input(format!(
             "{}: a CSV file needs --target COLUMN (the column to predict); its columns are: {}",
             a.data,
-            shorten(&table.header.join(", "), 300)
+            micrograd::text::some_names(&table.header, "", 300)
         )));
     };
     let test = match &a.test_data {
@@ -97,7 +97,7 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
     )
     .map_err(Failure::input)?;
     if !quiet {
-        print_notes(&table, test.as_ref(), &p.notes);
+        print_notes(&table, test.as_ref(), &p);
     }
     for w in &p.warnings {
         errln!("warning: {w}");
@@ -113,13 +113,17 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
 }
 
 /// What reading and preparing the tables noticed, a few lines of it.
-fn print_notes(table: &Table, test: Option<&Table>, notes: &[String]) {
-    for n in std::iter::once(table)
+fn print_notes(table: &Table, test: Option<&Table>, p: &data::Prepared) {
+    let reading = std::iter::once(table)
         .chain(test)
-        .flat_map(Table::reading_notes)
-    {
+        .flat_map(Table::reading_notes);
+    for n in reading.chain(p.left_out.iter().cloned()) {
         errln!("note: {n}");
     }
+    for n in &p.filled {
+        errln!("note: {n}");
+    }
+    let notes = &p.notes;
     const SHOWN: usize = 6;
     for n in notes.iter().take(SHOWN) {
         errln!("note: {n}");

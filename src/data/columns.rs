@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::impute::{EMPTY_CATEGORY, Impute};
 use super::prep::{Input, PrepOptions};
 use super::{DataError, Table, is_missing};
 use crate::text::shorten;
@@ -103,7 +104,7 @@ pub(super) fn column_input(
     c: usize,
     rows: &[usize],
     explicit: bool,
-    scale: bool,
+    opts: &PrepOptions,
 ) -> Result<Input, String> {
     let name = &table.header[c];
     let values = distinct(table, c, rows);
@@ -127,9 +128,15 @@ pub(super) fn column_input(
                 values.len()
             ));
         }
+        let mut categories: Vec<String> = values.keys().map(|s| s.to_string()).collect();
+        // empty training cells, when filled, are a category of their own (see EMPTY_CATEGORY)
+        let empty = rows.iter().any(|&i| is_missing(&table.rows[i].1[c]));
+        if empty && opts.impute != Impute::None && !values.contains_key(EMPTY_CATEGORY) {
+            categories.insert(0, EMPTY_CATEGORY.to_owned());
+        }
         return Ok(Input::OneHot {
             column: name.clone(),
-            categories: values.keys().map(|s| s.to_string()).collect(),
+            categories,
         });
     }
     let nums: Vec<f64> = every.keys().filter_map(|s| s.parse().ok()).collect();
@@ -147,7 +154,7 @@ pub(super) fn column_input(
              row): not used; name it in --features to use it"
         ));
     }
-    let (mean, std) = if scale {
+    let (mean, std) = if opts.scale {
         mean_std(table, c, rows)
     } else {
         (0.0, 1.0)

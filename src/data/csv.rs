@@ -6,7 +6,6 @@ use std::str::FromStr;
 
 use super::target::encode_target;
 use super::{DataError, Dataset};
-use crate::text::shorten;
 
 /// What the target column holds.
 ///
@@ -464,7 +463,7 @@ impl Table {
                 column: None,
                 message: format!(
                     "no {what} '{name}'{near}; the columns are: {}",
-                    shorten(&self.header.join(", "), 300)
+                    crate::text::some_names(&self.header, "", 300)
                 ),
             }
         })

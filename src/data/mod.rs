@@ -3,14 +3,18 @@
 mod builtin;
 mod columns;
 mod csv;
+mod impute;
 mod prep;
+mod prepare;
 mod target;
 
 use std::fmt;
 
 pub use builtin::{BUILTIN, builtin, builtin_test, circles, moons, spiral, toy, xor};
 pub use csv::{Table, Task, from_csv_str, is_missing, read_csv};
-pub use prep::{Impute, Input, PrepOptions, Prepared, Preprocess, prepare};
+pub use impute::{EMPTY_CATEGORY, Impute};
+pub use prep::{Input, PrepOptions, Preprocess};
+pub use prepare::{Prepared, prepare};
 pub use target::Target;
 
 /// The largest data file read: 1 GiB. A larger file, a device or a pipe is

@@ -5,45 +5,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::columns::{column_input, feature_columns, numbers_as_text};
-use super::csv::some_lines;
+use super::columns::{column_input, feature_columns};
+use super::impute::{EMPTY_CATEGORY, Impute, missing_cells};
 use super::target::{Target, encode_target, fit_target};
 use super::{DataError, Dataset, Table, Task, is_missing};
 use crate::text::shorten;
-
-/// What to do with a missing cell (empty, `NA`, `NaN`, ...; see
-/// [`is_missing`]) in a feature column.
-///
-/// ```
-/// use micrograd::data::Impute;
-/// assert_eq!("mean".parse::<Impute>().unwrap(), Impute::Mean);
-/// assert_eq!(Impute::default(), Impute::None);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Impute {
-    /// A missing cell is an error that names it.
-    #[default]
-    None,
-    /// A number column's missing cell takes the training mean; a text
-    /// column's gets no category (all its one-hot inputs 0).
-    Mean,
-}
-
-impl FromStr for Impute {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "none" => Ok(Impute::None),
-            "mean" => Ok(Impute::Mean),
-            _ => Err(format!("unknown impute '{s}' (expected none or mean)")),
-        }
-    }
-}
 
 /// Choices for [`Preprocess::fit`].
 ///
@@ -62,7 +31,7 @@ pub struct PrepOptions {
     pub drop: Vec<String>,
     /// Standardise number columns and a regression target (mean 0, std 1).
     pub scale: bool,
-    /// What to do with missing feature cells.
+    /// What to do with missing feature cells (filled unless told not to).
     pub impute: Impute,
 }
 
@@ -73,7 +42,7 @@ impl Default for PrepOptions {
             features: None,
             drop: Vec::new(),
             scale: true,
-            impute: Impute::None,
+            impute: Impute::Mean,
         }
     }
 }
@@ -174,8 +143,9 @@ pub struct Preprocess {
     pub inputs: Vec<Input>,
     /// The target.
     pub target: Target,
-    /// What missing feature cells become.
-    #[serde(default)]
+    /// What missing feature cells become (absent from a model file written
+    /// before filling was the default: such a model refuses them, as it did).
+    #[serde(default = "Impute::absent")]
     pub impute: Impute,
 }
 
@@ -250,7 +220,7 @@ impl Preprocess {
         let mut inputs = Vec::new();
         let mut notes = Vec::new();
         for c in feature_columns(table, t, opts)? {
-            match column_input(table, c, rows, explicit, opts.scale) {
+            match column_input(table, c, rows, explicit, opts) {
                 Ok(input) => inputs.push(input),
                 Err(note) => notes.push(note),
             }
@@ -258,7 +228,7 @@ impl Preprocess {
         if inputs.is_empty() {
             return Err(err(format!(
                 "no feature columns left to learn from: {}",
-                shorten(&notes.join("; "), 400)
+                crate::text::some_names(&notes, "", 400)
             )));
         }
 
@@ -365,9 +335,11 @@ impl Preprocess {
                 }
             }
             Input::OneHot { categories, .. } => {
-                if is_missing(cell) && !impute {
+                let missing = is_missing(cell);
+                if missing && !impute {
                     return Err(CellError::Empty);
                 }
+                let cell = if missing { EMPTY_CATEGORY } else { cell };
                 let k = categories.iter().position(|c| c == cell);
                 out.extend((0..categories.len()).map(|i| f64::from(Some(i) == k)));
             }
@@ -415,7 +387,7 @@ impl Preprocess {
                                 message: format!(
                                     "class '{}' is not one the model knows ({})",
                                     shorten(name, 40),
-                                    shorten(&ours.join(", "), 200)
+                                    crate::text::some_names(ours, "", 200)
                                 ),
                             });
                         }
@@ -511,28 +483,6 @@ impl Preprocess {
     }
 }
 
-/// The error for the empty cells `(line, column)` found in `table`.
-fn missing_cells(table: &Table, missing: &[(u64, &str)]) -> DataError {
-    let (line, column) = missing[0];
-    let lines: Vec<u64> = missing.iter().map(|m| m.0).collect();
-    let columns: BTreeSet<&str> = missing.iter().map(|m| m.1).collect();
-    let names: Vec<String> = columns.iter().map(|c| format!("'{c}'")).collect();
-    DataError {
-        source: table.source.clone(),
-        line: Some(line),
-        column: Some(column.to_owned()),
-        message: format!(
-            "{} missing value{} (empty or NA) in column{} {} on {}; fill or remove \
-             those rows, or use --impute mean",
-            missing.len(),
-            if missing.len() == 1 { "" } else { "s" },
-            if columns.len() == 1 { "" } else { "s" },
-            shorten(&names.join(", "), 120),
-            some_lines(&lines)
-        ),
-    }
-}
-
 /// The warning for categories that training never saw, by column, in
 /// `rows` rows of `table`.
 fn unseen_categories(
@@ -562,7 +512,7 @@ fn unseen_categories(
         table.source,
         if rows == 1 { "" } else { "s" },
         if what.len() == 1 { "" } else { "s" },
-        shorten(&what.join(", "), 300)
+        crate::text::some_names(&what, "", 300)
     )
 }
 
@@ -606,91 +556,9 @@ impl fmt::Display for Preprocess {
     }
 }
 
-/// A table made ready to train on: the fitted [`Preprocess`] and the
-/// encoded training, validation and test sets, with what the user should
-/// read (notes on dropped columns, warnings on unseen categories).
-#[derive(Clone, Debug)]
-pub struct Prepared {
-    /// The preprocessing, learned from the training rows only.
-    pub prep: Preprocess,
-    /// What the model trains on.
-    pub train: Dataset,
-    /// Held out from the training rows for early stopping (may be empty).
-    pub valid: Dataset,
-    /// Held out for the final score (may be empty).
-    pub test: Dataset,
-    /// One line per column left out, and why.
-    pub notes: Vec<String>,
-    /// One line per problem found in the held-out rows.
-    pub warnings: Vec<String>,
-}
-
-/// Splits `table` into training, validation and test rows, learns the
-/// preprocessing from the training rows alone, and encodes all three.
-///
-/// `test` is a separate table to score on (the same columns); without one,
-/// `test_fraction` of the rows are held out. `valid_fraction` of the
-/// remaining rows are held out for early stopping. `seed` shuffles.
-///
-/// ```
-/// use micrograd::data::{PrepOptions, Table, prepare};
-/// let mut text = String::from("id,x,colour,y\n");
-/// for i in 0..40 {
-///     let c = ["red", "blue"][i % 2];
-///     text += &format!("{i},{},{c},{}\n", i * 1000, if i % 2 == 0 { "even" } else { "odd" });
-/// }
-/// let t = Table::parse(&text, "t.csv").unwrap();
-/// let p = prepare(&t, None, "y", &PrepOptions::default(), 0.25, 0.1, 7).unwrap();
-/// assert_eq!((p.train.len(), p.valid.len(), p.test.len()), (27, 3, 10));
-/// assert_eq!(p.train.features, vec!["x", "colour=blue", "colour=red"]);
-/// assert!(p.notes[0].contains("'id' looks like a row id"));
-/// ```
-pub fn prepare(
-    table: &Table,
-    test: Option<&Table>,
-    target: &str,
-    opts: &PrepOptions,
-    test_fraction: f64,
-    valid_fraction: f64,
-    seed: u64,
-) -> Result<Prepared, DataError> {
-    let mut rng = crate::Rng::new(seed);
-    let (rest, test_rows) = match test {
-        Some(_) => ((0..table.len()).collect(), Vec::new()),
-        None => super::split_indices(table.len(), test_fraction, &mut rng),
-    };
-    let (keep, valid_rows) = super::split_indices(rest.len(), valid_fraction, &mut rng);
-    let train_rows: Vec<usize> = keep.iter().map(|&k| rest[k]).collect();
-    let valid_rows: Vec<usize> = valid_rows.iter().map(|&k| rest[k]).collect();
-    let (prep, notes) = Preprocess::fit(table, target, &train_rows, opts)?;
-    // every row encoded at once, so that one error names all the missing cells
-    let (all, mut warnings) = prep.dataset(table, &(0..table.len()).collect::<Vec<_>>())?;
-    warnings.extend(prep.inputs.iter().filter_map(|input| match input {
-        Input::OneHot { column, categories } => numbers_as_text(column, categories),
-        Input::Numeric { .. } => None,
-    }));
-    let (train, valid) = (all.subset(&train_rows), all.subset(&valid_rows));
-    let test = match test {
-        Some(t) => {
-            let (test, more) = prep.dataset(t, &(0..t.len()).collect::<Vec<_>>())?;
-            warnings.extend(more);
-            test
-        }
-        None => all.subset(&test_rows),
-    };
-    Ok(Prepared {
-        prep,
-        train,
-        valid,
-        test,
-        notes,
-        warnings,
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::data::columns::numbers_as_text;
 
     #[test]
     fn numbers_with_separators_read_as_text_get_a_warning() {
