@@ -553,6 +553,105 @@ fn missing_cells_are_filled_by_default_or_named() {
     std::fs::remove_dir_all(&d).unwrap();
 }
 
+/// A raw export as a field study writes it: a row id, a sample number
+/// counted per species, an individual's code, a date, a comment typed by
+/// hand on some rows, empty measurements, a few rows with no species.
+fn raw_export(n: usize, seed: u64) -> String {
+    let mut rng = Rng::new(seed);
+    let species = ["Adelie", "Chinstrap", "Gentoo"];
+    let mut text = String::from(
+        "row,Sample Number,Individual ID,Date Egg,Comments,bill_length_mm,body_mass_g,sex,species\n",
+    );
+    for i in 0..n {
+        let k = i * 3 / n; // sorted by species, as the export is
+        let bill = [39.0, 49.0, 47.0][k] + 2.5 * rng.normal();
+        let mass = [3700.0, 3730.0, 5080.0][k] + 400.0 * rng.normal();
+        let bill = if i % 17 == 3 {
+            String::new()
+        } else {
+            format!("{bill:.1}")
+        };
+        let sex =
+            ["MALE", "FEMALE", "NA"][(i % 23 == 5) as usize * 2 + i % 2 * (i % 23 != 5) as usize];
+        let comment = if i % 5 == 0 {
+            format!(
+                "Nest {i} never observed with full clutch, adults seen on day {}",
+                i % 9
+            )
+        } else {
+            String::new()
+        };
+        let target = if i % 41 == 9 { "" } else { species[k] };
+        text += &format!(
+            "{i},{},N{}A{},2008-11-{:02},\"{comment}\",{bill},{mass:.0},{sex},{target}\n",
+            i - k * n / 3 + 1,
+            i / 2,
+            i % 2 + 1,
+            i % 28 + 1
+        );
+    }
+    text
+}
+
+#[test]
+fn a_raw_export_runs_with_no_flags_but_the_target() {
+    let d = dir("raw");
+    let csv = d.join("penguins_raw.csv");
+    std::fs::write(&csv, raw_export(300, 3)).unwrap();
+    let o = micrograd(&[
+        "train",
+        s(&csv),
+        "--target",
+        "species",
+        "--out",
+        s(&d),
+        "--no-plots",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    for note in [
+        "left out 8 rows whose target 'species' is empty (or NA), on lines 11, 52, 93 and 5 more",
+        "filled 17 empty cells in 'bill_length_mm' with the training mean",
+        "filled 13 empty cells in 'sex' with a category of its own, '(empty)'",
+        "column 'row' looks like a row id",
+        "column 'Sample Number' looks like a running number (it goes up by 1 from one row \
+         to the next on 281 of 291 rows)",
+        "column 'Individual ID' looks like an id (text with 292 different values in 292 rows)",
+        "column 'Date Egg' holds dates ('2008-11-01'), which are not turned into numbers",
+        "column 'Comments' is free text (58 different values in 58 rows",
+    ] {
+        assert!(err.contains(note), "{note}\nnot in\n{err}");
+    }
+    let file = ModelFile::load(&d.join("model.json")).unwrap();
+    assert_eq!(
+        file.prep.columns(),
+        vec!["bill_length_mm", "body_mass_g", "sex"]
+    );
+    let acc = json(&micrograd(&[
+        "train",
+        s(&csv),
+        "--target",
+        "species",
+        "--out",
+        s(&d),
+        "--no-plots",
+        "--json",
+    ]))["test"]["accuracy"]
+        .as_f64()
+        .unwrap();
+    assert!(acc > 0.85, "{acc}");
+    // the model takes the file back, empty cells and all, and scores the rows with a species
+    let o = micrograd(&["predict", s(&d.join("model.json")), s(&csv)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("of 292)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("(8 rows with an empty 'species' not scored)"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
 #[test]
 fn features_and_drop_choose_the_columns() {
     let d = dir("choose");

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::impute::{EMPTY_CATEGORY, Impute};
 use super::prep::{Input, PrepOptions};
+use super::roles::not_a_feature;
 use super::{DataError, Table, is_missing};
 use crate::text::shorten;
 
@@ -23,18 +24,6 @@ pub(super) fn distinct<'a>(
         }
     }
     seen
-}
-
-/// Whether a column name says it holds row numbers or keys.
-pub(super) fn id_like_name(name: &str) -> bool {
-    let n = name.trim().to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "id" | "index" | "idx" | "row" | "rowid" | "row_id" | "key" | "unnamed: 0" | "no"
-    ) || n.ends_with("_id")
-        || n.ends_with(" id")
-        || name.ends_with("Id")
-        || name.ends_with("ID")
 }
 
 /// The columns to use as features: `opts.features`, or every column but
@@ -95,10 +84,10 @@ pub(super) fn numbers_as_text(column: &str, categories: &[String]) -> Option<Str
 }
 
 /// How column `c` becomes inputs, learned from `rows`: a standardised
-/// number (or as is, without `scale`), or one-hot text. `Err` is the note
-/// saying why it is left out: one value, a row id, or text with a distinct
-/// value on most rows (those two only when the user did not name it,
-/// `explicit`).
+/// number (or as is, without `opts.scale`), or one-hot text. `Err` is the
+/// note saying why it is left out: one value, or (only when the user did not
+/// name it, `explicit`) not a feature by the rules of [`super::roles`]: an
+/// id, a running number, free text, dates.
 pub(super) fn column_input(
     table: &Table,
     c: usize,
@@ -119,15 +108,11 @@ pub(super) fn column_input(
     }
     // what kind of column it is (numbers or text, an id) is the table's, not the split's
     let every = distinct(table, c, &(0..table.len()).collect::<Vec<_>>());
-    if !every.keys().all(|s| s.parse::<f64>().is_ok()) {
-        let n = rows.len();
-        if !explicit && n >= 10 && values.len() * 2 > n {
-            return Err(format!(
-                "column '{name}' is text with {} different values in {n} training rows \
-                 (an id or free text): not used; name it in --features to one-hot encode it",
-                values.len()
-            ));
-        }
+    let numbers = every.keys().all(|s| s.parse::<f64>().is_ok());
+    if !explicit && let Some(note) = not_a_feature(table, c, &every, numbers) {
+        return Err(note);
+    }
+    if !numbers {
         let mut categories: Vec<String> = values.keys().map(|s| s.to_string()).collect();
         // empty training cells, when filled, are a category of their own (see EMPTY_CATEGORY)
         let empty = rows.iter().any(|&i| is_missing(&table.rows[i].1[c]));
@@ -138,21 +123,6 @@ pub(super) fn column_input(
             column: name.clone(),
             categories,
         });
-    }
-    let nums: Vec<f64> = every.keys().filter_map(|s| s.parse().ok()).collect();
-    let whole = nums.iter().all(|v| v.fract() == 0.0);
-    let unique = every.values().all(|&k| k == 1) && every.len() == table.len();
-    let (lo, hi) = nums
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let consecutive = hi - lo + 1.0 == table.len() as f64;
-    if !explicit && table.len() >= 10 && whole && unique && (consecutive || id_like_name(name)) {
-        return Err(format!(
-            "column '{name}' looks like a row id (a different whole number on every \
-             row): not used; name it in --features to use it"
-        ));
     }
     let (mean, std) = if opts.scale {
         mean_std(table, c, rows)

@@ -6,6 +6,7 @@ mod csv;
 mod impute;
 mod prep;
 mod prepare;
+mod roles;
 mod target;
 
 use std::fmt;

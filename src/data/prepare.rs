@@ -45,7 +45,7 @@ pub struct Prepared {
 /// for i in 0..40 {
 ///     let c = ["red", "blue"][i % 2];
 ///     let y = if i % 2 == 0 { "even" } else { "odd" };
-///     text += &format!("{i},{},{c},{y}\n", (i * 7 % 40) * 1000);
+///     text += &format!("{i},{},{c},{y}\n", i * 1000);
 /// }
 /// text += "40,5,red,\n"; // no target: left out
 /// let t = Table::parse(&text, "t.csv").unwrap();
