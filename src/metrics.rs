@@ -65,6 +65,62 @@ impl Confusion {
         (actual > 0).then(|| self.counts[k][k] as f64 / actual as f64)
     }
 
+    /// The harmonic mean of class `k`'s precision and recall; 0 when either
+    /// is 0 or undefined (no sample of `k`, or none predicted as `k`), as
+    /// scikit-learn counts it.
+    ///
+    /// ```
+    /// use micrograd::metrics::Confusion;
+    /// let c = Confusion::new(&["a".into(), "b".into()], &[0.0, 0.0, 1.0, 1.0], &[0.0, 1.0, 1.0, 1.0]);
+    /// assert_eq!(c.f1(0), 2.0 / 3.0); // precision 1, recall 1/2
+    /// assert_eq!(c.f1(1), 0.8); // precision 2/3, recall 1
+    /// ```
+    pub fn f1(&self, k: usize) -> f64 {
+        match (self.precision(k), self.recall(k)) {
+            (Some(p), Some(r)) if p + r > 0.0 => 2.0 * p * r / (p + r),
+            _ => 0.0,
+        }
+    }
+
+    /// The classes that have samples or predictions: the ones the macro
+    /// means below average over.
+    fn present(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.classes.len()).filter(|&k| {
+            self.counts[k].iter().sum::<usize>() > 0 || self.counts.iter().any(|row| row[k] > 0)
+        })
+    }
+
+    /// The mean of the recalls of the classes that have samples: accuracy
+    /// with every class weighing the same, so that always answering the
+    /// most common class scores 1/classes however rare the others are.
+    ///
+    /// ```
+    /// use micrograd::metrics::Confusion;
+    /// let names = ["common".to_string(), "rare".to_string()];
+    /// let truth = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0];
+    /// let c = Confusion::new(&names, &truth, &[0.0; 10]); // always "common"
+    /// assert_eq!((c.accuracy(), c.balanced_accuracy()), (0.8, 0.5));
+    /// ```
+    pub fn balanced_accuracy(&self) -> f64 {
+        let recalls: Vec<f64> = (0..self.classes.len())
+            .filter_map(|k| self.recall(k))
+            .collect();
+        recalls.iter().sum::<f64>() / recalls.len().max(1) as f64
+    }
+
+    /// The mean of the F1 scores of the classes that have samples or
+    /// predictions (scikit-learn's `f1_score(average="macro")`).
+    ///
+    /// ```
+    /// use micrograd::metrics::Confusion;
+    /// let c = Confusion::new(&["a".into(), "b".into()], &[0.0, 0.0, 1.0, 1.0], &[0.0, 1.0, 1.0, 1.0]);
+    /// assert!((c.macro_f1() - (2.0 / 3.0 + 0.8) / 2.0).abs() < 1e-12);
+    /// ```
+    pub fn macro_f1(&self) -> f64 {
+        let f1: Vec<f64> = self.present().map(|k| self.f1(k)).collect();
+        f1.iter().sum::<f64>() / f1.len().max(1) as f64
+    }
+
     /// The accuracy of always predicting the most common true class: what a
     /// model must beat to have learned anything.
     pub fn majority_rate(&self) -> f64 {

@@ -653,6 +653,82 @@ fn a_raw_export_runs_with_no_flags_but_the_target() {
 }
 
 #[test]
+fn a_rare_class_never_predicted_is_named_and_balancing_finds_it() {
+    let d = dir("rare");
+    let csv = d.join("imbalanced.csv");
+    // 12% 'yes', shifted by less than its spread: accuracy is won by answering 'no'
+    let mut rng = Rng::new(4);
+    let mut text = String::from("a,b,c,label\n");
+    for _ in 0..600 {
+        let yes = rng.uniform(0.0, 1.0) < 0.12;
+        let mu = if yes { 0.9 } else { 0.0 };
+        let (a, b, c) = (mu + rng.normal(), 0.8 * mu + rng.normal(), rng.normal());
+        text += &format!("{a:.3},{b:.3},{c:.3},{}\n", if yes { "yes" } else { "no" });
+    }
+    std::fs::write(&csv, text).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["train", s(&csv), "--target", "label", "--out", s(&d)];
+        args.extend(["--no-plots", "--json"]);
+        args.extend(extra);
+        let o = micrograd(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        json(&o)
+    };
+    let recall = |j: &serde_json::Value| j["test"]["per_class"][1]["recall"].as_f64().unwrap();
+    let plain = run(&[]);
+    let t = &plain["test"];
+    let (acc, balanced) = (
+        t["accuracy"].as_f64().unwrap(),
+        t["balanced_accuracy"].as_f64().unwrap(),
+    );
+    assert!(acc > 0.85 && balanced < 0.65, "{t:#}");
+    assert!(t["macro_f1"].as_f64().unwrap() < 0.7, "{t:#}");
+    let warnings = plain["warnings"].to_string();
+    assert!(
+        warnings.contains("on the test rows, class 'yes' is rarely predicted (recall ")
+            && warnings.contains("Try --class-weight balanced"),
+        "{warnings}"
+    );
+    // balanced classes: the rare class is found, and balanced accuracy rises
+    let weighted = run(&["--class-weight", "balanced"]);
+    let w = &weighted["test"];
+    assert!(recall(&weighted) >= recall(&plain) + 0.15, "{w:#}");
+    assert!(w["balanced_accuracy"].as_f64().unwrap() > balanced, "{w:#}");
+    assert!(
+        !weighted["warnings"].to_string().contains("learned nothing"),
+        "{weighted:#}"
+    );
+    // the text summary shows the new figures beside accuracy
+    let o = micrograd(&[
+        "train",
+        s(&csv),
+        "--target",
+        "label",
+        "--out",
+        s(&d),
+        "--no-plots",
+    ]);
+    let summary = format!("balanced accuracy {:6.2}%   macro F1", 100.0 * balanced);
+    assert!(stdout(&o).contains(&summary), "{summary} in {}", stdout(&o));
+    // balancing is for classes
+    let o = micrograd(&[
+        "train",
+        s(&csv),
+        "--target",
+        "a",
+        "--class-weight",
+        "balanced",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--class-weight balanced is for classes"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
 fn features_and_drop_choose_the_columns() {
     let d = dir("choose");
     let csv = d.join("t.csv");

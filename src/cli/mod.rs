@@ -135,6 +135,11 @@ pub struct TrainArgs {
     /// category of its own, "(empty)"; none refuses them (an error naming them).
     #[arg(long, default_value = "mean", value_name = "mean|none")]
     impute: micrograd::data::Impute,
+    /// CSV classes: balanced makes each class weigh the same in training
+    /// (the rarer classes' rows drawn again), for a class the model seldom
+    /// predicts; none weighs each row the same.
+    #[arg(long, default_value = "none", value_name = "none|balanced")]
+    class_weight: micrograd::train::ClassWeight,
     /// Hidden layer sizes; the output layer is added to fit the task
     /// [default: 16,16 built-in, 32 CSV].
     #[arg(long, value_name = "N,N,...", value_parser = parse_layers)]

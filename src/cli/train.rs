@@ -47,6 +47,10 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
             ("--test-data", a.test_data.is_some()),
             ("--features", a.features.is_some()),
             ("--drop", !a.drop.is_empty()),
+            (
+                "--class-weight",
+                a.class_weight != micrograd::train::ClassWeight::None,
+            ),
         ];
         if let Some((flag, _)) = csv_only.iter().find(|f| f.1) {
             return Err(Failure::input(format!(
@@ -102,9 +106,16 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
     for w in &p.warnings {
         errln!("warning: {w}");
     }
+    let (train, note) = a
+        .class_weight
+        .apply(&p.train, a.seed)
+        .map_err(Failure::input)?;
+    if let Some(n) = note.filter(|_| !quiet) {
+        errln!("note: {n}");
+    }
     let some = |d: Dataset| (!d.is_empty()).then_some(d);
     Ok(Loaded {
-        train: p.train,
+        train,
         valid: some(p.valid),
         test: some(p.test),
         prep: p.prep,
@@ -411,13 +422,17 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         on_test,
         written,
     };
-    let warning = s.last().1.warning(s.last().0);
+    let (name, last) = s.last();
+    let warnings: Vec<String> = [last.warning(name), last.rare_classes(name)]
+        .into_iter()
+        .flatten()
+        .collect();
     if a.json {
-        s.print_json(warning.as_deref());
+        s.print_json(&warnings);
     } else {
         s.print_text();
     }
-    if let Some(w) = warning {
+    for w in &warnings {
         errln!("warning: {w}");
     }
     Ok(())
@@ -482,7 +497,7 @@ impl Summary<'_> {
             .map_or(("train", &self.on_train), |t| ("test", t))
     }
 
-    fn print_json(&self, warning: Option<&str>) {
+    fn print_json(&self, warnings: &[String]) {
         let (d, h) = (self.d, self.history);
         let summary = json!({
             "data": d.train.name,
@@ -501,7 +516,8 @@ impl Summary<'_> {
             "final_step_loss": h.loss.last(),
             "train": self.on_train.json(),
             "test": self.on_test.as_ref().map(Scores::json),
-            "warning": warning,
+            "warning": warnings.first(),
+            "warnings": warnings,
             "files": self.written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         });
         outln!("{summary:#}");

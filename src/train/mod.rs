@@ -8,7 +8,7 @@ mod recipe;
 mod report;
 
 pub use evaluate::{Evaluation, evaluate};
-pub use recipe::{Choices, DataKind, MAX_STEPS, Recipe, RecipeError};
+pub use recipe::{Choices, ClassWeight, DataKind, MAX_STEPS, Recipe, RecipeError};
 pub use report::Scores;
 
 use crate::data::Dataset;

@@ -28,6 +28,70 @@ pub enum DataKind {
     Table,
 }
 
+/// How much each class weighs in training.
+///
+/// ```
+/// use micrograd::train::ClassWeight;
+/// assert_eq!("balanced".parse::<ClassWeight>().unwrap(), ClassWeight::Balanced);
+/// assert_eq!(ClassWeight::default(), ClassWeight::None);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClassWeight {
+    /// Each row weighs the same: a class weighs as much as it has rows.
+    #[default]
+    None,
+    /// Each class weighs the same: the rarer classes' rows are drawn again
+    /// until every class has as many as the largest ([`Dataset::balanced`]).
+    Balanced,
+}
+
+impl std::str::FromStr for ClassWeight {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "none" => Ok(ClassWeight::None),
+            "balanced" => Ok(ClassWeight::Balanced),
+            _ => Err(format!(
+                "unknown class weight '{s}' (expected none or balanced)"
+            )),
+        }
+    }
+}
+
+impl ClassWeight {
+    /// The training rows to train on, and a note saying what was done:
+    /// `train` itself with `None`, or balanced with `seed`. Balancing a
+    /// number target is an error.
+    ///
+    /// ```
+    /// use micrograd::data::moons;
+    /// use micrograd::train::ClassWeight;
+    /// let ds = moons(10, 0.1, 1);
+    /// let (same, note) = ClassWeight::None.apply(&ds, 1).unwrap();
+    /// assert_eq!((same.len(), note), (10, None));
+    /// let (b, note) = ClassWeight::Balanced.apply(&ds, 1).unwrap();
+    /// assert_eq!(b.len(), 10); // moons are balanced already
+    /// assert!(note.unwrap().starts_with("--class-weight balanced"));
+    /// ```
+    pub fn apply(self, train: &Dataset, seed: u64) -> Result<(Dataset, Option<String>), String> {
+        if self == ClassWeight::None {
+            return Ok((train.clone(), None));
+        }
+        if !train.is_classification() {
+            return Err("--class-weight balanced is for classes; the target is a number".into());
+        }
+        let b = train.balanced(&mut crate::Rng::new(seed));
+        let note = format!(
+            "--class-weight balanced: the training rows of each class drawn to {} (the \
+             largest class's count): {} rows in all, from {}",
+            b.len() / train.nclasses().max(1),
+            b.len(),
+            train.len()
+        );
+        Ok((b, Some(note)))
+    }
+}
+
 /// What the user chose; `None` takes the default for the data.
 ///
 /// ```

@@ -57,8 +57,11 @@ impl Scores {
     pub fn line(&self, name: &str) -> String {
         match (&self.confusion, &self.regression) {
             (Some(c), _) => format!(
-                "{name:<6} accuracy {:6.2}%   data loss {}",
+                "{name:<6} accuracy {:6.2}%   balanced accuracy {:6.2}%   macro F1 {:.4}   \
+                 data loss {}",
                 100.0 * c.accuracy(),
+                100.0 * c.balanced_accuracy(),
+                c.macro_f1(),
                 fmt_num(self.eval.loss)
             ),
             (_, Some(r)) => format!(
@@ -71,8 +74,8 @@ impl Scores {
         }
     }
 
-    /// The scores as JSON: loss and accuracy, per-class precision and recall
-    /// and the confusion counts; or loss, MSE, MAE and R². A number that is
+    /// The scores as JSON: loss, accuracy, balanced accuracy and macro F1,
+    /// per-class precision, recall and F1 and the confusion counts; or loss, MSE, MAE and R². A number that is
     /// not finite is `null`.
     pub fn json(&self) -> Json {
         let finite = |x: f64| x.is_finite().then_some(x);
@@ -80,11 +83,14 @@ impl Scores {
             (Some(c), _) => json!({
                 "loss": finite(self.eval.loss),
                 "accuracy": c.accuracy(),
+                "balanced_accuracy": c.balanced_accuracy(),
+                "macro_f1": c.macro_f1(),
                 "majority_rate": c.majority_rate(),
                 "per_class": c.classes.iter().enumerate().map(|(k, name)| json!({
                     "class": name,
                     "precision": c.precision(k),
                     "recall": c.recall(k),
+                    "f1": c.f1(k),
                     "samples": c.counts[k].iter().sum::<usize>(),
                 })).collect::<Vec<_>>(),
                 "confusion": c.counts,
@@ -99,8 +105,63 @@ impl Scores {
         }
     }
 
+    /// A warning naming the classes the model (almost) never answers, when
+    /// its overall accuracy hides them: a class with 3 rows or more here
+    /// whose recall is 0, or below half the overall accuracy, with what to
+    /// try. `None` for numbers, or when every class is found.
+    ///
+    /// ```
+    /// use micrograd::data::Dataset;
+    /// use micrograd::train::Scores;
+    /// use micrograd::{Loss, MLP, Module};
+    ///
+    /// // one input, 0 for the 8 rows of "common" and 1 for the 3 of "rare"
+    /// let ds = Dataset { name: "t".into(), features: vec!["x".into()], target: "y".into(),
+    ///     x: (0..11).map(|i| vec![f64::from(u8::from(i >= 8))]).collect(),
+    ///     y: (0..11).map(|i| f64::from(u8::from(i >= 8))).collect(),
+    ///     classes: vec!["common".into(), "rare".into()] };
+    /// let model = MLP::new(1, &[2]); // weights drawn at random: set them to always say "common"
+    /// model.load_parameters(&[0.0, 1.0, 0.0, 0.0]).unwrap();
+    /// let prep = micrograd::data::Preprocess::identity(&ds);
+    /// let s = Scores::of(&model, &ds, Loss::CrossEntropy, &prep);
+    /// let w = s.rare_classes("test").unwrap();
+    /// assert!(w.contains("class 'rare' is never predicted (recall 0.0% of its 3 rows)"), "{w}");
+    /// assert!(w.contains("--class-weight balanced"));
+    /// ```
+    pub fn rare_classes(&self, name: &str) -> Option<String> {
+        let c = self.confusion.as_ref()?;
+        let accuracy = c.accuracy();
+        let missed: Vec<String> = (0..c.classes.len())
+            .filter_map(|k| {
+                let rows = c.counts[k].iter().sum::<usize>();
+                let recall = c.recall(k)?;
+                let how = if recall == 0.0 { "never" } else { "rarely" };
+                (rows >= 3 && (recall == 0.0 || recall < accuracy / 2.0)).then(|| {
+                    format!(
+                        "class '{}' is {how} predicted (recall {:.1}% of its {rows} rows)",
+                        shorten(&c.classes[k], 40),
+                        100.0 * recall
+                    )
+                })
+            })
+            .collect();
+        if missed.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "on the {name} rows, {}; overall accuracy {:.2}% hides it (balanced accuracy \
+             {:.2}%). Try --class-weight balanced, which makes each class weigh the same \
+             in training, or more rows of those classes.",
+            crate::text::some_names(&missed, "", 400),
+            100.0 * accuracy,
+            100.0 * c.balanced_accuracy()
+        ))
+    }
+
     /// A warning if the model did no better than knowing nothing: accuracy
-    /// at most the majority class's share, or R² at most 0.
+    /// at most the majority class's share and balanced accuracy at most
+    /// chance (a model trained with balanced classes gives up some accuracy
+    /// to find the rare ones, and is not warned), or R² at most 0.
     ///
     /// ```
     /// use micrograd::data::{Preprocess, builtin};
@@ -114,7 +175,7 @@ impl Scores {
     /// ```
     pub fn warning(&self, name: &str) -> Option<String> {
         match (&self.confusion, &self.regression) {
-            (Some(c), _) if c.accuracy() <= c.majority_rate() => {
+            (Some(c), _) if c.accuracy() <= c.majority_rate() && !above_chance(c) => {
                 let k = (0..c.classes.len())
                     .max_by_key(|&k| c.counts[k].iter().sum::<usize>())
                     .unwrap_or(0);
@@ -136,4 +197,14 @@ impl Scores {
             _ => None,
         }
     }
+}
+
+/// Whether the mean recall clearly beats answering at random: 5 points
+/// above 1/classes, over the classes that have samples (a model answering
+/// at random lands within a few points of it either way).
+fn above_chance(c: &Confusion) -> bool {
+    let present = (0..c.classes.len())
+        .filter(|&k| c.recall(k).is_some())
+        .count();
+    c.balanced_accuracy() > 1.0 / present.max(1) as f64 + 0.05
 }
