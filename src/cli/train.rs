@@ -108,7 +108,7 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
     }
     let (train, note) = a
         .class_weight
-        .apply(&p.train, a.seed)
+        .apply(p.train, a.seed)
         .map_err(Failure::input)?;
     if let Some(n) = note.filter(|_| !quiet) {
         errln!("note: {n}");
@@ -131,11 +131,15 @@ fn print_notes(table: &Table, test: Option<&Table>, p: &data::Prepared) {
     for n in reading.chain(p.left_out.iter().cloned()) {
         errln!("note: {n}");
     }
-    for n in &p.filled {
+    const SHOWN: usize = 6;
+    for n in p.filled.iter().take(2 * SHOWN) {
         errln!("note: {n}");
     }
+    if p.filled.len() > 2 * SHOWN {
+        let more = p.filled.len() - 2 * SHOWN;
+        errln!("note: … and {more} more lines on empty cells filled");
+    }
     let notes = &p.notes;
-    const SHOWN: usize = 6;
     for n in notes.iter().take(SHOWN) {
         errln!("note: {n}");
     }

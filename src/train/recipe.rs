@@ -60,22 +60,22 @@ impl std::str::FromStr for ClassWeight {
 
 impl ClassWeight {
     /// The training rows to train on, and a note saying what was done:
-    /// `train` itself with `None`, or balanced with `seed`. Balancing a
+    /// `train` itself (not copied) with `None`, or balanced with `seed`. Balancing a
     /// number target is an error.
     ///
     /// ```
     /// use micrograd::data::moons;
     /// use micrograd::train::ClassWeight;
     /// let ds = moons(10, 0.1, 1);
-    /// let (same, note) = ClassWeight::None.apply(&ds, 1).unwrap();
+    /// let (same, note) = ClassWeight::None.apply(ds.clone(), 1).unwrap();
     /// assert_eq!((same.len(), note), (10, None));
-    /// let (b, note) = ClassWeight::Balanced.apply(&ds, 1).unwrap();
+    /// let (b, note) = ClassWeight::Balanced.apply(ds, 1).unwrap();
     /// assert_eq!(b.len(), 10); // moons are balanced already
     /// assert!(note.unwrap().starts_with("--class-weight balanced"));
     /// ```
-    pub fn apply(self, train: &Dataset, seed: u64) -> Result<(Dataset, Option<String>), String> {
+    pub fn apply(self, train: Dataset, seed: u64) -> Result<(Dataset, Option<String>), String> {
         if self == ClassWeight::None {
-            return Ok((train.clone(), None));
+            return Ok((train, None));
         }
         if !train.is_classification() {
             return Err("--class-weight balanced is for classes; the target is a number".into());
