@@ -550,7 +550,6 @@ fn missing_cells_are_filled_by_default_or_named() {
         "{}",
         stderr(&o)
     );
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 /// A raw export as a field study writes it: a row id, a sample number
@@ -649,7 +648,6 @@ fn a_raw_export_runs_with_no_flags_but_the_target() {
         "{}",
         stderr(&o)
     );
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
@@ -725,7 +723,6 @@ fn a_rare_class_never_predicted_is_named_and_balancing_finds_it() {
         "{}",
         stderr(&o)
     );
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
