@@ -181,6 +181,43 @@ impl fmt::Display for Confusion {
     }
 }
 
+/// The area under the ROC curve for two classes: the chance that a row of
+/// the positive class gets a higher `score` than a row of the other (ties
+/// count half), from the ranks of the scores (Mann–Whitney U). `None`
+/// unless both classes have rows, or if a score is NaN.
+///
+/// ```
+/// use micrograd::metrics::roc_auc;
+/// assert_eq!(roc_auc(&[false, false, true, true], &[0.1, 0.4, 0.35, 0.8]), Some(0.75));
+/// assert_eq!(roc_auc(&[false, true], &[0.5, 0.5]), Some(0.5)); // a tie
+/// assert_eq!(roc_auc(&[true, true], &[0.1, 0.2]), None); // one class
+/// ```
+pub fn roc_auc(positive: &[bool], score: &[f64]) -> Option<f64> {
+    let n = positive.len().min(score.len());
+    let pos = positive[..n].iter().filter(|&&p| p).count();
+    let neg = n - pos;
+    if pos == 0 || neg == 0 || score[..n].iter().any(|s| s.is_nan()) {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| score[a].total_cmp(&score[b]));
+    // the positives' ranks summed, tied scores given their mean rank (1-based)
+    let mut rank_sum = 0.0;
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j + 1 < n && score[order[j + 1]] == score[order[i]] {
+            j += 1;
+        }
+        let mean_rank = (i + j) as f64 / 2.0 + 1.0;
+        let tied_pos = order[i..=j].iter().filter(|&&k| positive[k]).count();
+        rank_sum += mean_rank * tied_pos as f64;
+        i = j + 1;
+    }
+    let u = rank_sum - (pos * (pos + 1)) as f64 / 2.0;
+    Some(u / (pos * neg) as f64)
+}
+
 /// Regression scores: mean squared error, mean absolute error, and R² (1 is
 /// perfect; 0 is no better than predicting the mean; below 0 is worse).
 ///
