@@ -438,7 +438,7 @@ fn bad_output_paths_fail_before_training() {
         ),
         (
             vec!["--out", "/proc/version/x"],
-            "cannot create the output directory",
+            "--out /proc/version/x: /proc/version is a file, not a folder",
         ),
         (vec!["--save", s(&d)], "is a directory, not a file"),
     ] {
@@ -616,7 +616,7 @@ fn a_raw_export_runs_with_no_flags_but_the_target() {
         "column 'Sample Number' looks like a running number (it goes up by 1 from one row \
          to the next on 281 of 291 rows)",
         "column 'Individual ID' looks like an id (text with 292 different values in 292 rows)",
-        "column 'Date Egg' holds dates ('2008-11-01'), which are not turned into numbers",
+        "column 'Date Egg' holds dates ('2008-11-01'): not used, as dates are not turned into numbers",
         "column 'Comments' is free text (58 different values in 58 rows",
     ] {
         assert!(err.contains(note), "{note}\nnot in\n{err}");

@@ -244,6 +244,13 @@ fn create_out(out: &Path) -> Result<(), Failure> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    if parent.exists() && !parent.is_dir() {
+        return Err(Failure::input(format!(
+            "--out {}: {} is a file, not a folder",
+            out.display(),
+            parent.display()
+        )));
+    }
     if !parent.is_dir() {
         return Err(Failure::input(format!(
             "--out {}: the folder {} does not exist (make it first, with mkdir -p {0}, \
@@ -566,7 +573,7 @@ fn print_plan(d: &Loaded, r: &Recipe, model: &MLP) {
         format!(
             "classification, {} classes: {}",
             t.nclasses(),
-            shorten(&t.classes.join(", "), 80)
+            micrograd::text::some_names(&t.classes, "", 80)
         )
     } else {
         "regression".to_owned()

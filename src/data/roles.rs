@@ -44,9 +44,10 @@ pub(super) fn not_a_feature(
         return number_id(table, c, every).and_then(note);
     }
     if let Some(example) = dates(every) {
-        return note(format!(
-            "holds dates ('{}'), which are not turned into numbers (add a column such as \
-             its year or month to use them)",
+        // one-hot dates would be a category per day: --features is no way to use them
+        return Some(format!(
+            "column '{name}' holds dates ('{}'): not used, as dates are not turned into \
+             numbers; to use it, add a column of its year, month or day of the year",
             shorten(example, 30)
         ));
     }
@@ -77,14 +78,16 @@ pub(super) fn not_a_feature(
 /// rows left out). Whole numbers merely different on every row are kept: a
 /// measurement in whole units often is, and the table may be sorted by it.
 fn number_id(table: &Table, c: usize, every: &BTreeMap<&str, usize>) -> Option<String> {
+    // the distinct values first: a column of fractions is done with at once
+    let whole = |s: &str| s.parse::<f64>().is_ok_and(|v| v.fract() == 0.0);
+    if !every.keys().all(|s| whole(s)) {
+        return None;
+    }
     let cells: Vec<Option<f64>> = table
         .rows
         .iter()
         .map(|(_, r)| r[c].parse::<f64>().ok())
         .collect();
-    if cells.iter().flatten().any(|v| v.fract() != 0.0) {
-        return None;
-    }
     let pairs = cells.len() - 1;
     let steps = cells
         .windows(2)
