@@ -726,6 +726,55 @@ fn a_rare_class_never_predicted_is_named_and_balancing_finds_it() {
 }
 
 #[test]
+fn many_empty_columns_are_listed_by_whole_names() {
+    let d = dir("names");
+    let csv = d.join("wide.csv");
+    // 30 columns with long names, each with an empty cell on its own row
+    let names: Vec<String> = (0..30)
+        .map(|k| format!("a rather long measurement name number {k}"))
+        .collect();
+    let mut text = format!("{},y\n", names.join(","));
+    for i in 0..40 {
+        let cells: Vec<String> = (0..30)
+            .map(|k| {
+                if i == k {
+                    String::new()
+                } else {
+                    format!("{}", (i + k) % 7)
+                }
+            })
+            .collect();
+        text += &format!("{},{}\n", cells.join(","), i % 2);
+    }
+    std::fs::write(&csv, text).unwrap();
+    let o = micrograd(&[
+        "train",
+        s(&csv),
+        "--target",
+        "y",
+        "--impute",
+        "none",
+        "--out",
+        s(&d),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("30 rows with empty cells"), "{err}");
+    // names whole, each quote closed, the rest counted
+    assert!(
+        err.contains("'a rather long measurement name number 0' (1 row), "),
+        "{err}"
+    );
+    assert_eq!(err.matches('\'').count() % 2, 0, "{err}");
+    assert!(!err.contains('…'), "{err}");
+    let more = err.split(" and ").nth(1).unwrap_or_default();
+    assert!(
+        more.starts_with(|c: char| c.is_ascii_digit()) && more.contains(" more"),
+        "{err}"
+    );
+}
+
+#[test]
 fn features_and_drop_choose_the_columns() {
     let d = dir("choose");
     let csv = d.join("t.csv");
