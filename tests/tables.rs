@@ -626,7 +626,7 @@ fn a_raw_export_runs_with_no_flags_but_the_target() {
         file.prep.columns(),
         vec!["bill_length_mm", "body_mass_g", "sex"]
     );
-    let acc = json(&micrograd(&[
+    let j = json(&micrograd(&[
         "train",
         s(&csv),
         "--target",
@@ -635,9 +635,15 @@ fn a_raw_export_runs_with_no_flags_but_the_target() {
         s(&d),
         "--no-plots",
         "--json",
-    ]))["test"]["accuracy"]
-        .as_f64()
-        .unwrap();
+    ]));
+    // --json carries the same notes, every one of them
+    let notes = j["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 8, "{notes:?}");
+    assert!(
+        notes[0].as_str().unwrap().contains("left out 8 rows"),
+        "{notes:?}"
+    );
+    let acc = j["test"]["accuracy"].as_f64().unwrap();
     assert!(acc > 0.85, "{acc}");
     // the model takes the file back, empty cells and all, and scores the rows with a species
     let o = micrograd(&["predict", s(&d.join("model.json")), s(&csv)]);

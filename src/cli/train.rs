@@ -26,6 +26,9 @@ struct Loaded {
     prep: Preprocess,
     /// A CSV table (the table recipe), or a built-in set (micrograd's demo).
     kind: DataKind,
+    /// What preparing the table did to it, every line: rows left out, empty
+    /// cells filled, columns left out, classes balanced (for --json).
+    notes: Vec<String>,
 }
 
 fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
@@ -110,9 +113,10 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
         .class_weight
         .apply(p.train, a.seed)
         .map_err(Failure::input)?;
-    if let Some(n) = note.filter(|_| !quiet) {
+    if let Some(n) = note.as_ref().filter(|_| !quiet) {
         errln!("note: {n}");
     }
+    let notes = [p.left_out, p.filled, p.notes, note.into_iter().collect()].concat();
     let some = |d: Dataset| (!d.is_empty()).then_some(d);
     Ok(Loaded {
         train,
@@ -120,6 +124,7 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
         test: some(p.test),
         prep: p.prep,
         kind: DataKind::Table,
+        notes,
     })
 }
 
@@ -172,6 +177,7 @@ fn load_builtin(a: &TrainArgs) -> Result<Loaded, Failure> {
         test,
         prep,
         kind: DataKind::Builtin,
+        notes: Vec::new(),
     })
 }
 
@@ -527,6 +533,7 @@ impl Summary<'_> {
             "final_step_loss": h.loss.last(),
             "train": self.on_train.json(),
             "test": self.on_test.as_ref().map(Scores::json),
+            "notes": d.notes,
             "warning": warnings.first(),
             "warnings": warnings,
             "files": self.written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
