@@ -644,6 +644,7 @@ fn a_raw_export_runs_with_no_flags_but_the_target() {
         "{notes:?}"
     );
     let acc = j["test"]["accuracy"].as_f64().unwrap();
+    assert!(j["test"]["roc_auc"].is_null(), "three classes: no ROC AUC");
     assert!(acc > 0.85, "{acc}");
     // the model takes the file back, empty cells and all, and scores the rows with a species
     let o = micrograd(&["predict", s(&d.join("model.json")), s(&csv)]);
@@ -687,6 +688,9 @@ fn a_rare_class_never_predicted_is_named_and_balancing_finds_it() {
     );
     assert!(acc > 0.85 && balanced < 0.65, "{t:#}");
     assert!(t["macro_f1"].as_f64().unwrap() < 0.7, "{t:#}");
+    // the ranking is good even where the threshold misses the rare class
+    let auc = t["roc_auc"].as_f64().unwrap();
+    assert!(auc > 0.7 && auc <= 1.0, "{t:#}");
     let warnings = plain["warnings"].to_string();
     assert!(
         warnings.contains("on the test rows, class 'yes' is rarely predicted (recall ")

@@ -418,7 +418,7 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
     let on_test = d
         .test
         .as_ref()
-        .map(|t| Scores::of(&model, t, loss, &d.prep));
+        .map(|t| Scores::of(&model, t, loss, &d.prep).with_roc_auc(&model, t, loss));
     let file = ModelFile {
         model,
         prep: d.prep.clone(),
