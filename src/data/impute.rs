@@ -195,3 +195,25 @@ pub(super) fn rows_with_target(
     );
     Ok((Cow::Owned(kept), Some(note)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{PrepOptions, Preprocess, Table};
+
+    #[test]
+    fn a_model_file_from_before_filling_was_the_default_still_refuses_empty_cells() {
+        let t = Table::parse("x,y\n1,a\n2,b\n3,a\n", "t.csv").unwrap();
+        let (p, _) = Preprocess::fit(&t, "y", &[0, 1, 2], &PrepOptions::default()).unwrap();
+        assert_eq!(p.impute, Impute::Mean);
+        let mut json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["impute"], "mean");
+        json.as_object_mut().unwrap().remove("impute");
+        let old: Preprocess = serde_json::from_value(json).unwrap();
+        assert_eq!(old.impute, Impute::None);
+        let gap = Table::parse("x,z\n,1\n", "new.csv").unwrap();
+        let e = old.inputs_of(&gap, &[0]).unwrap_err();
+        assert!(e.message.contains("1 row with empty cells"), "{e}");
+        assert_eq!(p.inputs_of(&gap, &[0]).unwrap().0, vec![vec![0.0]]);
+    }
+}
