@@ -190,8 +190,8 @@ impl Preprocess {
     /// training split): which columns are features, each one's mean and
     /// standard deviation or categories, and the target's encoding. Returns
     /// it with notes, one line each, on the columns it left out and why: a
-    /// column with one value, one that looks like a row id, a text column
-    /// with a distinct value on most rows.
+    /// column with one value, or (unless named in `opts.features`) an id, a
+    /// running number, free text or dates (the rules of `data/roles.rs`).
     ///
     /// ```
     /// use micrograd::data::{Input, PrepOptions, Preprocess, Table};
