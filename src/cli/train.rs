@@ -586,9 +586,19 @@ fn write_pictures(
     written.extend(both("loss", &|p| micrograd::viz::plot_history(p, curves))?);
     let classes = d.train.nclasses();
     if d.train.nfeatures() == 2 && classes > 0 {
-        let predict = |x: f64, y: f64| file.loss.predict(&file.model.predict(&[x, y]), classes);
+        // the grid's classes, as one batch, once: the SVG and the PNG share the grid
+        let grid = std::cell::OnceCell::new();
+        let predict = |points: &[[f64; 2]]| {
+            let classes = grid.get_or_init(|| {
+                let outs = micrograd::nn::Scorer::new(&file.model).outputs(points);
+                let each = outs.iter().map(|o| file.loss.predict(o, classes));
+                each.collect::<Vec<f64>>()
+            });
+            classes.clone()
+        };
         written.extend(both("decision_boundary", &|p| {
-            micrograd::viz::plot_decision_boundary(p, &d.train, d.test.as_ref(), predict, 100)
+            let (train, test) = (&d.train, d.test.as_ref());
+            micrograd::viz::plot_decision_boundary_many(p, train, test, predict, 100)
         })?);
     }
     if let Some(c) = &last.confusion

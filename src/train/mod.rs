@@ -7,6 +7,7 @@ mod evaluate;
 mod recipe;
 mod report;
 
+use evaluate::evaluate_with;
 pub use evaluate::{Evaluation, evaluate};
 pub use recipe::{Choices, DataKind, MAX_STEPS, Recipe, RecipeError};
 pub use report::Scores;
@@ -256,6 +257,8 @@ fn run(
     let mut batches = Batches::new(ds, cfg);
     let mut best = Best::default();
     let mut objective = Objective::new(model, ds, cfg);
+    // the validation set's scorer, recorded once for every epoch
+    let mut scorer = crate::nn::Scorer::new(model);
     for step in 0..cfg.steps {
         let (batch, epoch_ends) = batches.next();
         let _step = scope();
@@ -292,7 +295,7 @@ fn run(
         let epoch_ends = epoch_ends || step + 1 == cfg.steps;
         let valid_loss = valid
             .filter(|_| epoch_ends)
-            .map(|v| evaluate(model, v, cfg.loss).loss);
+            .map(|v| evaluate_with(&mut scorer, v, cfg.loss).loss);
         let report = StepReport {
             step,
             loss: total,

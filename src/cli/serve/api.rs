@@ -419,14 +419,17 @@ impl Session {
         };
         let ((x0, x1), (y0, y1)) = (bound(0), bound(1));
         let classes = self.ds.nclasses();
-        let grid: Vec<f64> = (0..N * N)
+        let points: Vec<[f64; 2]> = (0..N * N)
             .map(|k| {
                 let (i, j) = (k % N, k / N);
                 let x = x0 + (i as f64 + 0.5) * (x1 - x0) / N as f64;
                 let y = y0 + (j as f64 + 0.5) * (y1 - y0) / N as f64;
-                self.loss.predict(&self.model.predict(&[x, y]), classes)
+                [x, y]
             })
             .collect();
+        // the whole grid as one batch, through the replay
+        let outs = micrograd::nn::Scorer::new(&self.model).outputs(&points);
+        let grid: Vec<f64> = outs.iter().map(|o| self.loss.predict(o, classes)).collect();
         let (m, v) = match &self.opt {
             Opt::Adam(o) => {
                 let (m, v) = o.moments();
