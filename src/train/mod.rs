@@ -10,7 +10,7 @@ mod report;
 use evaluate::evaluate_with;
 pub use evaluate::{Evaluation, evaluate};
 pub use recipe::{Choices, DataKind, MAX_STEPS, Recipe, RecipeError};
-pub use report::Scores;
+pub use report::{Scores, Timings};
 
 use crate::data::Dataset;
 use crate::engine::{Replay, Value, scope};
