@@ -206,13 +206,16 @@ impl<'a> LineCounter<'a> {
 /// ```
 /// use micrograd::data::is_missing;
 /// assert!(is_missing("") && is_missing("NaN") && is_missing("n/a"));
-/// assert!(!is_missing("0") && !is_missing("none of these"));
+/// assert!(!is_missing("0") && !is_missing("none of these") && !is_missing("nanny"));
+/// assert!(is_missing(" NULL ") && is_missing("None") && is_missing("?"));
 /// ```
 pub fn is_missing(cell: &str) -> bool {
-    matches!(
-        cell.trim().to_ascii_lowercase().as_str(),
-        "" | "na" | "n/a" | "nan" | "null" | "none" | "?"
-    )
+    // compared without a lowercase copy: every cell of a table is asked
+    let c = cell.trim();
+    c.len() <= 4
+        && ["", "na", "n/a", "nan", "null", "none", "?"]
+            .iter()
+            .any(|m| c.eq_ignore_ascii_case(m))
 }
 
 /// `lines` as "line 3", or "lines 3, 7, 9 and 12 more": how errors name
