@@ -373,6 +373,14 @@ impl ModelFile {
 }
 
 /// What a model predicts for one sample: see [`ModelFile::predict_rows`].
+///
+/// ```
+/// use micrograd::{Loss, MLP, data, nn::ModelFile};
+/// let f = ModelFile::new(MLP::new(2, &[1]), &data::moons(10, 0.1, 0), Loss::Bce);
+/// let p = &f.predict_rows(&[[0.5, -0.5]], true)[0];
+/// assert!(p.value == 0.0 || p.value == 1.0);
+/// assert_eq!(p.probabilities.as_ref().unwrap().len(), 2);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Prediction {
     /// A class index, or a number in the target's units.
