@@ -674,29 +674,3 @@ fn pictures_left_by_an_earlier_run_are_pointed_out() {
     );
     assert!(!stderr(&o).contains("loss.svg is from"), "{}", stderr(&o));
 }
-
-/// `matrixmultiply` splits a large product's rows or columns between its
-/// threads, never a sum: a run gives the same bits with one thread or two
-/// (MATMUL_NUM_THREADS). 100 rows by 256 × 256 is large enough to be split.
-#[test]
-fn one_thread_or_two_train_the_same_bits() {
-    let d = dir("threads");
-    let run = |n: &str| {
-        let model = d.join(format!("m{n}.json"));
-        let o = Command::new(env!("CARGO_BIN_EXE_micrograd"))
-            .env("MATMUL_NUM_THREADS", n)
-            .args(["train", "--layers", "256,256", "--steps", "3", "--json"])
-            .args(["--no-plots", "--save", s(&model)])
-            .output()
-            .expect("the binary runs");
-        assert!(o.status.success(), "{}", stderr(&o));
-        let mut j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-        for k in ["timings", "seconds", "files"] {
-            j.as_object_mut().unwrap().remove(k);
-        }
-        (j, std::fs::read(&model).unwrap())
-    };
-    let (one, two) = (run("1"), run("2"));
-    assert!(one.0["train"]["loss"].is_number(), "{}", one.0);
-    assert_eq!(one, two);
-}

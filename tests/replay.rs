@@ -331,3 +331,30 @@ fn scoring_leaves_the_gradients_alone_and_reads_the_weights_afresh() {
     assert_ne!(before, after);
     close_all(&[after], &[want], 1e-12);
 }
+
+/// `matrixmultiply` splits a large product's rows or columns between its
+/// threads, never a sum: a run gives the same bits with one thread or two
+/// (MATMUL_NUM_THREADS). 100 rows by 256 × 256 is large enough to be split.
+#[test]
+fn one_thread_or_two_train_the_same_bits() {
+    let d = tempfile::tempdir().unwrap();
+    let run = |n: &str| {
+        let model = d.path().join(format!("m{n}.json"));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_micrograd"))
+            .env("MATMUL_NUM_THREADS", n)
+            .args(["train", "--layers", "256,256", "--steps", "3", "--json"])
+            .args(["--no-plots", "--save"])
+            .arg(&model)
+            .output()
+            .expect("the binary runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        for k in ["timings", "seconds", "files"] {
+            j.as_object_mut().unwrap().remove(k);
+        }
+        (j, std::fs::read(&model).unwrap())
+    };
+    let (one, two) = (run("1"), run("2"));
+    assert!(one.0["train"]["loss"].is_number(), "{}", one.0);
+    assert_eq!(one, two);
+}
