@@ -129,19 +129,40 @@ fn is_target(t: f64, classes: usize) -> bool {
     classes == 0 || (t >= 0.0 && t.fract() == 0.0 && t < classes as f64)
 }
 
+impl MLP {
+    /// One sample's `loss` (for `classes` classes, 0 for a number)
+    /// recorded for [`Replay`]: each row is the features, then the target
+    /// as [`Loss::target_row`] makes it; the recorded value is the sample's
+    /// term of the loss, the outputs the model's. What training replays, and
+    /// [`Scorer`] runs forward.
+    ///
+    /// ```
+    /// use micrograd::{Loss, MLP, Module};
+    /// let model = MLP::new(2, &[4, 1]);
+    /// let mut r = model.record_loss(Loss::Svm, 2).unwrap();
+    /// let row = [&[0.5, -1.0][..], &Loss::Svm.target_row(1.0, 2)].concat();
+    /// let loss = r.run(&[row]); // and the gradients, added to the parameters'
+    /// assert_eq!(loss, (1.0 - r.output(0)[0]).max(0.0));
+    /// assert!(model.parameters().iter().any(|p| p.grad() != 0.0));
+    /// ```
+    pub fn record_loss(&self, loss: Loss, classes: usize) -> Result<Replay, crate::ReplayError> {
+        let nin = self.nin();
+        Replay::record(nin + loss.target_width(classes), |v| {
+            let out = self.forward(&v[..nin]);
+            (loss.per_sample(&out, &v[nin..]), out)
+        })
+    }
+}
+
 /// One sample of `model` recorded: its outputs, and with a loss the
 /// sample's term of it, the target following the features in each row.
 fn record(model: &MLP, key: Key) -> Result<Replay, crate::ReplayError> {
-    let nin = model.nin();
     match key {
-        None => Replay::record(nin, |v| {
+        None => Replay::record(model.nin(), |v| {
             let out = model.forward(v);
             (out.first().copied().unwrap_or_else(|| Value::new(0.0)), out)
         }),
-        Some((loss, classes)) => Replay::record(nin + loss.target_width(classes), |v| {
-            let out = model.forward(&v[..nin]);
-            (loss.per_sample(&out, &v[nin..]), out)
-        }),
+        Some((loss, classes)) => model.record_loss(loss, classes),
     }
 }
 

@@ -437,7 +437,7 @@ impl<'a> Objective<'a> {
         let classes = ds.nclasses();
         let replay = cfg
             .replay
-            .then(|| record_step(model, ds.nfeatures(), cfg.loss, classes))
+            .then(|| model.record_loss(cfg.loss, classes))
             .and_then(Result::ok);
         let rows = match replay {
             Some(_) => {
@@ -541,20 +541,6 @@ impl<'a> Objective<'a> {
             .find_non_finite()
             .map_or_else(|| "no node found".to_owned(), |n| n.to_string())
     }
-}
-
-/// One sample's loss for `model`, recorded for replay: inputs are the
-/// features, then the target as [`Loss::target_row`] makes it.
-fn record_step(
-    model: &MLP,
-    nin: usize,
-    loss: Loss,
-    classes: usize,
-) -> Result<Replay, crate::ReplayError> {
-    Replay::record(nin + loss.target_width(classes), |v| {
-        let out = model.forward(&v[..nin]);
-        (loss.per_sample(&out, &v[nin..]), out)
-    })
 }
 
 /// The model's outputs for the samples `batch` of `ds`, on the tape.
