@@ -23,6 +23,19 @@ fn default_run_trains_the_moons_demo_and_writes_everything() {
     let out = stdout(&o);
     // the demo reaches 100% training accuracy in its 100 steps
     assert!(out.contains("trained 100 steps"), "{out}");
+    // the whole run's time, and each part's (never their values: timing is not asserted)
+    let time = out.lines().find(|l| l.starts_with("time: ")).expect(&out);
+    for part in [
+        "in all",
+        "read",
+        "preprocess",
+        "train",
+        "evaluate",
+        "plots",
+        "save",
+    ] {
+        assert!(time.contains(part), "{time}");
+    }
     assert!(out.contains("train  accuracy 100.00%"), "{out}");
     assert!(out.contains("test   accuracy"), "{out}");
     // progress on stderr (not a terminal here: a line every tenth)
@@ -71,6 +84,25 @@ fn json_summary() {
     assert_eq!(j["parameters"], 337);
     assert_eq!(j["samples"]["train"], 100);
     assert!(j["train"]["accuracy"].as_f64().unwrap() > 0.5);
+    // where the run's time went: every part there, none negative
+    let t = &j["timings"];
+    let parts = [
+        "read",
+        "preprocess",
+        "train",
+        "evaluate",
+        "plots",
+        "save",
+        "other",
+    ];
+    for part in parts.iter().chain(&["total"]) {
+        let secs = t[part]
+            .as_f64()
+            .unwrap_or_else(|| panic!("timings.{part}: {t}"));
+        assert!(secs >= 0.0, "timings.{part}: {t}");
+    }
+    assert_eq!(t["train"], j["seconds"]);
+    assert_eq!(t.as_object().unwrap().len(), parts.len() + 1, "{t}");
     assert!(stderr(&o).is_empty(), "--json is quiet: {}", stderr(&o));
     assert!(!d.join("loss.svg").exists(), "--no-plots");
 }

@@ -239,3 +239,122 @@ fn a_graph_that_depends_on_the_data_is_refused_not_replayed_wrong() {
     assert_eq!(e, ReplayError::SharedInterior);
     assert!(e.to_string().contains("use the tape"));
 }
+
+/// The model's outputs and loss on `rows`, on the tape: a graph per row.
+fn on_tape(m: &MLP, x: &[Vec<f64>], y: &[f64], loss: Loss, classes: usize) -> (f64, Vec<f64>) {
+    let _s = scope();
+    let outs: Vec<Vec<Value>> = x
+        .iter()
+        .map(|r| m.forward(&r.iter().map(|&v| Value::new(v)).collect::<Vec<_>>()))
+        .collect();
+    let l = loss.compute(&outs, y, classes).data();
+    (l, outs.iter().flatten().map(|v| v.data()).collect())
+}
+
+/// `n` rows of `nin` numbers, and a target for each (a class index, or a
+/// number for 0 classes).
+fn rows(n: usize, nin: usize, classes: usize) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let x = (0..n)
+        .map(|i| {
+            let i = i as f64;
+            (0..nin)
+                .map(|k| (0.37 * i + k as f64).sin() * 2.0)
+                .collect()
+        })
+        .collect();
+    let y = (0..n)
+        .map(|i| match classes {
+            0 => (0.11 * i as f64).cos(),
+            c => (i % c) as f64,
+        })
+        .collect();
+    (x, y)
+}
+
+#[test]
+fn scoring_many_rows_through_the_replay_gives_the_tapes_outputs_and_loss() {
+    // one row; more than one chunk of lanes (256) and not a multiple of
+    // it; and past the rows gathered at a time (1024)
+    let cases: [(Loss, usize, usize); 4] = [
+        (Loss::Svm, 2, 1),
+        (Loss::Bce, 2, 1),
+        (Loss::CrossEntropy, 3, 3),
+        (Loss::Mse, 0, 1),
+    ];
+    for n in [1, 300, 1100] {
+        for (loss, classes, nout) in cases {
+            let m = model(3, &[16, 8, nout], Activation::Tanh);
+            let (x, y) = rows(n, 3, classes);
+            let (l_tape, o_tape) = on_tape(&m, &x, &y, loss, classes);
+            let mut scorer = micrograd::nn::Scorer::new(&m);
+            let (l, outs) = scorer.loss_and_outputs(&x, &y, loss, classes);
+            close_all(&[l], &[l_tape], 1e-12);
+            assert_eq!(outs.len(), n);
+            close_all(&outs.concat(), &o_tape, 1e-12);
+            // the outputs alone, from the same scorer (recorded again without the loss)
+            close_all(&scorer.outputs(&x).concat(), &o_tape, 1e-12);
+            // evaluation's predictions are the classes of the tape's outputs
+            if n == 300 {
+                let ds = Dataset {
+                    name: "rows".into(),
+                    features: vec!["a".into(), "b".into(), "c".into()],
+                    target: "y".into(),
+                    x: x.clone(),
+                    y: y.clone(),
+                    classes: (0..classes).map(|k| k.to_string()).collect(),
+                };
+                let e = micrograd::train::evaluate(&m, &ds, loss);
+                close_all(&[e.loss], &[l_tape], 1e-12);
+                let want: Vec<f64> = o_tape
+                    .chunks(nout)
+                    .map(|o| loss.predict(o, classes))
+                    .collect();
+                assert_eq!(e.predictions, want);
+            }
+        }
+    }
+}
+
+#[test]
+fn scoring_leaves_the_gradients_alone_and_reads_the_weights_afresh() {
+    let m = model(2, &[8, 1], Activation::Relu);
+    let (x, y) = rows(40, 2, 2);
+    m.parameters().iter().for_each(|p| p.set_grad(0.25));
+    let mut scorer = micrograd::nn::Scorer::new(&m);
+    let (before, _) = scorer.loss_and_outputs(&x, &y, Loss::Svm, 2);
+    assert!(m.parameters().iter().all(|p| p.grad() == 0.25));
+    // new weights, the same scorer: the new weights' loss
+    let moved: Vec<f64> = m.parameter_data().iter().map(|w| w * 0.5).collect();
+    m.load_parameters(&moved).unwrap();
+    let (after, _) = scorer.loss_and_outputs(&x, &y, Loss::Svm, 2);
+    let (want, _) = on_tape(&m, &x, &y, Loss::Svm, 2);
+    assert_ne!(before, after);
+    close_all(&[after], &[want], 1e-12);
+}
+
+/// `matrixmultiply` splits a large product's rows or columns between its
+/// threads, never a sum: a run gives the same bits with one thread or two
+/// (MATMUL_NUM_THREADS). 100 rows by 256 × 256 is large enough to be split.
+#[test]
+fn one_thread_or_two_train_the_same_bits() {
+    let d = tempfile::tempdir().unwrap();
+    let run = |n: &str| {
+        let model = d.path().join(format!("m{n}.json"));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_micrograd"))
+            .env("MATMUL_NUM_THREADS", n)
+            .args(["train", "--layers", "256,256", "--steps", "3", "--json"])
+            .args(["--no-plots", "--save"])
+            .arg(&model)
+            .output()
+            .expect("the binary runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        for k in ["timings", "seconds", "files"] {
+            j.as_object_mut().unwrap().remove(k);
+        }
+        (j, std::fs::read(&model).unwrap())
+    };
+    let (one, two) = (run("1"), run("2"));
+    assert!(one.0["train"]["loss"].is_number(), "{}", one.0);
+    assert_eq!(one, two);
+}

@@ -52,20 +52,18 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
     }
     let bad = |e: csv::Error| Failure::input(format!("cannot write CSV: {e}"));
     out.write_record(&header).map_err(bad)?;
-    let mut predictions = Vec::with_capacity(x.len());
-    for ((_, cells), xi) in table.rows.iter().zip(&x) {
-        let y = file.predict_value(xi);
+    let predicted = file.predict_rows(&x, a.proba);
+    for ((_, cells), p) in table.rows.iter().zip(&predicted) {
         let mut record = cells.clone();
-        record.push(file.predict(xi));
-        if a.proba {
-            let p = file.probabilities(xi).unwrap_or_default();
+        record.push(p.text.clone());
+        if let Some(p) = &p.probabilities {
             record.extend(p.iter().map(f64::to_string));
         }
         let record = record.iter().map(|c| table.cell_out(c));
         out.write_record(record.map(|c| c.into_owned()))
             .map_err(bad)?;
-        predictions.push(y);
     }
+    let predictions: Vec<f64> = predicted.iter().map(|p| p.value).collect();
     let bytes = out
         .into_inner()
         .map_err(|e| Failure::input(format!("cannot write CSV: {e}")))?;

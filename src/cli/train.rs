@@ -9,8 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use micrograd::data::{self, BUILTIN, Dataset, PrepOptions, Preprocess, Table};
 use micrograd::nn::ModelFile;
 use micrograd::train::{
-    Choices, DataKind, Divergence, History, Recipe, RecipeError, Scores, StepReport, evaluate, fit,
-    fit_with_validation,
+    Choices, DataKind, Divergence, History, Recipe, RecipeError, Scores, StepReport, Timings,
+    evaluate, fit, fit_with_validation,
 };
 use micrograd::viz::{Curves, fmt_num, fmt_short, shorten};
 use micrograd::{MLP, Module, OptimizerKind, Rng};
@@ -29,6 +29,10 @@ struct Loaded {
     /// What preparing the table did to it, every line: rows left out, empty
     /// cells filled, columns left out, classes balanced (for --json).
     notes: Vec<String>,
+    /// Seconds reading the data (or making a built-in set), and encoding
+    /// and splitting it.
+    read: f64,
+    preprocess: f64,
 }
 
 fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
@@ -73,6 +77,7 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
             BUILTIN.join(", ")
         )));
     }
+    let started = Instant::now();
     let table = Table::read(Path::new(&a.data)).map_err(Failure::input)?;
     let Some(target) = &a.target else {
         return Err(Failure::input(format!(
@@ -85,6 +90,7 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
         Some(p) => Some(Table::read(p).map_err(Failure::input)?),
         None => None,
     };
+    let read = started.elapsed().as_secs_f64();
     let opts = PrepOptions {
         task: a.task,
         features: a.features.clone(),
@@ -125,6 +131,8 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
         prep: p.prep,
         kind: DataKind::Table,
         notes,
+        read,
+        preprocess: started.elapsed().as_secs_f64() - read,
     })
 }
 
@@ -154,7 +162,9 @@ fn print_notes(table: &Table, test: Option<&Table>, p: &data::Prepared) {
 }
 
 fn load_builtin(a: &TrainArgs) -> Result<Loaded, Failure> {
+    let started = Instant::now();
     let full = data::builtin(&a.data, a.seed).map_err(Failure::input)?;
+    let read = started.elapsed().as_secs_f64();
     let prep = Preprocess::identity(&full);
     let (train, test) = match a.test_fraction {
         None => (full, data::builtin_test(&a.data, a.seed)),
@@ -178,6 +188,8 @@ fn load_builtin(a: &TrainArgs) -> Result<Loaded, Failure> {
         prep,
         kind: DataKind::Builtin,
         notes: Vec::new(),
+        read,
+        preprocess: started.elapsed().as_secs_f64() - read,
     })
 }
 
@@ -330,14 +342,14 @@ impl Progress {
 }
 
 /// Trains, showing progress and keeping the curves to plot; the seconds
-/// are the training loop's own (test scoring for the curves left out).
+/// are the training loop's own and the test scoring's for the curves.
 fn train_loop(
     a: &TrainArgs,
     d: &Loaded,
     r: &Recipe,
     model: &MLP,
     quiet: bool,
-) -> (History, Curves, f64) {
+) -> (History, Curves, (f64, f64)) {
     let cfg = &r.cfg;
     // test figures at each epoch's end for the plots, when cheap enough
     let epochs = r.epochs.unwrap_or(cfg.steps as u64) as usize;
@@ -371,7 +383,7 @@ fn train_loop(
     curves.train_accuracy = history.accuracy.clone();
     curves.valid_loss = history.valid_loss.clone();
     curves.best_step = history.best_step;
-    (history, curves, seconds)
+    (history, curves, (seconds, aside))
 }
 
 /// The few lines a diverged run prints: what happened, the likely cause,
@@ -400,6 +412,7 @@ fn diverged(d: &Divergence, r: &Recipe, a: &TrainArgs) -> Failure {
 }
 
 pub fn run(a: &TrainArgs) -> Result<(), Failure> {
+    let started = Instant::now();
     let quiet = a.quiet || a.json;
     let model_paths = check_outputs(a)?;
     let d = load_data(a, quiet)?;
@@ -409,31 +422,45 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         print_plan(&d, &r, &model);
     }
 
-    let (history, curves, seconds) = train_loop(a, &d, &r, &model, quiet);
+    let (history, curves, (seconds, aside)) = train_loop(a, &d, &r, &model, quiet);
     if let Some(div) = &history.diverged {
         return Err(diverged(div, &r, a));
     }
     let loss = r.cfg.loss;
+    let scoring = Instant::now();
     let on_train = Scores::of(&model, &d.train, loss, &d.prep);
     let on_test = d
         .test
         .as_ref()
         .map(|t| Scores::of(&model, t, loss, &d.prep).with_roc_auc(&model, t, loss));
+    let evaluate = aside + scoring.elapsed().as_secs_f64();
     let file = ModelFile {
         model,
         prep: d.prep.clone(),
         loss,
     };
+    let plotting = Instant::now();
     let mut written = write_pictures(a, &d, &file, &curves, on_test.as_ref().unwrap_or(&on_train))?;
+    let plots = plotting.elapsed().as_secs_f64();
     if !quiet {
         note_earlier_pictures(a, &written);
     }
+    let saving = Instant::now();
     written.extend(write_models(&file, model_paths)?);
+    let timings = Timings {
+        read: d.read,
+        preprocess: d.preprocess,
+        train: seconds,
+        evaluate,
+        plots,
+        save: saving.elapsed().as_secs_f64(),
+        total: started.elapsed().as_secs_f64(),
+    };
     let s = Summary {
         d: &d,
         r: &r,
         history: &history,
-        seconds,
+        timings,
         parameters: file.model.num_parameters(),
         on_train,
         on_test,
@@ -498,8 +525,8 @@ struct Summary<'a> {
     d: &'a Loaded,
     r: &'a Recipe,
     history: &'a History,
-    /// The training loop's own seconds.
-    seconds: f64,
+    /// Where the run's time went.
+    timings: Timings,
     parameters: usize,
     on_train: Scores,
     on_test: Option<Scores>,
@@ -529,7 +556,8 @@ impl Summary<'_> {
             "parameters": self.parameters,
             "steps": h.loss.len(),
             "best_step": h.best_step,
-            "seconds": self.seconds,
+            "seconds": self.timings.train,
+            "timings": self.timings.json(),
             "final_step_loss": h.loss.last(),
             "train": self.on_train.json(),
             "test": self.on_test.as_ref().map(Scores::json),
@@ -554,8 +582,13 @@ impl Summary<'_> {
             ),
             None => String::new(),
         };
-        let seconds = self.seconds;
-        outln!("trained {ran} steps in {seconds:.3} s (the training loop alone){stopped}");
+        let t = &self.timings;
+        outln!(
+            "trained {ran} steps in {:.3} s of a {:.3} s run{stopped}",
+            t.train,
+            t.total
+        );
+        outln!("{}", t.line());
         outln!("{}", self.on_train.line("train"));
         match &self.on_test {
             Some(t) => outln!("{}", t.line("test")),
@@ -645,9 +678,19 @@ fn write_pictures(
     written.extend(both("loss", &|p| micrograd::viz::plot_history(p, curves))?);
     let classes = d.train.nclasses();
     if d.train.nfeatures() == 2 && classes > 0 {
-        let predict = |x: f64, y: f64| file.loss.predict(&file.model.predict(&[x, y]), classes);
+        // the grid's classes, as one batch, once: the SVG and the PNG share the grid
+        let grid = std::cell::OnceCell::new();
+        let predict = |points: &[[f64; 2]]| {
+            let classes = grid.get_or_init(|| {
+                let outs = micrograd::nn::Scorer::new(&file.model).outputs(points);
+                let each = outs.iter().map(|o| file.loss.predict(o, classes));
+                each.collect::<Vec<f64>>()
+            });
+            classes.clone()
+        };
         written.extend(both("decision_boundary", &|p| {
-            micrograd::viz::plot_decision_boundary(p, &d.train, d.test.as_ref(), predict, 100)
+            let (train, test) = (&d.train, d.test.as_ref());
+            micrograd::viz::plot_decision_boundary_many(p, train, test, predict, 100)
         })?);
     }
     if let Some(c) = &last.confusion

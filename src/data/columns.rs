@@ -11,19 +11,34 @@ use super::{DataError, Table, is_missing};
 use crate::text::shorten;
 
 /// The distinct non-missing values of a column over some rows, with counts.
+///
+/// The cells are sorted, counted in runs of equals and the map built from
+/// the runs in one go: inserting cell by cell compared each with a dozen
+/// others, a third of a 10⁵-row table's preparation. Each cell is sorted by
+/// its first 8 bytes as a number first, which orders as the text does and
+/// settles most comparisons without reading the text.
 pub(super) fn distinct<'a>(
     table: &'a Table,
     col: usize,
     rows: &[usize],
 ) -> BTreeMap<&'a str, usize> {
-    let mut seen = BTreeMap::new();
-    for &i in rows {
-        let s = table.rows[i].1[col].as_str();
-        if !is_missing(s) {
-            *seen.entry(s).or_insert(0) += 1;
-        }
-    }
-    seen
+    let prefix = |s: &str| {
+        let mut b = [0u8; 8];
+        let n = s.len().min(8);
+        b[..n].copy_from_slice(&s.as_bytes()[..n]);
+        u64::from_be_bytes(b)
+    };
+    let mut cells: Vec<(u64, &str)> = rows
+        .iter()
+        .map(|&i| table.rows[i].1[col].as_str())
+        .filter(|s| !is_missing(s))
+        .map(|s| (prefix(s), s))
+        .collect();
+    cells.sort_unstable();
+    cells
+        .chunk_by(|a, b| a.0 == b.0 && a.1 == b.1)
+        .map(|run| (run[0].1, run.len()))
+        .collect()
 }
 
 /// The columns to use as features: `opts.features`, or every column but
@@ -154,4 +169,55 @@ pub(crate) fn stats(v: &[f64]) -> (f64, f64) {
     let m = v.iter().sum::<f64>() / n;
     let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n;
     (m, var.sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sorted runs give what inserting cell by cell gave: the same
+    /// values in text order with the same counts, cells sharing their first
+    /// 8 bytes (or differing only in length) told apart, missing ones left out.
+    #[test]
+    fn distinct_counts_every_value_as_a_map_would() {
+        let cells = [
+            "abcdefgh2",
+            "abcdefgh",
+            "abcdefgh1",
+            "NA",
+            "b",
+            "abcdefgh2",
+            "",
+            "-0.5",
+            "a",
+            "abcdefgh\u{e9}",
+            "b",
+            "10",
+            "9",
+            "abcdefgh",
+            " ",
+            "abcdefgh2",
+        ];
+        let text: String = std::iter::once("x\n".to_owned())
+            .chain(cells.iter().map(|c| format!("\"{c}\"\n")))
+            .collect();
+        let table = Table::parse(&text, "t.csv").unwrap();
+        let rows: Vec<usize> = (0..table.len()).collect();
+        let mut want = BTreeMap::new();
+        for &i in &rows {
+            let s = table.rows[i].1[0].as_str();
+            if !is_missing(s) {
+                *want.entry(s).or_insert(0) += 1;
+            }
+        }
+        let got = distinct(&table, 0, &rows);
+        assert_eq!(got, want);
+        assert_eq!(got["abcdefgh2"], 3);
+        assert_eq!(got.len(), 9);
+        // a subset of the rows
+        assert_eq!(
+            distinct(&table, 0, &[0, 5]),
+            BTreeMap::from([("abcdefgh2", 2)])
+        );
+    }
 }

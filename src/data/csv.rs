@@ -205,16 +205,23 @@ impl<'a> LineCounter<'a> {
 /// ```
 /// use micrograd::data::is_missing;
 /// assert!(is_missing("") && is_missing("NaN") && is_missing("n/a"));
-/// assert!(!is_missing("0") && !is_missing("none of these"));
+/// assert!(!is_missing("0") && !is_missing("none of these") && !is_missing("nanny"));
+/// assert!(is_missing(" NULL ") && is_missing("None") && is_missing("?"));
+/// assert!(is_missing("\u{a0}  nan\t") && is_missing("  \u{3000}") && is_missing("\u{b}null"));
 /// ```
 pub fn is_missing(cell: &str) -> bool {
-    // no lowercase copy: this runs on every cell of a table, several times
+    // compared without a lowercase copy: every cell of a table is asked.
+    // Longer than a marker, and plain ASCII at both ends: nothing to trim.
+    let b = cell.as_bytes();
+    let plain = |x: u8| x.is_ascii_graphic();
+    if b.len() > 4 && plain(b[0]) && plain(b[b.len() - 1]) {
+        return false;
+    }
     let c = cell.trim();
     c.len() <= 4
-        && (c.is_empty()
-            || ["na", "n/a", "nan", "null", "none", "?"]
-                .iter()
-                .any(|m| c.eq_ignore_ascii_case(m)))
+        && ["", "na", "n/a", "nan", "null", "none", "?"]
+            .iter()
+            .any(|m| c.eq_ignore_ascii_case(m))
 }
 
 /// `lines` as "line 3", or "lines 3, 7, 9 and 12 more": how errors name

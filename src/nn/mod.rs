@@ -1,6 +1,7 @@
 //! Neural networks on [`Value`]s: the lecture's `Neuron`, `Layer` and `MLP`, the
 //! exercises' `Linear`, activations and `Sequential`, and losses.
 
+mod batch;
 pub mod io;
 mod layers;
 pub mod loss;
@@ -9,7 +10,8 @@ mod mlp;
 use std::fmt;
 use std::str::FromStr;
 
-pub use io::{ModelError, ModelFile};
+pub use batch::Scorer;
+pub use io::{ModelError, ModelFile, Prediction};
 pub use layers::{Linear, ReLU, Sequential, Sigmoid, Tanh};
 pub use loss::Loss;
 pub use mlp::{Layer, MLP, MlpBuilder, Neuron};

@@ -1,8 +1,8 @@
-//! What a model scores on a data set, a chunk of samples at a time.
+//! What a model scores on a data set, through the replay a chunk of
+//! samples at a time.
 
 use crate::data::Dataset;
-use crate::engine::{Value, scope};
-use crate::nn::{Loss, MLP, Module};
+use crate::nn::{Loss, MLP, Scorer};
 
 /// What a model scores on a data set; see [`evaluate`].
 ///
@@ -22,13 +22,9 @@ pub struct Evaluation {
     pub predictions: Vec<f64>,
 }
 
-/// Samples per scope when evaluating: memory is bounded by this, not by
-/// the data set.
-const CHUNK: usize = 512;
-
-/// Loss, accuracy and predictions of `model` on `ds`, a chunk of samples
-/// at a time, each chunk in its own [`scope`]: memory stays bounded however
-/// large `ds` is.
+/// Loss, accuracy and predictions of `model` on `ds`, through the replay's
+/// forward pass a chunk of samples at a time ([`Scorer`]): memory stays
+/// bounded however large `ds` is.
 ///
 /// ```
 /// use micrograd::{Loss, MLP, data, train::evaluate};
@@ -37,25 +33,15 @@ const CHUNK: usize = 512;
 /// assert!(e.accuracy.unwrap() <= 1.0);
 /// ```
 pub fn evaluate(model: &MLP, ds: &Dataset, loss: Loss) -> Evaluation {
+    evaluate_with(&mut Scorer::new(model), ds, loss)
+}
+
+/// [`evaluate`] with a scorer kept by the caller, whose recording is made
+/// once for many evaluations (one per epoch, in training).
+pub(crate) fn evaluate_with(scorer: &mut Scorer, ds: &Dataset, loss: Loss) -> Evaluation {
     let classes = ds.nclasses();
-    let mut total = 0.0;
-    let mut predictions = Vec::with_capacity(ds.len());
-    for (xs, ys) in ds.x.chunks(CHUNK).zip(ds.y.chunks(CHUNK)) {
-        let _s = scope();
-        let outs: Vec<Vec<Value>> = xs
-            .iter()
-            .map(|x| {
-                let x: Vec<Value> = x.iter().map(|&v| Value::new(v)).collect();
-                model.forward(&x)
-            })
-            .collect();
-        // every loss is a mean over its samples: weigh each chunk by its size
-        total += loss.compute(&outs, ys, classes).data() * ys.len() as f64;
-        predictions.extend(outs.iter().map(|o| {
-            let o: Vec<f64> = o.iter().map(|v| v.data()).collect();
-            loss.predict(&o, classes)
-        }));
-    }
+    let (mean, outs) = scorer.loss_and_outputs(&ds.x, &ds.y, loss, classes);
+    let predictions: Vec<f64> = outs.iter().map(|o| loss.predict(o, classes)).collect();
     let n = ds.len().max(1) as f64;
     let accuracy = (classes > 0).then(|| {
         let right = predictions
@@ -66,7 +52,7 @@ pub fn evaluate(model: &MLP, ds: &Dataset, loss: Loss) -> Evaluation {
         right as f64 / n
     });
     Evaluation {
-        loss: total / n,
+        loss: mean,
         accuracy,
         predictions,
     }

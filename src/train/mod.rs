@@ -7,9 +7,10 @@ mod evaluate;
 mod recipe;
 mod report;
 
+use evaluate::evaluate_with;
 pub use evaluate::{Evaluation, evaluate};
 pub use recipe::{Choices, ClassWeight, DataKind, MAX_STEPS, Recipe, RecipeError};
-pub use report::Scores;
+pub use report::{Scores, Timings};
 
 use crate::data::Dataset;
 use crate::engine::{Replay, Value, scope};
@@ -256,6 +257,8 @@ fn run(
     let mut batches = Batches::new(ds, cfg);
     let mut best = Best::default();
     let mut objective = Objective::new(model, ds, cfg);
+    // the validation set's scorer, recorded once for every epoch
+    let mut scorer = crate::nn::Scorer::new(model);
     for step in 0..cfg.steps {
         let (batch, epoch_ends) = batches.next();
         let _step = scope();
@@ -292,7 +295,7 @@ fn run(
         let epoch_ends = epoch_ends || step + 1 == cfg.steps;
         let valid_loss = valid
             .filter(|_| epoch_ends)
-            .map(|v| evaluate(model, v, cfg.loss).loss);
+            .map(|v| evaluate_with(&mut scorer, v, cfg.loss).loss);
         let report = StepReport {
             step,
             loss: total,
@@ -434,7 +437,7 @@ impl<'a> Objective<'a> {
         let classes = ds.nclasses();
         let replay = cfg
             .replay
-            .then(|| record_step(model, ds.nfeatures(), cfg.loss, classes))
+            .then(|| model.record_loss(cfg.loss, classes))
             .and_then(Result::ok);
         let rows = match replay {
             Some(_) => {
@@ -538,20 +541,6 @@ impl<'a> Objective<'a> {
             .find_non_finite()
             .map_or_else(|| "no node found".to_owned(), |n| n.to_string())
     }
-}
-
-/// One sample's loss for `model`, recorded for replay: inputs are the
-/// features, then the target as [`Loss::target_row`] makes it.
-fn record_step(
-    model: &MLP,
-    nin: usize,
-    loss: Loss,
-    classes: usize,
-) -> Result<Replay, crate::ReplayError> {
-    Replay::record(nin + loss.target_width(classes), |v| {
-        let out = model.forward(&v[..nin]);
-        (loss.per_sample(&out, &v[nin..]), out)
-    })
 }
 
 /// The model's outputs for the samples `batch` of `ds`, on the tape.

@@ -254,3 +254,78 @@ fn above_chance(c: &Confusion) -> bool {
         .count();
     c.balanced_accuracy() > 1.0 / present.max(1) as f64 + 0.05
 }
+
+/// Where a whole run's time went, in seconds: what `micrograd train`
+/// reports, the training loop being only one part of what a user waits for.
+///
+/// ```
+/// use micrograd::train::Timings;
+/// let t = Timings { read: 0.25, preprocess: 0.5, train: 2.0, evaluate: 0.5, plots: 1.0,
+///     save: 0.25, total: 5.0 };
+/// assert_eq!(t.other(), 0.5);
+/// assert_eq!(t.line(), "time: 5.000 s in all: read 0.250, preprocess 0.500, train 2.000, \
+///     evaluate 0.500, plots 1.000, save 0.250, other 0.500");
+/// assert_eq!(t.json()["train"], 2.0);
+/// assert_eq!(t.json()["total"], 5.0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Timings {
+    /// Reading the data: the CSV files, or making a built-in set.
+    pub read: f64,
+    /// Encoding and splitting it.
+    pub preprocess: f64,
+    /// The training loop, without the test scoring done for the plots'
+    /// curves (that is in `evaluate`).
+    pub train: f64,
+    /// Scoring the model: the test curves' points during training, and
+    /// the final scores on each set.
+    pub evaluate: f64,
+    /// Drawing the pictures.
+    pub plots: f64,
+    /// Writing the model files.
+    pub save: f64,
+    /// The whole run, from start to summary.
+    pub total: f64,
+}
+
+impl Timings {
+    /// The time in no part: checks, the recipe, building the model.
+    pub fn other(&self) -> f64 {
+        let parts = self.read + self.preprocess + self.train + self.evaluate + self.plots;
+        (self.total - parts - self.save).max(0.0)
+    }
+
+    /// The parts by name, in the order of the run, `other` last.
+    fn parts(&self) -> [(&'static str, f64); 7] {
+        [
+            ("read", self.read),
+            ("preprocess", self.preprocess),
+            ("train", self.train),
+            ("evaluate", self.evaluate),
+            ("plots", self.plots),
+            ("save", self.save),
+            ("other", self.other()),
+        ]
+    }
+
+    /// One line: the whole run, then each part, in seconds.
+    pub fn line(&self) -> String {
+        let parts: Vec<String> = self
+            .parts()
+            .iter()
+            .map(|(name, s)| format!("{name} {s:.3}"))
+            .collect();
+        format!("time: {:.3} s in all: {}", self.total, parts.join(", "))
+    }
+
+    /// The parts and the total as a JSON object of seconds.
+    pub fn json(&self) -> Json {
+        let mut m: serde_json::Map<String, Json> = self
+            .parts()
+            .iter()
+            .map(|&(name, s)| (name.to_owned(), json!(s)))
+            .collect();
+        m.insert("total".to_owned(), json!(self.total));
+        Json::Object(m)
+    }
+}

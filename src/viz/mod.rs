@@ -9,7 +9,9 @@ use std::path::Path;
 pub use graph::{
     DotOptions, RankDir, VizError, dot_to_svg, draw_dot, draw_svg, render_with_graphviz, save_graph,
 };
-pub use plot::{Curves, plot_confusion, plot_decision_boundary, plot_history};
+pub use plot::{
+    Curves, plot_confusion, plot_decision_boundary, plot_decision_boundary_many, plot_history,
+};
 
 /// Writes `bytes` to `path` through a temporary file in the same directory
 /// and a rename, so that a failure never leaves a half-written file.

@@ -10,7 +10,9 @@ use micrograd::data::{self, Dataset};
 use micrograd::nn::loss;
 use micrograd::train::{Choices, DataKind, Recipe};
 use micrograd::viz::{DotOptions, draw_svg};
-use micrograd::{Adam, Loss, MLP, Module, Optimizer, OptimizerKind, Sgd, Value, expr, scope};
+use micrograd::{
+    Adam, Loss, MLP, Module, Optimizer, OptimizerKind, Replay, Sgd, Value, expr, scope,
+};
 use serde_json::{Value as Json, json};
 use tokio::sync::oneshot;
 
@@ -206,6 +208,10 @@ struct Session {
     loss: Loss,
     /// The L2 strength: the recipe's for micrograd's sets.
     alpha: f64,
+    /// One sample's loss recorded, replayed over the data set each step
+    /// (the tape if the replay refused it), and the data set as its rows.
+    replay: Option<Replay>,
+    rows: Vec<Vec<f64>>,
     steps: u64,
     losses: Curve,
     accuracies: Curve,
@@ -270,6 +276,12 @@ impl State {
             _ => Opt::Sgd(Sgd::new(params.clone(), lr)),
         };
         let (loss, alpha) = (recipe.cfg.loss, recipe.cfg.alpha);
+        let classes = ds.nclasses();
+        let replay = model.record_loss(loss, classes).ok();
+        let rows = ds.x.iter().zip(&ds.y);
+        let rows = rows
+            .map(|(x, &y)| [x.as_slice(), &loss.target_row(y, classes)].concat())
+            .collect();
         self.next += 1;
         let id = self.next;
         let s = Session {
@@ -280,6 +292,8 @@ impl State {
             opt,
             loss,
             alpha,
+            replay,
+            rows,
             steps: 0,
             losses: Curve::new(),
             accuracies: Curve::new(),
@@ -338,39 +352,50 @@ impl Session {
                     ))
                 })?,
         };
-        let classes = self.ds.nclasses();
         for _ in 0..steps {
             let _s = scope();
-            let outs: Vec<Vec<Value>> = self
-                .ds
-                .x
-                .iter()
-                .map(|x| self.model.forward(&[Value::new(x[0]), Value::new(x[1])]))
-                .collect();
-            let data_loss = self.loss.compute(&outs, &self.ds.y, classes);
-            let total = data_loss + loss::l2(&self.params, self.alpha);
-            let right = outs
-                .iter()
-                .zip(&self.ds.y)
-                .filter(|(o, t)| {
-                    let o: Vec<f64> = o.iter().map(|v| v.data()).collect();
-                    self.loss.predict(&o, classes) == **t
-                })
-                .count();
             match &mut self.opt {
                 Opt::Adam(o) => o.zero_grad(),
                 Opt::Sgd(o) => o.zero_grad(),
             }
-            total.backward();
+            // the data loss's gradients, then the L2 term's added on the tape
+            let (data_loss, right) = self.data_loss();
+            loss::l2(&self.params, self.alpha).backward();
             match &mut self.opt {
                 Opt::Adam(o) => o.step(),
                 Opt::Sgd(o) => o.step(),
             }
             self.steps += 1;
-            self.losses.push(data_loss.data());
+            self.losses.push(data_loss);
             self.accuracies.push(right as f64 / self.ds.len() as f64);
         }
         Ok(self.state())
+    }
+
+    /// The data set's mean loss, its gradients added to the parameters',
+    /// and how many samples the model classes right: replayed over the
+    /// data set, or on the tape.
+    fn data_loss(&mut self) -> (f64, usize) {
+        let (classes, y) = (self.ds.nclasses(), &self.ds.y);
+        let right = |outs: &mut dyn Iterator<Item = Vec<f64>>| {
+            let each = outs.zip(y);
+            each.filter(|(o, t)| self.loss.predict(o, classes) == **t)
+                .count()
+        };
+        if let Some(r) = &mut self.replay {
+            let l = r.run(&self.rows);
+            return (l, right(&mut (0..y.len()).map(|k| r.output(k).to_vec())));
+        }
+        let outs: Vec<Vec<Value>> = self
+            .ds
+            .x
+            .iter()
+            .map(|x| self.model.forward(&[Value::new(x[0]), Value::new(x[1])]))
+            .collect();
+        let data_loss = self.loss.compute(&outs, y, classes);
+        data_loss.backward();
+        let n = right(&mut outs.iter().map(|o| o.iter().map(|v| v.data()).collect()));
+        (data_loss.data(), n)
     }
 
     /// The run so far: curves, the decision boundary, the parameters.
@@ -389,14 +414,17 @@ impl Session {
         };
         let ((x0, x1), (y0, y1)) = (bound(0), bound(1));
         let classes = self.ds.nclasses();
-        let grid: Vec<f64> = (0..N * N)
+        let points: Vec<[f64; 2]> = (0..N * N)
             .map(|k| {
                 let (i, j) = (k % N, k / N);
                 let x = x0 + (i as f64 + 0.5) * (x1 - x0) / N as f64;
                 let y = y0 + (j as f64 + 0.5) * (y1 - y0) / N as f64;
-                self.loss.predict(&self.model.predict(&[x, y]), classes)
+                [x, y]
             })
             .collect();
+        // the whole grid as one batch, through the replay
+        let outs = micrograd::nn::Scorer::new(&self.model).outputs(&points);
+        let grid: Vec<f64> = outs.iter().map(|o| self.loss.predict(o, classes)).collect();
         let (m, v) = match &self.opt {
             Opt::Adam(o) => {
                 let (m, v) = o.moments();

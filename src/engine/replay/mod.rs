@@ -11,6 +11,8 @@
 //! - `layer`: a layer as matrix products, forward and backward;
 //! - `layout`: where a layer's matrices lie, as raw pointers, with the
 //!   safety argument for their aliasing;
+//! - `forward`: the values alone over many rows, a chunk of lanes at a
+//!   time, for evaluation and prediction;
 //! - `held`: the hand-off to an optimizer, gradients kept here for one
 //!   visit to the tape.
 //!
@@ -23,6 +25,7 @@ use super::leaves::{Handles, Leaves};
 use super::tape::{self, Op};
 use super::value::Value;
 
+mod forward;
 mod held;
 mod lanes;
 mod layer;
@@ -269,12 +272,22 @@ impl Replay {
     /// Sizes the buffers, puts the rows in the input lanes, reads the shared
     /// values and sets their gradients to `start(value)`.
     fn load<R: AsRef<[f64]>>(&mut self, rows: &[R], start: impl FnMut(f64) -> f64) {
+        let n = self.nodes.len();
+        self.grad.clear();
+        self.grad.resize(n * rows.len(), 0.0);
+        self.load_rows(rows);
+        super::bulk::read_data_into(&self.shared, &mut self.shared_val);
+        self.shared_grad.clear();
+        self.shared_grad
+            .extend(self.shared_val.iter().copied().map(start));
+    }
+
+    /// Sizes the value buffer for the rows and puts them in the input lanes.
+    fn load_rows<R: AsRef<[f64]>>(&mut self, rows: &[R]) {
         let b = rows.len();
         self.lanes = b;
         let n = self.nodes.len();
         self.val.resize(n * b, 0.0); // every node is written before it is read
-        self.grad.clear();
-        self.grad.resize(n * b, 0.0);
         for (r, row) in rows.iter().enumerate() {
             let row = row.as_ref();
             assert_eq!(
@@ -288,10 +301,6 @@ impl Replay {
                 self.val[k * b + r] = x;
             }
         }
-        super::bulk::read_data_into(&self.shared, &mut self.shared_val);
-        self.shared_grad.clear();
-        self.shared_grad
-            .extend(self.shared_val.iter().copied().map(start));
     }
 
     /// The leaves made outside the recording that it uses, in the order of

@@ -96,3 +96,28 @@ fn parameters_made_together_or_far_apart_are_found_alike() {
     far_apart(0);
     far_apart(5_000);
 }
+
+/// The forward pass alone, over more rows than a chunk of lanes and not a
+/// multiple of it, gives [`Replay::run`]'s values and outputs, and writes
+/// no gradient.
+#[test]
+fn forward_rows_gives_the_runs_values_a_chunk_at_a_time() {
+    let (mut r, rows) = recorded();
+    let lanes = r.chunk_lanes();
+    let many: Vec<[f64; 4]> = rows.iter().cycle().take(2 * lanes + 37).copied().collect();
+    let mut got = Vec::new();
+    let mut values = Vec::new();
+    r.forward_rows(&many, |i, v, out| {
+        assert_eq!(i, values.len(), "rows in order");
+        values.push(v);
+        got.extend_from_slice(out);
+    });
+    let grads: Vec<f64> = r.shared().iter().map(|p| p.grad()).collect();
+    assert!(grads.iter().all(|&g| g == 0.0), "no gradient written");
+    let mean = r.run(&many);
+    let want: Vec<f64> = (0..many.len()).flat_map(|k| r.output(k).to_vec()).collect();
+    use crate::engine::assert_close;
+    assert_close(&got, &want);
+    let got_mean = values.iter().sum::<f64>() / values.len() as f64;
+    assert!((got_mean - mean).abs() <= 1e-12 * mean.abs().max(1.0));
+}

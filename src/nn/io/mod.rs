@@ -290,8 +290,42 @@ impl ModelFile {
     /// The prediction for one sample of encoded inputs: a class index, or
     /// a number in the target's units.
     pub fn predict_value(&self, x: &[f64]) -> f64 {
-        let y = self.loss.predict(&self.outputs(x), self.classes().len());
+        self.value_of(&self.outputs(x))
+    }
+
+    /// The prediction the outputs `out` make: a class index, or a number in
+    /// the target's units.
+    fn value_of(&self, out: &[f64]) -> f64 {
+        let y = self.loss.predict(out, self.classes().len());
         self.prep.target.to_target(y)
+    }
+
+    /// The predictions for many samples of encoded inputs at once, each
+    /// with its [`probabilities`](Self::probabilities) when `proba` is set:
+    /// the model runs on them through the replay, a chunk at a time
+    /// ([`Scorer`](crate::nn::Scorer)), not one graph each.
+    ///
+    /// ```
+    /// use micrograd::{Loss, MLP, data, nn::ModelFile};
+    /// let f = ModelFile::new(MLP::new(2, &[3]), &data::spiral(5, 3, 0), Loss::CrossEntropy);
+    /// let x = vec![vec![0.1, 0.2], vec![-0.4, 0.3]];
+    /// let p = f.predict_rows(&x, true);
+    /// assert_eq!(p[1].text, f.predict(&x[1]));
+    /// assert_eq!(p[1].value, f.predict_value(&x[1]));
+    /// assert!((p[0].probabilities.as_ref().unwrap()[2] - f.probabilities(&x[0]).unwrap()[2]).abs() < 1e-12);
+    /// ```
+    pub fn predict_rows<R: AsRef<[f64]>>(&self, x: &[R], proba: bool) -> Vec<Prediction> {
+        let outs = crate::nn::Scorer::new(&self.model).outputs(x);
+        outs.iter()
+            .map(|o| {
+                let value = self.value_of(o);
+                Prediction {
+                    value,
+                    text: crate::data::class_name(self.classes(), value),
+                    probabilities: proba.then(|| self.probabilities_of(o)).flatten(),
+                }
+            })
+            .collect()
     }
 
     /// The prediction for one sample of encoded inputs, as text: a class
@@ -317,7 +351,12 @@ impl ModelFile {
     /// assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
     /// ```
     pub fn probabilities(&self, x: &[f64]) -> Option<Vec<f64>> {
-        let out = self.outputs(x);
+        self.probabilities_of(&self.outputs(x))
+    }
+
+    /// The class probabilities the outputs `out` give, as
+    /// [`probabilities`](Self::probabilities).
+    fn probabilities_of(&self, out: &[f64]) -> Option<Vec<f64>> {
         match self.loss {
             Loss::CrossEntropy => {
                 let m = out.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -332,6 +371,25 @@ impl ModelFile {
             Loss::Svm | Loss::Mse => None,
         }
     }
+}
+
+/// What a model predicts for one sample: see [`ModelFile::predict_rows`].
+///
+/// ```
+/// use micrograd::{Loss, MLP, data, nn::ModelFile};
+/// let f = ModelFile::new(MLP::new(2, &[1]), &data::moons(10, 0.1, 0), Loss::Bce);
+/// let p = &f.predict_rows(&[[0.5, -0.5]], true)[0];
+/// assert!(p.value == 0.0 || p.value == 1.0);
+/// assert_eq!(p.probabilities.as_ref().unwrap().len(), 2);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    /// A class index, or a number in the target's units.
+    pub value: f64,
+    /// The class name, or the number as text.
+    pub text: String,
+    /// The class probabilities, when asked for and the loss gives them.
+    pub probabilities: Option<Vec<f64>>,
 }
 
 fn is_safetensors(path: &Path) -> bool {

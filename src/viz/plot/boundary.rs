@@ -34,6 +34,35 @@ pub fn plot_decision_boundary(
     predict: impl Fn(f64, f64) -> f64,
     resolution: usize,
 ) -> Result<(), VizError> {
+    let each = |points: &[[f64; 2]]| points.iter().map(|p| predict(p[0], p[1])).collect();
+    plot_decision_boundary_many(path, train, test, each, resolution)
+}
+
+/// [`plot_decision_boundary`] with the classes of the whole grid asked for
+/// at once: `predict` gets every point of the grid (column by column) and
+/// returns their classes, in order, so that a model can run on them as one
+/// batch ([`Scorer`](crate::nn::Scorer)) rather than point by point.
+///
+/// ```
+/// use micrograd::data::moons;
+/// let dir = std::env::temp_dir().join(format!("mg-doc-dbm-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let train = moons(40, 0.1, 0);
+/// let above = |points: &[[f64; 2]]| points.iter().map(|p| f64::from(p[1] < 0.25)).collect();
+/// micrograd::viz::plot_decision_boundary_many(&dir.join("db.svg"), &train, None, above, 40)
+///     .unwrap();
+/// // an answer of the wrong length is an error, not a picture
+/// let short = |_: &[[f64; 2]]| vec![0.0];
+/// let e = micrograd::viz::plot_decision_boundary_many(&dir.join("x.svg"), &train, None, short, 40);
+/// assert!(e.is_err());
+/// ```
+pub fn plot_decision_boundary_many(
+    path: &Path,
+    train: &Dataset,
+    test: Option<&Dataset>,
+    predict: impl FnOnce(&[[f64; 2]]) -> Vec<f64>,
+    resolution: usize,
+) -> Result<(), VizError> {
     for ds in std::iter::once(train).chain(test) {
         if ds.nfeatures() != 2 {
             return Err(VizError::Io(format!(
@@ -54,14 +83,21 @@ pub fn plot_decision_boundary(
     let (xs, ys) = (bound(0), bound(1));
     let res = resolution.max(2);
     let (dx, dy) = ((xs.1 - xs.0) / res as f64, (ys.1 - ys.0) / res as f64);
-    let grid = (0..res)
-        .map(|i| {
+    let points: Vec<[f64; 2]> = (0..res)
+        .flat_map(|i| {
             let cx = xs.0 + (i as f64 + 0.5) * dx;
-            (0..res)
-                .map(|j| predict(cx, ys.0 + (j as f64 + 0.5) * dy))
-                .collect()
+            (0..res).map(move |j| [cx, ys.0 + (j as f64 + 0.5) * dy])
         })
         .collect();
+    let classes = predict(&points);
+    if classes.len() != points.len() {
+        return Err(VizError::Io(format!(
+            "a decision boundary's grid has {} points, but {} predictions came back",
+            points.len(),
+            classes.len()
+        )));
+    }
+    let grid = classes.chunks(res).map(<[f64]>::to_vec).collect();
     save(
         path,
         &Boundary {

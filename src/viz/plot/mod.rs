@@ -20,7 +20,7 @@ use plotters::prelude::*;
 
 use super::{VizError, write_atomic};
 
-pub use boundary::plot_decision_boundary;
+pub use boundary::{plot_decision_boundary, plot_decision_boundary_many};
 pub use confusion::plot_confusion;
 pub use history::{Curves, plot_history};
 
