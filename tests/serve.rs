@@ -584,3 +584,21 @@ fn a_dropped_csv_is_the_data_set_and_a_bad_one_gets_a_message() {
         assert!(text.contains(want), "{want}: {text}");
     }
 }
+
+#[test]
+fn each_hidden_neuron_comes_with_its_map_over_the_plane() {
+    let s = Server::start();
+    let j = s.post("/api/train/new", json!({"layers": [3, 2]}));
+    let maps = j["neurons"].as_array().unwrap();
+    let widths: Vec<usize> = maps.iter().map(|l| l.as_array().unwrap().len()).collect();
+    assert_eq!(widths, [3, 2], "one map a hidden neuron, layer by layer");
+    for cells in maps.iter().flat_map(|l| l.as_array().unwrap()) {
+        let cells = cells.as_array().unwrap();
+        assert_eq!(cells.len(), 400, "a 20 x 20 grid");
+        // relu outputs: never below 0
+        let v: Vec<f64> = cells.iter().map(|c| c.as_f64().unwrap()).collect();
+        assert!(v.iter().all(|&x| x >= 0.0));
+    }
+    assert_eq!(j["boundary"]["n"], 80);
+    assert_eq!(j["boundary"]["classes"].as_array().unwrap().len(), 6400);
+}
