@@ -221,7 +221,7 @@ fn a_training_session_advances_and_shows_its_state() {
     assert!(b["loss"].as_f64().unwrap() < a["losses"][0].as_f64().unwrap());
     let p = &b["params"][0];
     assert!(p["m"].is_number() && p["v"].is_number() && p["grad"].is_number());
-    assert_eq!(b["boundary"]["classes"].as_array().unwrap().len(), 40 * 40);
+    assert_eq!(b["boundary"]["classes"].as_array().unwrap().len(), 80 * 80);
     // a point's graph: its loss, back-propagated; the run's own gradients are kept
     let g = s.post("/api/train/point", json!({"id": id, "index": 7}));
     assert!(g["nodes"].as_array().unwrap().len() > 20);
