@@ -225,6 +225,11 @@ fn a_training_session_advances_and_shows_its_state() {
     // a point's graph: its loss, back-propagated; the run's own gradients are kept
     let g = s.post("/api/train/point", json!({"id": id, "index": 7}));
     assert!(g["nodes"].as_array().unwrap().len() > 20);
+    // and one box a neuron: the inputs, 8 + 8 hidden, the output and the loss
+    let boxes = g["neurons_svg"].as_str().unwrap();
+    for name in [">x1<", ">L1.n7<", ">L2.n0<", ">L3.n0<", ">loss<"] {
+        assert!(boxes.contains(name), "{name}");
+    }
     assert!(
         g["svg"].as_str().is_some_and(|s| s.contains("loss")),
         "{}",

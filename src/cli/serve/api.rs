@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use micrograd::data::{self, Dataset};
 use micrograd::nn::{Scorer, loss};
 use micrograd::train::{Choices, DataKind, Recipe};
-use micrograd::viz::{DotOptions, draw_svg};
+use micrograd::viz::{DotOptions, dot_to_svg, draw_network, draw_svg, network_units};
 use micrograd::{
     Adam, Loss, MLP, Module, Optimizer, OptimizerKind, Replay, Sgd, Value, expr, scope,
 };
@@ -512,6 +512,21 @@ impl Session {
         micrograd::zero_grad(&self.params);
         l.backward();
         let mut g = graph_json(l);
+        // the same sample, one box a neuron, for networks too big to read node by node
+        micrograd::zero_grad(&self.params);
+        let (loss, classes) = (self.loss, self.ds.nclasses());
+        let units = network_units(&self.model, &self.ds.x[i], |out| {
+            let t: Vec<Value> = loss
+                .target_row(self.ds.y[i], classes)
+                .into_iter()
+                .map(Value::new)
+                .collect();
+            loss.per_sample(out, &t)
+        });
+        g["neurons_svg"] = match dot_to_svg(&draw_network(&units)) {
+            Ok(svg) => Json::String(svg),
+            Err(_) => Json::Null,
+        };
         for (p, &s) in self.params.iter().zip(&saved) {
             p.set_grad(s);
         }
