@@ -43,7 +43,7 @@ impl Unit {
 /// ```
 /// use micrograd::{MLP, Value, viz::network_units};
 /// let model = MLP::new(2, &[3, 1]);
-/// let cols = network_units(&model, &[1.0, -1.0], |out| (out[0] - 1.0).powf(2.0));
+/// let cols = network_units(&model, &[1.0, -1.0], |out| (out[0] - 1.0).pow(2.0));
 /// let sizes: Vec<usize> = cols.iter().map(Vec::len).collect();
 /// assert_eq!(sizes, [2, 3, 1, 1]);
 /// assert_eq!(cols[3][0].label, "loss");
