@@ -90,6 +90,7 @@ pub fn prepare(
     // every row encoded at once, so that one error names all the missing cells
     let every: Vec<usize> = (0..table.len()).collect();
     let (all, mut warnings) = prep.dataset_parsed(table, &every, &parsed)?;
+    drop(parsed); // its numbers are in `all` now: let them go before the split copies rows
     let mut filled = prep.filled(table, &every);
     warnings.extend(prep.inputs.iter().filter_map(|input| match input {
         Input::OneHot { column, categories } => {
