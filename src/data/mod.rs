@@ -4,6 +4,7 @@ mod builtin;
 mod columns;
 mod csv;
 mod impute;
+mod parsed;
 mod prep;
 mod prepare;
 mod roles;

@@ -86,10 +86,11 @@ pub fn prepare(
     let (keep, valid_rows) = super::split_indices(rest.len(), valid_fraction, &mut rng);
     let train_rows: Vec<usize> = keep.iter().map(|&k| rest[k]).collect();
     let valid_rows: Vec<usize> = valid_rows.iter().map(|&k| rest[k]).collect();
-    let (prep, notes) = Preprocess::fit(table, target, &train_rows, opts)?;
+    let (prep, notes, parsed) = Preprocess::fit_parsed(table, target, &train_rows, opts)?;
     // every row encoded at once, so that one error names all the missing cells
     let every: Vec<usize> = (0..table.len()).collect();
-    let (all, mut warnings) = prep.dataset(table, &every)?;
+    let (all, mut warnings) = prep.dataset_parsed(table, &every, &parsed)?;
+    drop(parsed); // its numbers are in `all` now: let them go before the split copies rows
     let mut filled = prep.filled(table, &every);
     warnings.extend(prep.inputs.iter().filter_map(|input| match input {
         Input::OneHot { column, categories } => {
