@@ -529,7 +529,8 @@ fn missing_cells_are_filled_by_default_or_named() {
         stderr(&o)
     );
     assert!(
-        stderr(&o).contains("(6 train, 2 validation, 2 test"),
+        // the 10 rows left: 5-fold cross-validation, then the final model on all of them
+        stderr(&o).contains("(8 train, 2 validation, 0 test"),
         "{}",
         stderr(&o)
     );

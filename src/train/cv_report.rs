@@ -162,10 +162,9 @@ impl CrossValidation {
         };
         list.iter()
             .map(|&m| {
-                let values: Vec<f64> = self
-                    .folds
-                    .iter()
-                    .filter_map(|f| (m.get)(&f.scores))
+                // a fold's R² is -inf when its test targets are all one value: left out
+                let values: Vec<f64> = (self.folds.iter())
+                    .filter_map(|f| (m.get)(&f.scores).filter(|v| v.is_finite()))
                     .collect();
                 (m, (!values.is_empty()).then(|| Spread::of(&values)))
             })
@@ -202,13 +201,17 @@ impl CrossValidation {
             let Some(s) = s else { continue };
             let each: Vec<String> = s.values.iter().map(|&v| m.write(v)).collect();
             let mean = format!("{} ± {}", m.write(s.mean), m.write(s.sd));
-            let some = if s.values.len() < k {
-                format!(" ({} of the {k} folds have both classes)", s.values.len())
-            } else {
-                String::new()
+            let n = s.values.len();
+            let some = match m.key {
+                _ if n == k => String::new(),
+                "roc_auc" => format!(" (the {n} of {k} folds whose test rows have both classes)"),
+                _ => format!(
+                    " (the {n} of {k} folds where it is a number: the others' test rows all \
+                     have the same target)"
+                ),
             };
             out.push(format!(
-                "  {:<18} {mean:<18} folds: {}{some}",
+                "  {:<18} {mean:<20} folds: {}{some}",
                 m.name,
                 each.join(" ")
             ));
@@ -290,7 +293,11 @@ impl Fold {
         let [train, valid, test] = self.rows;
         let score = match (&self.scores.confusion, &self.scores.regression) {
             (Some(c), _) => format!("test accuracy {:.2}%", 100.0 * c.accuracy()),
-            (_, Some(r)) => format!("test R² {}", fmt_num(r.r2)),
+            (_, Some(r)) if r.r2.is_finite() => format!("test R² {}", fmt_num(r.r2)),
+            (_, Some(r)) => format!(
+                "test MAE {} (no R²: its test rows all have the same target)",
+                fmt_num(r.mae)
+            ),
             _ => String::new(),
         };
         format!(
