@@ -257,14 +257,17 @@ fn impossible_fold_counts_are_refused_and_small_classes_noted() {
         "{}",
         stderr(&o)
     );
-    // 4 rows a class in 6 folds: said, and done
-    let o = run(&["--cv", "6"]);
+    // 4 rows a class in 12 folds (one row each): said, and done; too many folds to list
+    let o = run(&["--cv", "12"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
         err.contains(
-            "note: class 'a' has 4 rows, fewer than the 6 folds: 2 folds test none of its rows"
+            "note: class 'a' has 4 rows, fewer than the 12 folds: 8 folds test none of its rows"
         ),
         "{err}"
     );
+    let text = stdout(&o);
+    assert!(text.contains("test   12-fold cross-validation"), "{text}");
+    assert!(text.contains("each fold's value: --json"), "{text}");
 }

@@ -132,10 +132,11 @@ impl CvPlan {
         }
         let note = format!(
             "testing by {folds}-fold cross-validation: a {:.0}% test split of these {rows} \
-             rows would test on {test} rows (fewer than {MIN_TEST_ROWS}), each mistake worth \
-             {:.1} points; instead every row is tested once, by a model trained without it. \
-             --cv 0 (or --test-fraction F, or --test-data FILE) tests on a single split",
+             rows would test on {test} row{} (fewer than {MIN_TEST_ROWS}), each mistake \
+             worth {:.1} points; instead every row is tested once, by a model trained without \
+             it. --cv 0 (or --test-fraction F, or --test-data FILE) tests on a single split",
             100.0 * TEST_FRACTION,
+            if test == 1 { "" } else { "s" },
             100.0 / test.max(1) as f64
         );
         Some(CvPlan {

@@ -47,6 +47,9 @@ impl Spread {
     }
 }
 
+/// The most folds whose values are listed on a metric's line.
+const MAX_LISTED: usize = 10;
+
 /// How a metric is named and written.
 #[derive(Clone, Copy)]
 struct Metric {
@@ -210,11 +213,13 @@ impl CrossValidation {
                      have the same target)"
                 ),
             };
-            out.push(format!(
-                "  {:<18} {mean:<20} folds: {}{some}",
-                m.name,
-                each.join(" ")
-            ));
+            // many folds' values would not fit on a line: --json has them
+            let each = if k <= MAX_LISTED {
+                format!("folds: {}", each.join(" "))
+            } else {
+                "each fold's value: --json".to_owned()
+            };
+            out.push(format!("  {:<18} {mean:<20} {each}{some}", m.name));
         }
         out
     }
