@@ -85,7 +85,7 @@ fn a_small_table_is_cross_validated_by_default_and_says_so() {
     assert!(!text.contains("ROC AUC"), "three classes: {text}");
     assert!(text.contains("test: per class (the folds' test rows together)"));
     assert!(
-        text.contains("the model saved was trained on all 90 rows (72 to train, 18 to stop early)"),
+        text.contains("the model saved was trained on all 90 rows (18 of them to stop early)"),
         "{text}"
     );
     assert!(text.contains("loss.svg shows its training, confusion.svg the folds' test rows"));

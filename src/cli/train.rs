@@ -554,10 +554,11 @@ impl Summary<'_> {
             };
             out!("{name}: per class{whose}\n{c}");
         }
-        if self.cv.is_some() {
+        if let Some(cv) = &self.cv {
+            // every row of the table, tested once by the folds (before any balancing)
+            let rows = cv.folds.iter().map(|f| f.rows[2]).sum();
             let valid = self.d.valid.as_ref().map_or(0, Dataset::len);
-            let saved = train_cv::saved(self.d.train.len(), valid, &self.written);
-            outln!("{saved}");
+            outln!("{}", train_cv::saved(rows, valid, &self.written));
         }
         for p in &self.written {
             outln!("wrote {}", p.display());

@@ -90,11 +90,12 @@ fn failure(e: CvError, a: &TrainArgs) -> Failure {
     }
 }
 
-/// The summary's line on the model saved: trained on every row, its
-/// scores the folds'; which model the pictures in `written` show.
-pub(super) fn saved(train: usize, valid: usize, written: &[PathBuf]) -> String {
+/// The summary's line on the model saved: trained on all `rows` rows
+/// (`valid` of them to stop early), its scores the folds'; which model the
+/// pictures in `written` show.
+pub(super) fn saved(rows: usize, valid: usize, written: &[PathBuf]) -> String {
     let stop = if valid > 0 {
-        format!(" ({train} to train, {valid} to stop early)")
+        format!(" ({valid} of them to stop early)")
     } else {
         String::new()
     };
@@ -105,8 +106,7 @@ pub(super) fn saved(train: usize, valid: usize, written: &[PathBuf]) -> String {
         _ => "",
     };
     format!(
-        "the model saved was trained on all {} rows{stop} after the folds: its test scores \
-         are the folds' above{pictures}",
-        train + valid
+        "the model saved was trained on all {rows} rows{stop} after the folds: its test \
+         scores are the folds' above{pictures}"
     )
 }
