@@ -221,10 +221,15 @@ fn a_training_session_advances_and_shows_its_state() {
     assert!(b["loss"].as_f64().unwrap() < a["losses"][0].as_f64().unwrap());
     let p = &b["params"][0];
     assert!(p["m"].is_number() && p["v"].is_number() && p["grad"].is_number());
-    assert_eq!(b["boundary"]["classes"].as_array().unwrap().len(), 40 * 40);
+    assert_eq!(b["boundary"]["classes"].as_array().unwrap().len(), 80 * 80);
     // a point's graph: its loss, back-propagated; the run's own gradients are kept
     let g = s.post("/api/train/point", json!({"id": id, "index": 7}));
     assert!(g["nodes"].as_array().unwrap().len() > 20);
+    // and one box a neuron: the inputs, 8 + 8 hidden, the output and the loss
+    let boxes = g["neurons_svg"].as_str().unwrap();
+    for name in [">x1<", ">L1.n7<", ">L2.n0<", ">L3.n0<", ">loss<"] {
+        assert!(boxes.contains(name), "{name}");
+    }
     assert!(
         g["svg"].as_str().is_some_and(|s| s.contains("loss")),
         "{}",
@@ -583,4 +588,22 @@ fn a_dropped_csv_is_the_data_set_and_a_bad_one_gets_a_message() {
         assert_eq!(status, 400, "{text}");
         assert!(text.contains(want), "{want}: {text}");
     }
+}
+
+#[test]
+fn each_hidden_neuron_comes_with_its_map_over_the_plane() {
+    let s = Server::start();
+    let j = s.post("/api/train/new", json!({"layers": [3, 2]}));
+    let maps = j["neurons"].as_array().unwrap();
+    let widths: Vec<usize> = maps.iter().map(|l| l.as_array().unwrap().len()).collect();
+    assert_eq!(widths, [3, 2], "one map a hidden neuron, layer by layer");
+    for cells in maps.iter().flat_map(|l| l.as_array().unwrap()) {
+        let cells = cells.as_array().unwrap();
+        assert_eq!(cells.len(), 400, "a 20 x 20 grid");
+        // relu outputs: never below 0
+        let v: Vec<f64> = cells.iter().map(|c| c.as_f64().unwrap()).collect();
+        assert!(v.iter().all(|&x| x >= 0.0));
+    }
+    assert_eq!(j["boundary"]["n"], 80);
+    assert_eq!(j["boundary"]["classes"].as_array().unwrap().len(), 6400);
 }

@@ -26,7 +26,8 @@ import time
 
 import torch
 
-torch.set_num_threads(1)
+# one thread unless TORCH_THREADS says otherwise (BENCHMARKS.md reports both)
+torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
 torch.set_default_dtype(torch.float64)
 
 

@@ -23,4 +23,4 @@ shot() {
 }
 mkdir -p docs
 shot 1400,900 docs/serve-expression.png "${url}?run=step&n=4"
-shot 1400,1100 docs/serve-training.png "${url}?mode=train&data=moons&steps=60&point=5"
+shot 1400,1400 docs/serve-training.png "${url}?mode=train&data=moons&steps=60&point=5"

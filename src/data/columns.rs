@@ -5,12 +5,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::impute::{EMPTY_CATEGORY, Impute};
+use super::parsed::Column;
 use super::prep::{Input, PrepOptions};
-use super::roles::not_a_feature;
+use super::roles::{Cells, not_a_feature};
 use super::{DataError, Table, is_missing};
 use crate::text::shorten;
 
-/// The distinct non-missing values of a column over some rows, with counts.
+/// The distinct non-missing values of a column over some rows, with counts:
+/// asked of text columns only (and of a number column whose training rows
+/// hold one number, to name it), as [`Column`] tells numbers apart.
 ///
 /// The cells are sorted, counted in runs of equals and the map built from
 /// the runs in one go: inserting cell by cell compared each with a dozen
@@ -99,20 +102,30 @@ pub(super) fn numbers_as_text(column: &str, categories: &[String]) -> Option<Str
 }
 
 /// How column `c` becomes inputs, learned from `rows`: a standardised
-/// number (or as is, without `opts.scale`), or one-hot text. `Err` is the
-/// note saying why it is left out: one value, or (only when the user did not
-/// name it, `explicit`) not a feature by the rules of [`super::roles`]: an
-/// id, a running number, free text, dates.
+/// number (or as is, without `opts.scale`), or one-hot text. `column` is
+/// its cells read once: a column of numbers is judged from them, never as
+/// text (only a column whose training numbers are all equal is asked for
+/// its distinct cells). `Err` is the note saying why it is left out: one
+/// value, or (only when the user did not name it, `explicit`) not a feature
+/// by the rules of [`super::roles`]: an id, a running number, free text,
+/// dates.
 pub(super) fn column_input(
     table: &Table,
     c: usize,
+    column: &Column,
     rows: &[usize],
     explicit: bool,
     opts: &PrepOptions,
 ) -> Result<Input, String> {
     let name = &table.header[c];
-    let values = distinct(table, c, rows);
-    if values.len() <= 1 {
+    // two different numbers are two different cells: no need to list them
+    let several = column.numbers_differ(rows);
+    let values = if several {
+        BTreeMap::new()
+    } else {
+        distinct(table, c, rows)
+    };
+    if !several && values.len() <= 1 {
         return Err(match values.keys().next() {
             Some(v) => format!(
                 "column '{name}' has one value ('{}') in the training rows: not used",
@@ -121,29 +134,18 @@ pub(super) fn column_input(
             None => format!("column '{name}' is empty in the training rows: not used"),
         });
     }
-    // what kind of column it is (numbers or text, an id) is the table's, not the split's
-    let every = distinct(table, c, &(0..table.len()).collect::<Vec<_>>());
-    let numbers = every.keys().all(|s| s.parse::<f64>().is_ok());
-    if !explicit && let Some(note) = not_a_feature(table, c, &every, numbers) {
+    if column.numbers().is_none() {
+        return text_input(table, c, column, rows, &values, explicit, opts);
+    }
+    // what kind of column it is (an id, a running number) is the table's, not the split's
+    if !explicit && let Some(note) = not_a_feature(table, c, Cells::Numbers(column)) {
         return Err(note);
     }
-    if !numbers {
-        let mut categories: Vec<String> = values.keys().map(|s| s.to_string()).collect();
-        // empty training cells, when filled, are a category of their own (see EMPTY_CATEGORY)
-        let empty = rows.iter().any(|&i| is_missing(&table.rows[i].1[c]));
-        if empty && opts.impute != Impute::None && !values.contains_key(EMPTY_CATEGORY) {
-            categories.insert(0, EMPTY_CATEGORY.to_owned());
-        }
-        return Ok(Input::OneHot {
-            column: name.clone(),
-            categories,
-        });
-    }
-    let (mean, std) = if opts.scale {
-        mean_std(table, c, rows)
-    } else {
-        (0.0, 1.0)
-    };
+    let (mean, std) = opts
+        .scale
+        .then(|| column.mean_std(rows))
+        .flatten()
+        .unwrap_or((0.0, 1.0));
     Ok(Input::Numeric {
         column: name.clone(),
         mean,
@@ -151,16 +153,32 @@ pub(super) fn column_input(
     })
 }
 
-/// Mean and (population) standard deviation of the numbers in column `c`
-/// over `rows`, missing cells left out; a std of 0 becomes 1.
-pub(super) fn mean_std(table: &Table, c: usize, rows: &[usize]) -> (f64, f64) {
-    let v: Vec<f64> = rows
-        .iter()
-        .filter_map(|&i| table.rows[i].1[c].parse::<f64>().ok())
-        .filter(|v| v.is_finite())
-        .collect();
-    let (m, s) = stats(&v);
-    (m, if s > 0.0 { s } else { 1.0 })
+/// [`column_input`] for text column `c`: one-hot over `values`, its
+/// distinct cells in the training `rows`, unless the rules of
+/// [`super::roles`] (over the whole table) say it is not a feature.
+fn text_input(
+    table: &Table,
+    c: usize,
+    column: &Column,
+    rows: &[usize],
+    values: &BTreeMap<&str, usize>,
+    explicit: bool,
+    opts: &PrepOptions,
+) -> Result<Input, String> {
+    let every = distinct(table, c, &(0..table.len()).collect::<Vec<_>>());
+    if !explicit && let Some(note) = not_a_feature(table, c, Cells::Text(&every)) {
+        return Err(note);
+    }
+    let mut categories: Vec<String> = values.keys().map(|s| s.to_string()).collect();
+    // empty training cells, when filled, are a category of their own (see EMPTY_CATEGORY)
+    let empty = rows.iter().any(|&i| column.is_missing(i));
+    if empty && opts.impute != Impute::None && !values.contains_key(EMPTY_CATEGORY) {
+        categories.insert(0, EMPTY_CATEGORY.to_owned());
+    }
+    Ok(Input::OneHot {
+        column: table.header[c].clone(),
+        categories,
+    })
 }
 
 /// Mean and population standard deviation.

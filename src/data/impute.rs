@@ -82,15 +82,17 @@ impl Preprocess {
         if self.impute == Impute::None {
             return Vec::new();
         }
+        // counted row by row, as the cells of a row lie together in memory
+        let cols: Vec<Option<usize>> = self.columns().iter().map(|c| table.column(c)).collect();
+        let mut empty = vec![0usize; cols.len()];
+        for &i in rows {
+            let cells = &table.rows[i].1;
+            for (n, c) in empty.iter_mut().zip(&cols) {
+                *n += usize::from(c.is_some_and(|c| is_missing(&cells[c])));
+            }
+        }
         let mut lines = Vec::new();
-        for input in &self.inputs {
-            let Some(c) = table.column(input.column()) else {
-                continue;
-            };
-            let n = rows
-                .iter()
-                .filter(|&&i| is_missing(&table.rows[i].1[c]))
-                .count();
+        for (input, &n) in self.inputs.iter().zip(&empty) {
             if n == 0 {
                 continue;
             }

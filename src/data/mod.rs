@@ -5,6 +5,7 @@ mod columns;
 mod csv;
 mod folds;
 mod impute;
+mod parsed;
 mod prep;
 mod prepare;
 mod roles;

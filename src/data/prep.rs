@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::columns::{column_input, feature_columns};
 use super::impute::{EMPTY_CATEGORY, Impute, missing_cells};
+use super::parsed::{Column, Parsed};
 use super::target::{Target, encode_target, fit_target};
 use super::{DataError, Dataset, Table, Task, is_missing};
 use crate::text::shorten;
@@ -206,6 +207,18 @@ impl Preprocess {
         rows: &[usize],
         opts: &PrepOptions,
     ) -> Result<(Preprocess, Vec<String>), DataError> {
+        Self::fit_parsed(table, target, rows, opts).map(|(prep, notes, _)| (prep, notes))
+    }
+
+    /// [`fit`](Self::fit), also returning the feature columns as it read
+    /// them (each cell once): [`dataset_parsed`](Self::dataset_parsed)
+    /// encodes `table` from them without reading its numbers again.
+    pub(super) fn fit_parsed(
+        table: &Table,
+        target: &str,
+        rows: &[usize],
+        opts: &PrepOptions,
+    ) -> Result<(Preprocess, Vec<String>, Parsed), DataError> {
         let err = |message: String| DataError {
             source: table.source.clone(),
             line: Some(1),
@@ -219,8 +232,9 @@ impl Preprocess {
         let explicit = opts.features.is_some();
         let mut inputs = Vec::new();
         let mut notes = Vec::new();
-        for c in feature_columns(table, t, opts)? {
-            match column_input(table, c, rows, explicit, opts) {
+        let parsed = Parsed::new(table, &feature_columns(table, t, opts)?);
+        for (c, column) in parsed.iter() {
+            match column_input(table, c, column, rows, explicit, opts) {
                 Ok(input) => inputs.push(input),
                 Err(note) => notes.push(note),
             }
@@ -240,6 +254,7 @@ impl Preprocess {
                 impute: opts.impute,
             },
             notes,
+            parsed,
         ))
     }
 
@@ -364,7 +379,19 @@ impl Preprocess {
         table: &Table,
         rows: &[usize],
     ) -> Result<(Dataset, Vec<String>), DataError> {
-        let (x, warnings) = self.inputs_of(table, rows)?;
+        self.dataset_parsed(table, rows, &Parsed::default())
+    }
+
+    /// [`dataset`](Self::dataset), taking the numbers of the columns in
+    /// `parsed` (read from this `table` by [`fit_parsed`](Self::fit_parsed))
+    /// rather than reading their cells again.
+    pub(super) fn dataset_parsed(
+        &self,
+        table: &Table,
+        rows: &[usize],
+        parsed: &Parsed,
+    ) -> Result<(Dataset, Vec<String>), DataError> {
+        let (x, warnings) = self.inputs_parsed(table, rows, parsed)?;
         let t = table.require(self.target.column())?;
         let task = match self.target {
             Target::Classes { .. } => Task::Classification,
@@ -430,11 +457,25 @@ impl Preprocess {
         table: &Table,
         rows: &[usize],
     ) -> Result<(Vec<Vec<f64>>, Vec<String>), DataError> {
+        self.inputs_parsed(table, rows, &Parsed::default())
+    }
+
+    /// [`inputs_of`](Self::inputs_of), a number input whose column is in
+    /// `parsed` (read from this `table`) taking its numbers from there: a
+    /// filled, finite one is encoded as [`encode`](Self::encode) would, and
+    /// any other cell by `encode` itself, with its errors and filling.
+    fn inputs_parsed(
+        &self,
+        table: &Table,
+        rows: &[usize],
+        parsed: &Parsed,
+    ) -> Result<(Vec<Vec<f64>>, Vec<String>), DataError> {
         let cols: Vec<usize> = self
             .columns()
             .iter()
             .map(|c| table.require(c))
             .collect::<Result<_, _>>()?;
+        let read: Vec<Option<&Column>> = cols.iter().map(|&c| parsed.get(c)).collect();
         let mut x = Vec::with_capacity(rows.len());
         let mut missing: Vec<(u64, &str)> = Vec::new();
         let mut unseen: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -443,7 +484,14 @@ impl Preprocess {
             let (line, cells) = &table.rows[i];
             let mut row = Vec::with_capacity(self.nfeatures());
             let mut fresh = false;
-            for (input, &c) in self.inputs.iter().zip(&cols) {
+            for ((input, &c), read) in self.inputs.iter().zip(&cols).zip(&read) {
+                if let Input::Numeric { mean, std, .. } = input
+                    && let Some(v) = read.and_then(|column| column.number(i))
+                    && v.is_finite()
+                {
+                    row.push((v - mean) / std);
+                    continue;
+                }
                 let cell = cells[c].as_str();
                 match self.encode(input, cell, &mut row) {
                     Ok(()) => {}

@@ -104,10 +104,11 @@ pub(super) fn encode_split(
     left_out: Vec<String>,
 ) -> Result<Prepared, DataError> {
     let [train_rows, valid_rows, test_rows] = rows;
-    let (prep, notes) = Preprocess::fit(table, target, &train_rows, opts)?;
+    let (prep, notes, parsed) = Preprocess::fit_parsed(table, target, &train_rows, opts)?;
     // every row encoded at once, so that one error names all the missing cells
     let every: Vec<usize> = (0..table.len()).collect();
-    let (all, mut warnings) = prep.dataset(table, &every)?;
+    let (all, mut warnings) = prep.dataset_parsed(table, &every, &parsed)?;
+    drop(parsed); // its numbers are in `all` now: let them go before the split copies rows
     let mut filled = prep.filled(table, &every);
     warnings.extend(prep.inputs.iter().filter_map(|input| match input {
         Input::OneHot { column, categories } => {

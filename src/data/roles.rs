@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::Table;
+use super::parsed::Column;
 use crate::text::shorten;
 
 /// Whether a column name says it holds row numbers or keys.
@@ -22,15 +23,18 @@ pub(super) fn id_like_name(name: &str) -> bool {
         || name.ends_with("ID")
 }
 
+/// A column's cells as the rules look at them.
+pub(super) enum Cells<'t, 'm> {
+    /// Every cell, missing or a number: the column read once.
+    Numbers(&'m Column),
+    /// Some cell is text: the column's distinct non-missing values over the
+    /// whole table, with counts.
+    Text(&'m BTreeMap<&'t str, usize>),
+}
+
 /// Why column `c`, not named by the user, is not a feature: `None` if it
-/// is one. `every` is its distinct non-empty values over the whole table,
-/// with counts; `numbers` says whether they all parse as numbers.
-pub(super) fn not_a_feature(
-    table: &Table,
-    c: usize,
-    every: &BTreeMap<&str, usize>,
-    numbers: bool,
-) -> Option<String> {
+/// is one.
+pub(super) fn not_a_feature(table: &Table, c: usize, cells: Cells<'_, '_>) -> Option<String> {
     let name = &table.header[c];
     let note = |what: String| {
         Some(format!(
@@ -40,9 +44,10 @@ pub(super) fn not_a_feature(
     if table.len() < 10 {
         return None;
     }
-    if numbers {
-        return number_id(table, c, every).and_then(note);
-    }
+    let every = match cells {
+        Cells::Numbers(column) => return number_id(table, c, column).and_then(note),
+        Cells::Text(every) => every,
+    };
     if let Some(example) = dates(every) {
         // one-hot dates would be a category per day: --features is no way to use them
         return Some(format!(
@@ -79,17 +84,14 @@ pub(super) fn not_a_feature(
 /// fifth of the rows taken at random leaves 96% of the steps at 1 or 2, 80%
 /// at 1). Evenly spaced values (0, 2, 4, ...) are not counted. Whole numbers merely different on every row are kept: a
 /// measurement in whole units often is, and the table may be sorted by it.
-fn number_id(table: &Table, c: usize, every: &BTreeMap<&str, usize>) -> Option<String> {
-    // the distinct values first: a column of fractions is done with at once
-    let whole = |s: &str| s.parse::<f64>().is_ok_and(|v| v.fract() == 0.0);
-    if !every.keys().all(|s| whole(s)) {
+fn number_id(table: &Table, c: usize, column: &Column) -> Option<String> {
+    let numbers = column.numbers()?;
+    let read = || (0..numbers.len()).map(|i| column.number(i));
+    // a column of fractions is done with at its first fraction
+    if !read().flatten().all(|v| v.fract() == 0.0) {
         return None;
     }
-    let cells: Vec<Option<f64>> = table
-        .rows
-        .iter()
-        .map(|(_, r)| r[c].parse::<f64>().ok())
-        .collect();
+    let cells: Vec<Option<f64>> = read().collect();
     let pairs = cells.len() - 1;
     let up_by = |k: f64| {
         cells
@@ -98,10 +100,8 @@ fn number_id(table: &Table, c: usize, every: &BTreeMap<&str, usize>) -> Option<S
             .count()
     };
     let (ones, steps) = (up_by(1.0), up_by(2.0));
-    let unique = every.values().all(|&k| k == 1) && every.len() == table.len();
-    if unique {
-        let nums: Vec<f64> = cells.iter().flatten().copied().collect();
-        let (lo, hi) = nums
+    if column.full() && all_different(table, c, numbers) {
+        let (lo, hi) = numbers
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
                 (a.min(v), b.max(v))
@@ -117,6 +117,22 @@ fn number_id(table: &Table, c: usize, every: &BTreeMap<&str, usize>) -> Option<S
              on {steps} of {pairs} rows)"
         )
     })
+}
+
+/// Whether the cells of column `c`, read as `numbers` (none missing), are
+/// all different text. Different numbers are; cells whose numbers are equal
+/// are compared as text (`1` and `1.0` are two different cells), run by
+/// run, stopping at the first run with two equal cells.
+fn all_different(table: &Table, c: usize, numbers: &[f64]) -> bool {
+    let mut idx: Vec<usize> = (0..numbers.len()).collect();
+    idx.sort_unstable_by_key(|&i| numbers[i].to_bits());
+    idx.chunk_by(|&a, &b| numbers[a].to_bits() == numbers[b].to_bits())
+        .filter(|run| run.len() > 1)
+        .all(|run| {
+            let mut cells: Vec<&str> = run.iter().map(|&i| table.rows[i].1[c].as_str()).collect();
+            cells.sort_unstable();
+            cells.windows(2).all(|w| w[0] != w[1])
+        })
 }
 
 /// An example value if most of `every` (9 in 10 of the non-empty cells)
@@ -170,8 +186,12 @@ mod tests {
         }
         let t = Table::parse(&text, "t.csv").unwrap();
         let every = super::super::columns::distinct(&t, 0, &(0..t.len()).collect::<Vec<_>>());
-        let numbers = every.keys().all(|s| s.parse::<f64>().is_ok());
-        not_a_feature(&t, 0, &every, numbers)
+        let column = Column::parse(&t, 0);
+        let cells = match column.numbers() {
+            Some(_) => Cells::Numbers(&column),
+            None => Cells::Text(&every),
+        };
+        not_a_feature(&t, 0, cells)
     }
 
     fn cells(f: impl Fn(usize) -> String) -> Vec<String> {
@@ -227,5 +247,39 @@ mod tests {
             }
         };
         assert!(note("x", &cells(sparse)).is_some_and(|m| m.contains("dates")));
+    }
+
+    /// Whether a column has a different cell on every row is a question
+    /// about its text: `3` and `3.0` are one number but two cells.
+    #[test]
+    fn equal_numbers_written_differently_are_different_cells() {
+        let mut c = cells(|i| i.to_string());
+        c[29] = "3.0".into();
+        let r = note("id", &c).unwrap_or_default();
+        assert!(r.contains("looks like a row id"), "{r}");
+        c[29] = "3".into();
+        let r = note("id", &c).unwrap_or_default();
+        assert!(
+            r.contains("running number") && r.contains("28 of 29"),
+            "{r}"
+        );
+    }
+
+    proptest::proptest! {
+        /// The one reading tells a column of a different cell on every row
+        /// as the distinct cells did.
+        #[test]
+        fn all_different_is_every_cell_once(k in proptest::collection::vec(0..7usize, 1..30)) {
+            let cells = ["1", "1.0", "01", "2", "3", "+3", "NA"];
+            let text: String = std::iter::once("x\n".to_owned())
+                .chain(k.iter().map(|&k| format!("{}\n", cells[k])))
+                .collect();
+            let t = Table::parse(&text, "t.csv").unwrap();
+            let every = super::super::columns::distinct(&t, 0, &(0..t.len()).collect::<Vec<_>>());
+            let once = every.values().all(|&n| n == 1) && every.len() == t.len();
+            let column = Column::parse(&t, 0);
+            let numbers = column.numbers().unwrap();
+            proptest::prop_assert_eq!(column.full() && all_different(&t, 0, numbers), once);
+        }
     }
 }

@@ -162,12 +162,13 @@ pub(crate) fn encode_target(
 /// Cells as class indices, and the class names: in numeric order if every
 /// name is a number, else alphabetically.
 fn classes(raw: &[&str], all_numeric: bool) -> (Vec<f64>, Vec<String>) {
-    let mut names: Vec<&str> = raw
-        .iter()
-        .copied()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    // inserted one by one: collecting a set sorts every cell first, where a
+    // target has a few classes and each insert compares with a few of them
+    let mut set = BTreeSet::new();
+    for &s in raw {
+        set.insert(s);
+    }
+    let mut names: Vec<&str> = set.into_iter().collect();
     if all_numeric {
         names.sort_by(|a, b| {
             let (a, b) = (a.parse::<f64>(), b.parse::<f64>());

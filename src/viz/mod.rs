@@ -2,6 +2,7 @@
 //! in pure Rust, and the training plots. Nothing here needs a system library.
 
 mod graph;
+mod network;
 mod plot;
 
 use std::path::Path;
@@ -9,6 +10,7 @@ use std::path::Path;
 pub use graph::{
     DotOptions, RankDir, VizError, dot_to_svg, draw_dot, draw_svg, render_with_graphviz, save_graph,
 };
+pub use network::{Unit, draw_network, network_units};
 pub use plot::{
     Curves, plot_confusion, plot_decision_boundary, plot_decision_boundary_many, plot_history,
 };

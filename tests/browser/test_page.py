@@ -96,6 +96,8 @@ def check_training(server):
     assert ">step<" in axes and ">100%<" in axes and ">0<" in axes, "the chart has axes with numbers"
     rows = re.findall(r"<tr><td>L\d", page)
     assert len(rows) == 105, f"every parameter in the table: {len(rows)}"
+    maps = re.findall(r'<canvas width="44" height="44" title="layer \d', page)
+    assert len(maps) == 16, f"a heat map for each of the 8 + 8 hidden neurons: {len(maps)}"
     assert re.search(r"<td>L1\.n0\.w0</td><td>-?\d+\.\d{4}</td><td>-?\d+\.\d{4}</td><td>-?\d", page), "Adam's moments shown"
     # a long run: the curves stay at most 1000 points, each the mean of several steps
     page = dom(f"{server.url}?mode=train&data=xor&steps=1100", budget=120000)

@@ -7,9 +7,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 
 use micrograd::data::{self, Dataset};
-use micrograd::nn::loss;
+use micrograd::nn::{Scorer, loss};
 use micrograd::train::{Choices, DataKind, Recipe};
-use micrograd::viz::{DotOptions, draw_svg};
+use micrograd::viz::{DotOptions, dot_to_svg, draw_network, draw_svg, network_units};
 use micrograd::{
     Adam, Loss, MLP, Module, Optimizer, OptimizerKind, Replay, Sgd, Value, expr, scope,
 };
@@ -20,6 +20,10 @@ use tokio::sync::oneshot;
 const MAX_SESSIONS: usize = 32;
 /// Samples in a session's data set.
 const SAMPLES: usize = 100;
+/// Cells a side of the decision boundary's grid.
+const BOUNDARY: usize = 80;
+/// Cells a side of each hidden neuron's heat map.
+const HEAT: usize = 20;
 /// The most rows a table dropped onto the page may have.
 const MAX_DROPPED: usize = 1000;
 /// Points kept of a session's loss and accuracy curves: past this, each
@@ -400,30 +404,10 @@ impl Session {
 
     /// The run so far: curves, the decision boundary, the parameters.
     fn state(&self) -> Json {
-        const N: usize = 40;
-        let bound = |k: usize| {
-            let (lo, hi) = self
-                .ds
-                .x
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-                    (a.min(p[k]), b.max(p[k]))
-                });
-            let pad = 0.15 * (hi - lo);
-            (lo - pad, hi + pad)
-        };
-        let ((x0, x1), (y0, y1)) = (bound(0), bound(1));
+        let b = self.bounds();
         let classes = self.ds.nclasses();
-        let points: Vec<[f64; 2]> = (0..N * N)
-            .map(|k| {
-                let (i, j) = (k % N, k / N);
-                let x = x0 + (i as f64 + 0.5) * (x1 - x0) / N as f64;
-                let y = y0 + (j as f64 + 0.5) * (y1 - y0) / N as f64;
-                [x, y]
-            })
-            .collect();
         // the whole grid as one batch, through the replay
-        let outs = micrograd::nn::Scorer::new(&self.model).outputs(&points);
+        let outs = Scorer::new(&self.model).outputs(&grid(b, BOUNDARY));
         let grid: Vec<f64> = outs.iter().map(|o| self.loss.predict(o, classes)).collect();
         let (m, v) = match &self.opt {
             Opt::Adam(o) => {
@@ -450,9 +434,52 @@ impl Session {
             "every": self.losses.every,
             "losses": self.losses.json(),
             "accuracies": self.accuracies.json(),
-            "boundary": {"n": N, "x0": x0, "x1": x1, "y0": y0, "y1": y1, "classes": grid},
+            "boundary": {"n": BOUNDARY, "x0": b[0], "x1": b[1], "y0": b[2], "y1": b[3], "classes": grid},
+            "neurons": self.hidden_maps(b),
             "params": params,
         })
+    }
+
+    /// The box the boundary and the heat maps cover: the data's, with a margin.
+    fn bounds(&self) -> [f64; 4] {
+        let span = |k: usize| {
+            let (lo, hi) = self
+                .ds
+                .x
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+                    (a.min(p[k]), b.max(p[k]))
+                });
+            let pad = 0.15 * (hi - lo);
+            (lo - pad, hi + pad)
+        };
+        let ((x0, x1), (y0, y1)) = (span(0), span(1));
+        [x0, x1, y0, y1]
+    }
+
+    /// Each hidden neuron's output over a [`HEAT`]-square grid, as TensorFlow
+    /// Playground draws them: for each hidden layer, the network cut after
+    /// it, run over the grid through the replay. `[layer][neuron][cell]`,
+    /// to 3 decimals.
+    fn hidden_maps(&self, b: [f64; 4]) -> Json {
+        let points = grid(b, HEAT);
+        let hidden = self.model.layers.len().saturating_sub(1);
+        let maps: Vec<Json> = (0..hidden)
+            .map(|l| {
+                let cut = MLP {
+                    layers: self.model.layers[..=l].to_vec(),
+                };
+                let outs = Scorer::new(&cut).outputs(&points);
+                let width = self.model.layers[l].neurons.len();
+                let neuron = |j: usize| -> Vec<f64> {
+                    outs.iter()
+                        .map(|o| (o[j] * 1000.0).round() / 1000.0)
+                        .collect()
+                };
+                json!((0..width).map(neuron).collect::<Vec<_>>())
+            })
+            .collect();
+        Json::Array(maps)
     }
 
     /// `POST /api/train/point`: one sample's loss as a graph, after its backward.
@@ -485,6 +512,21 @@ impl Session {
         micrograd::zero_grad(&self.params);
         l.backward();
         let mut g = graph_json(l);
+        // the same sample, one box a neuron, for networks too big to read node by node
+        micrograd::zero_grad(&self.params);
+        let (loss, classes) = (self.loss, self.ds.nclasses());
+        let units = network_units(&self.model, &self.ds.x[i], |out| {
+            let t: Vec<Value> = loss
+                .target_row(self.ds.y[i], classes)
+                .into_iter()
+                .map(Value::new)
+                .collect();
+            loss.per_sample(out, &t)
+        });
+        g["neurons_svg"] = match dot_to_svg(&draw_network(&units)) {
+            Ok(svg) => Json::String(svg),
+            Err(_) => Json::Null,
+        };
         for (p, &s) in self.params.iter().zip(&saved) {
             p.set_grad(s);
         }
@@ -515,6 +557,19 @@ fn session_data(name: &str) -> Dataset {
             d
         }
     }
+}
+
+/// The centres of an `n` × `n` grid over `b` = [x0, x1, y0, y1], row by row
+/// from the bottom.
+fn grid(b: [f64; 4], n: usize) -> Vec<[f64; 2]> {
+    (0..n * n)
+        .map(|k| {
+            let (i, j) = ((k % n) as f64, (k / n) as f64);
+            let x = b[0] + (i + 0.5) * (b[1] - b[0]) / n as f64;
+            let y = b[2] + (j + 0.5) * (b[3] - b[2]) / n as f64;
+            [x, y]
+        })
+        .collect()
 }
 
 /// The data set a `train/new` request asks for: a built-in set by name, or
