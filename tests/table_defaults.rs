@@ -101,13 +101,23 @@ fn a_raw_export_runs_with_no_flags_but_the_target() {
     ]));
     // --json carries the same notes, every one of them
     let notes = j["notes"].as_array().unwrap();
-    assert_eq!(notes.len(), 8, "{notes:?}");
+    assert_eq!(notes.len(), 9, "{notes:?}");
+    assert!(
+        notes[8]
+            .as_str()
+            .unwrap()
+            .contains("5-fold cross-validation")
+    );
     assert!(
         notes[0].as_str().unwrap().contains("left out 8 rows"),
         "{notes:?}"
     );
-    let acc = j["test"]["accuracy"].as_f64().unwrap();
-    assert!(j["test"]["roc_auc"].is_null(), "three classes: no ROC AUC");
+    // 292 rows: tested by cross-validation
+    let acc = j["cv"]["mean"]["accuracy"].as_f64().unwrap();
+    assert!(
+        j["cv"]["mean"]["roc_auc"].is_null(),
+        "three classes: no ROC AUC"
+    );
     assert!(acc > 0.85, "{acc}");
     // the model takes the file back, empty cells and all, and scores the rows with a species
     let o = micrograd(&["predict", s(&d.join("model.json")), s(&csv)]);

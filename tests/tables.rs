@@ -339,12 +339,13 @@ fn regression_targets_are_scaled_for_training_and_reported_in_their_own_units() 
     assert!(o.status.success(), "{}", stderr(&o));
     let j = json(&o);
     assert_eq!(j["task"], "regression");
-    let r2 = j["test"]["r2"].as_f64().unwrap();
+    // 300 rows: tested by cross-validation, each fold's scores in the target's units
+    let r2 = j["cv"]["mean"]["r2"].as_f64().unwrap();
     assert!(r2 > 0.95, "{j:#}");
     // the errors are in the target's units (prices near 3e5, noise 5e3), not standardised ones
-    let mae = j["test"]["mae"].as_f64().unwrap();
+    let mae = j["cv"]["mean"]["mae"].as_f64().unwrap();
     assert!((1e3..2e4).contains(&mae), "{j:#}");
-    assert!(j["test"]["mse"].as_f64().unwrap() > 1e6);
+    assert!(j["cv"]["mean"]["mse"].as_f64().unwrap() > 1e6);
     // --task overrides what is inferred: the same column as classes would be absurd, but allowed
     let o = micrograd(&[
         "train",
@@ -421,9 +422,9 @@ fn a_run_that_learns_nothing_warns_and_says_what_to_try() {
         j["warning"].as_str().unwrap().contains("learned nothing"),
         "{j:#}"
     );
-    assert!(
-        j["test"]["accuracy"].as_f64().unwrap() <= j["test"]["majority_rate"].as_f64().unwrap()
-    );
+    // every row's prediction by the fold model that did not train on it
+    let pooled = &j["cv"]["out_of_fold"];
+    assert!(pooled["accuracy"].as_f64().unwrap() <= pooled["majority_rate"].as_f64().unwrap());
 }
 
 #[test]
@@ -528,7 +529,8 @@ fn missing_cells_are_filled_by_default_or_named() {
         stderr(&o)
     );
     assert!(
-        stderr(&o).contains("(6 train, 2 validation, 2 test"),
+        // the 10 rows left: 5-fold cross-validation, then the final model on all of them
+        stderr(&o).contains("(8 train, 2 validation, 0 test"),
         "{}",
         stderr(&o)
     );
@@ -665,9 +667,24 @@ fn the_help_example_trains_well() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let j = json(&o);
-    assert!(j["test"]["accuracy"].as_f64().unwrap() >= 0.9, "{j:#}");
+    assert!(
+        j["cv"]["mean"]["accuracy"].as_f64().unwrap() >= 0.9,
+        "{j:#}"
+    );
     assert_eq!(j["inputs"], 4, "the Id column is not a feature");
-    assert_eq!(j["test"]["per_class"].as_array().unwrap().len(), 3);
-    assert_eq!(j["test"]["confusion"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        j["cv"]["out_of_fold"]["per_class"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        j["cv"]["out_of_fold"]["confusion"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
     assert!(j["train"]["accuracy"].is_number() && j["best_step"].is_number());
 }

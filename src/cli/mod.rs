@@ -3,8 +3,11 @@
 mod grad;
 mod out;
 mod predict;
+mod progress;
 mod serve;
 mod train;
+mod train_cv;
+mod written;
 
 use crate::cli::out::errln;
 use std::fmt;
@@ -95,7 +98,10 @@ impl TrainCmd {
     A CSV file trains the table recipe: numbers standardised and text one-hot encoded (learned\n\
     on the training rows), --layers 32 --init he --optimizer adam --lr 0.01 --alpha 0.01\n\
     --batch-size 32, up to --epochs 200, stopping when the loss on a validation split (20% of\n\
-    the training rows) has not improved for --patience 20 epochs, and keeping the best weights."
+    the training rows) has not improved for --patience 20 epochs, and keeping the best weights.\n\
+    A table whose 20% test split would hold fewer than 100 rows (up to 5000 rows) is tested by\n\
+    5-fold cross-validation instead (--cv 0 for the single split); the model saved is then\n\
+    trained on every row."
 )]
 pub struct TrainArgs {
     /// Built-in data set name, or a CSV file (with --target).
@@ -194,6 +200,13 @@ pub struct TrainArgs {
     /// built-in moons, circles and spiral get a fresh draw of their own size].
     #[arg(long, value_name = "F", allow_negative_numbers = true)]
     test_fraction: Option<f64>,
+    /// CSV: test by K-fold cross-validation (stratified by class): each
+    /// fold is tested on by a model trained on the others, the metrics are
+    /// reported as mean ± sd over the folds, and the model saved is trained
+    /// on every row. 0 tests on a single split [default: 5 when a 20% test
+    /// split would hold fewer than 100 rows, else 0].
+    #[arg(long, value_name = "K", allow_negative_numbers = true, value_parser = whole::<usize>)]
+    cv: Option<usize>,
     /// Where pictures and the model go.
     #[arg(long, default_value = "out", value_name = "DIR")]
     out: PathBuf,

@@ -1,31 +1,32 @@
 //! `micrograd train`: data, recipe, loop, scores, pictures, model files.
 
 use super::out::{err, errln, out, outln};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use micrograd::data::{self, BUILTIN, Dataset, PrepOptions, Preprocess, Table};
 use micrograd::nn::ModelFile;
 use micrograd::train::{
-    Choices, DataKind, Divergence, History, Recipe, RecipeError, Scores, StepReport, Timings,
-    evaluate, fit, fit_with_validation,
+    Choices, CrossValidation, DataKind, Divergence, History, Recipe, RecipeError, Scores,
+    StepReport, TEST_FRACTION, Timings, evaluate, fit, fit_with_validation,
 };
-use micrograd::viz::{Curves, fmt_num, fmt_short, shorten};
+use micrograd::viz::{Curves, fmt_short, shorten};
 use micrograd::{MLP, Module, OptimizerKind, Rng};
 use serde_json::json;
 
+use super::progress::Progress;
+use super::train_cv::{self, Pending};
+use super::written::{note_earlier_pictures, write_models, write_pictures};
 use super::{Failure, TrainArgs};
 
 /// The data to train on, encoded, and how it was encoded.
-struct Loaded {
-    train: Dataset,
+pub(super) struct Loaded {
+    pub(super) train: Dataset,
     valid: Option<Dataset>,
-    test: Option<Dataset>,
+    pub(super) test: Option<Dataset>,
     prep: Preprocess,
     /// A CSV table (the table recipe), or a built-in set (micrograd's demo).
-    kind: DataKind,
+    pub(super) kind: DataKind,
     /// What preparing the table did to it, every line: rows left out, empty
     /// cells filled, columns left out, classes balanced (for --json).
     notes: Vec<String>,
@@ -33,6 +34,8 @@ struct Loaded {
     /// and splitting it.
     read: f64,
     preprocess: f64,
+    /// With cross-validation: the table and how to cut it into folds.
+    folds: Option<Pending>,
 }
 
 fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
@@ -54,6 +57,7 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
             ("--test-data", a.test_data.is_some()),
             ("--features", a.features.is_some()),
             ("--drop", !a.drop.is_empty()),
+            ("--cv", a.cv.is_some()),
             (
                 "--class-weight",
                 a.class_weight != micrograd::train::ClassWeight::None,
@@ -77,6 +81,12 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
             BUILTIN.join(", ")
         )));
     }
+    load_table(a, quiet)
+}
+
+/// A CSV table, read, prepared and split (none held out for a test when
+/// it is to be cross-validated: the final model trains on every row).
+fn load_table(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
     let started = Instant::now();
     let table = Table::read(Path::new(&a.data)).map_err(Failure::input)?;
     let Some(target) = &a.target else {
@@ -99,18 +109,27 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
         impute: a.impute,
     };
     let valid_fraction = Recipe::valid_fraction(DataKind::Table, &a.choices());
+    let plan = train_cv::plan(a, &table, target)?;
+    let test_fraction = match plan {
+        Some(_) => 0.0,
+        None => a.test_fraction.unwrap_or(TEST_FRACTION),
+    };
     let p = data::prepare(
         &table,
         test.as_ref(),
         target,
         &opts,
-        a.test_fraction.unwrap_or(0.2),
+        test_fraction,
         valid_fraction,
         a.seed,
     )
     .map_err(Failure::input)?;
+    let plan_note = plan.as_ref().and_then(|p| p.note.clone());
     if !quiet {
         print_notes(&table, test.as_ref(), &p);
+        if let Some(n) = &plan_note {
+            errln!("note: {n}");
+        }
     }
     for w in &p.warnings {
         errln!("warning: {w}");
@@ -122,8 +141,10 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
     if let Some(n) = note.as_ref().filter(|_| !quiet) {
         errln!("note: {n}");
     }
-    let notes = [p.left_out, p.filled, p.notes, note.into_iter().collect()].concat();
+    let mut notes = [p.left_out, p.filled, p.notes, note.into_iter().collect()].concat();
+    notes.extend(plan_note);
     let some = |d: Dataset| (!d.is_empty()).then_some(d);
+    let preprocess = started.elapsed().as_secs_f64() - read;
     Ok(Loaded {
         train,
         valid: some(p.valid),
@@ -132,7 +153,13 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
         kind: DataKind::Table,
         notes,
         read,
-        preprocess: started.elapsed().as_secs_f64() - read,
+        preprocess,
+        folds: plan.map(|plan| Pending {
+            plan,
+            table,
+            target: target.clone(),
+            opts,
+        }),
     })
 }
 
@@ -190,12 +217,13 @@ fn load_builtin(a: &TrainArgs) -> Result<Loaded, Failure> {
         notes: Vec::new(),
         read,
         preprocess: started.elapsed().as_secs_f64() - read,
+        folds: None,
     })
 }
 
 impl TrainArgs {
     /// The options the recipe takes, as the library names them.
-    fn choices(&self) -> Choices {
+    pub(super) fn choices(&self) -> Choices {
         Choices {
             loss: self.loss,
             optimizer: self.optimizer,
@@ -217,13 +245,16 @@ impl TrainArgs {
 
 /// The recipe for this run, a refused choice named as its flag.
 fn recipe(a: &TrainArgs, d: &Loaded) -> Result<Recipe, Failure> {
-    Recipe::choose(d.kind, &d.train, d.valid.is_some(), &a.choices()).map_err(|e| {
-        let RecipeError { choice, message } = e;
-        Failure::input(match choice {
-            "data" => message,
-            "loss" => format!("--loss: {message}"),
-            _ => format!("--{} {message}", choice.replace('_', "-")),
-        })
+    Recipe::choose(d.kind, &d.train, d.valid.is_some(), &a.choices()).map_err(refused)
+}
+
+/// A choice the recipe refused, named as its flag.
+pub(super) fn refused(e: RecipeError) -> Failure {
+    let RecipeError { choice, message } = e;
+    Failure::input(match choice {
+        "data" => message,
+        "loss" => format!("--loss: {message}"),
+        _ => format!("--{} {message}", choice.replace('_', "-")),
     })
 }
 
@@ -285,62 +316,6 @@ fn create_out(out: &Path) -> Result<(), Failure> {
     })
 }
 
-/// Prints progress while training: a bar on a terminal, a line every tenth
-/// of the run otherwise, nothing with --quiet or --json.
-struct Progress {
-    bar: Option<ProgressBar>,
-    every: usize,
-    steps: usize,
-    quiet: bool,
-}
-
-impl Progress {
-    fn new(steps: usize, quiet: bool) -> Progress {
-        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
-            let pb = ProgressBar::new(steps as u64);
-            pb.set_style(
-                ProgressStyle::with_template(
-                    "{bar:32.cyan/blue} {pos:>5}/{len} {msg} [{elapsed_precise}]",
-                )
-                .expect("a valid template")
-                .progress_chars("=> "),
-            );
-            pb
-        });
-        Progress {
-            bar,
-            every: (steps / 10).max(1),
-            steps,
-            quiet,
-        }
-    }
-
-    fn step(&self, r: &StepReport) {
-        let mut msg = format!("loss {}", fmt_num(r.loss));
-        if r.loss != r.data_loss {
-            msg += &format!(" (data {} + L2)", fmt_num(r.data_loss));
-        }
-        if let Some(a) = r.accuracy {
-            msg += &format!(", accuracy {:5.1}%", a * 100.0);
-        }
-        if let Some(v) = r.valid_loss {
-            msg += &format!(", valid loss {}", fmt_num(v));
-        }
-        if let Some(pb) = &self.bar {
-            pb.set_message(msg);
-            pb.inc(1);
-        } else if !self.quiet && ((r.step + 1).is_multiple_of(self.every) || r.step == 0) {
-            errln!("step {:>5}/{} {msg}", r.step + 1, self.steps);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(pb) = &self.bar {
-            pb.finish_and_clear();
-        }
-    }
-}
-
 /// Trains, showing progress and keeping the curves to plot; the seconds
 /// are the training loop's own and the test scoring's for the curves.
 fn train_loop(
@@ -388,7 +363,7 @@ fn train_loop(
 
 /// The few lines a diverged run prints: what happened, the likely cause,
 /// the flag to change.
-fn diverged(d: &Divergence, r: &Recipe, a: &TrainArgs) -> Failure {
+pub(super) fn diverged(d: &Divergence, r: &Recipe, a: &TrainArgs) -> Failure {
     let lr = r.cfg.schedule.lr(0);
     let mut msg = format!("training diverged: {d}.\n  likely cause: ");
     if a.no_scale {
@@ -421,7 +396,8 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
     if !quiet {
         print_plan(&d, &r, &model);
     }
-
+    let cv = d.folds.as_ref().map(|f| train_cv::run(a, f, quiet));
+    let (cv, cv_seconds) = cv.transpose()?.unzip();
     let (history, curves, (seconds, aside)) = train_loop(a, &d, &r, &model, quiet);
     if let Some(div) = &history.diverged {
         return Err(diverged(div, &r, a));
@@ -440,7 +416,8 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         loss,
     };
     let plotting = Instant::now();
-    let mut written = write_pictures(a, &d, &file, &curves, on_test.as_ref().unwrap_or(&on_train))?;
+    let last = cv.as_ref().map(|c| &c.pooled).or(on_test.as_ref());
+    let mut written = write_pictures(a, &d, &file, &curves, last.unwrap_or(&on_train))?;
     let plots = plotting.elapsed().as_secs_f64();
     if !quiet {
         note_earlier_pictures(a, &written);
@@ -455,6 +432,7 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         plots,
         save: saving.elapsed().as_secs_f64(),
         total: started.elapsed().as_secs_f64(),
+        cross_validation: cv_seconds,
     };
     let s = Summary {
         d: &d,
@@ -464,6 +442,7 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         parameters: file.model.num_parameters(),
         on_train,
         on_test,
+        cv,
         written,
     };
     let (name, last) = s.last();
@@ -482,44 +461,6 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Says which pictures in --out this run did not write: they are an
-/// earlier run's, and would otherwise read as this one's.
-fn note_earlier_pictures(a: &TrainArgs, written: &[PathBuf]) {
-    if a.no_plots {
-        return;
-    }
-    for name in ["loss", "decision_boundary", "confusion"] {
-        for ext in ["svg", "png"] {
-            let p = a.out.join(format!("{name}.{ext}"));
-            if p.is_file() && !written.contains(&p) {
-                errln!(
-                    "note: {} is from an earlier run (this one draws no {name} picture)",
-                    p.display()
-                );
-            }
-        }
-    }
-}
-
-/// Writes both model files from this run, or neither: each is made first,
-/// then all are renamed into place together.
-fn write_models(file: &ModelFile, paths: Vec<PathBuf>) -> Result<Vec<PathBuf>, Failure> {
-    let bytes = paths
-        .iter()
-        .map(|p| {
-            file.to_bytes(p)
-                .map_err(|m| Failure::input(format!("{}: {m}", p.display())))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let files: Vec<(&Path, &[u8])> = paths
-        .iter()
-        .zip(&bytes)
-        .map(|(p, b)| (p.as_path(), b.as_slice()))
-        .collect();
-    micrograd::files::write_all(&files).map_err(Failure::input)?;
-    Ok(paths)
-}
-
 /// What a finished run reports.
 struct Summary<'a> {
     d: &'a Loaded,
@@ -530,12 +471,18 @@ struct Summary<'a> {
     parameters: usize,
     on_train: Scores,
     on_test: Option<Scores>,
+    /// With cross-validation: the folds' scores.
+    cv: Option<CrossValidation>,
     written: Vec<PathBuf>,
 }
 
 impl Summary<'_> {
     /// The scores the run is judged by: the test set's, else the training set's.
+    /// With cross-validation, the folds' test rows together.
     fn last(&self) -> (&'static str, &Scores) {
+        if let Some(cv) = &self.cv {
+            return ("test", &cv.pooled);
+        }
         self.on_test
             .as_ref()
             .map_or(("train", &self.on_train), |t| ("test", t))
@@ -561,6 +508,7 @@ impl Summary<'_> {
             "final_step_loss": h.loss.last(),
             "train": self.on_train.json(),
             "test": self.on_test.as_ref().map(Scores::json),
+            "cv": self.cv.as_ref().map(CrossValidation::json),
             "notes": d.notes,
             "warning": warnings.first(),
             "warnings": warnings,
@@ -590,15 +538,27 @@ impl Summary<'_> {
         );
         outln!("{}", t.line());
         outln!("{}", self.on_train.line("train"));
-        match &self.on_test {
-            Some(t) => outln!("{}", t.line("test")),
-            None => outln!("test   (none held out; use --test-fraction)"),
+        match (&self.cv, &self.on_test) {
+            (Some(cv), _) => cv.lines().iter().for_each(|l| outln!("{l}")),
+            (None, Some(t)) => outln!("{}", t.line("test")),
+            (None, None) => outln!("test   (none held out; use --test-fraction)"),
         }
         let (name, last) = self.last();
         if let Some(c) = &last.confusion
             && self.d.kind == DataKind::Table
         {
-            out!("{name}: per class\n{c}");
+            let whose = if self.cv.is_some() {
+                " (the folds' test rows together)"
+            } else {
+                ""
+            };
+            out!("{name}: per class{whose}\n{c}");
+        }
+        if let Some(cv) = &self.cv {
+            // every row of the table, tested once by the folds (before any balancing)
+            let rows = cv.folds.iter().map(|f| f.rows[2]).sum();
+            let valid = self.d.valid.as_ref().map_or(0, Dataset::len);
+            outln!("{}", train_cv::saved(rows, valid, &self.written));
         }
         for p in &self.written {
             outln!("wrote {}", p.display());
@@ -651,54 +611,4 @@ fn print_plan(d: &Loaded, r: &Recipe, model: &MLP) {
             (None, _) => format!("{} steps", r.cfg.steps),
         }
     );
-}
-
-/// The loss curves, the decision boundary (2 features), the confusion
-/// matrix (classes): each as SVG and PNG.
-fn write_pictures(
-    a: &TrainArgs,
-    d: &Loaded,
-    file: &ModelFile,
-    curves: &Curves,
-    last: &Scores,
-) -> Result<Vec<PathBuf>, Failure> {
-    let mut written = Vec::new();
-    if a.no_plots {
-        return Ok(written);
-    }
-    let both = |name: &str, draw: &dyn Fn(&Path) -> Result<(), micrograd::viz::VizError>| {
-        ["svg", "png"]
-            .iter()
-            .map(|ext| {
-                let p = a.out.join(format!("{name}.{ext}"));
-                draw(&p).map_err(Failure::input).map(|()| p)
-            })
-            .collect::<Result<Vec<_>, _>>()
-    };
-    written.extend(both("loss", &|p| micrograd::viz::plot_history(p, curves))?);
-    let classes = d.train.nclasses();
-    if d.train.nfeatures() == 2 && classes > 0 {
-        // the grid's classes, as one batch, once: the SVG and the PNG share the grid
-        let grid = std::cell::OnceCell::new();
-        let predict = |points: &[[f64; 2]]| {
-            let classes = grid.get_or_init(|| {
-                let outs = micrograd::nn::Scorer::new(&file.model).outputs(points);
-                let each = outs.iter().map(|o| file.loss.predict(o, classes));
-                each.collect::<Vec<f64>>()
-            });
-            classes.clone()
-        };
-        written.extend(both("decision_boundary", &|p| {
-            let (train, test) = (&d.train, d.test.as_ref());
-            micrograd::viz::plot_decision_boundary_many(p, train, test, predict, 100)
-        })?);
-    }
-    if let Some(c) = &last.confusion
-        && d.kind == DataKind::Table
-    {
-        written.extend(both("confusion", &|p| {
-            micrograd::viz::plot_confusion(p, c)
-        })?);
-    }
-    Ok(written)
 }

@@ -3,6 +3,7 @@
 mod builtin;
 mod columns;
 mod csv;
+mod folds;
 mod impute;
 mod parsed;
 mod prep;
@@ -14,6 +15,7 @@ use std::fmt;
 
 pub use builtin::{BUILTIN, builtin, builtin_test, circles, moons, spiral, toy, xor};
 pub use csv::{Table, Task, from_csv_str, is_missing, read_csv};
+pub use folds::{Folded, folds, stratified_folds};
 pub use impute::{EMPTY_CATEGORY, Impute};
 pub use prep::{Input, PrepOptions, Preprocess};
 pub use prepare::{Prepared, prepare};

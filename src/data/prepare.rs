@@ -86,6 +86,24 @@ pub fn prepare(
     let (keep, valid_rows) = super::split_indices(rest.len(), valid_fraction, &mut rng);
     let train_rows: Vec<usize> = keep.iter().map(|&k| rest[k]).collect();
     let valid_rows: Vec<usize> = valid_rows.iter().map(|&k| rest[k]).collect();
+    let rows = [train_rows, valid_rows, test_rows];
+    encode_split(table, test, target, opts, rows, left_out)
+}
+
+/// Learns the preprocessing from the training rows of `table` alone and
+/// encodes the three sets: `rows` holds the rows of `table` to train on,
+/// to validate on and to test on (the test rows are `test`'s, all of them,
+/// when there is a separate test table). `left_out` is carried into the
+/// result.
+pub(super) fn encode_split(
+    table: &Table,
+    test: Option<&Table>,
+    target: &str,
+    opts: &PrepOptions,
+    rows: [Vec<usize>; 3],
+    left_out: Vec<String>,
+) -> Result<Prepared, DataError> {
+    let [train_rows, valid_rows, test_rows] = rows;
     let (prep, notes, parsed) = Preprocess::fit_parsed(table, target, &train_rows, opts)?;
     // every row encoded at once, so that one error names all the missing cells
     let every: Vec<usize> = (0..table.len()).collect();

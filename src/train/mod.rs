@@ -3,10 +3,17 @@
 
 use std::fmt;
 
+mod cv;
+mod cv_report;
 mod evaluate;
 mod recipe;
 mod report;
 
+pub use cv::{
+    CrossValidation, CvError, CvPlan, CvSetup, DEFAULT_FOLDS, Fold, Holdout, MAX_DEFAULT_ROWS,
+    MIN_TEST_ROWS, TEST_FRACTION, cross_validate,
+};
+pub use cv_report::Spread;
 use evaluate::evaluate_with;
 pub use evaluate::{Evaluation, evaluate};
 pub use recipe::{Choices, ClassWeight, DataKind, MAX_STEPS, Recipe, RecipeError};

@@ -261,12 +261,15 @@ fn above_chance(c: &Confusion) -> bool {
 /// ```
 /// use micrograd::train::Timings;
 /// let t = Timings { read: 0.25, preprocess: 0.5, train: 2.0, evaluate: 0.5, plots: 1.0,
-///     save: 0.25, total: 5.0 };
+///     save: 0.25, total: 5.0, cross_validation: None };
 /// assert_eq!(t.other(), 0.5);
 /// assert_eq!(t.line(), "time: 5.000 s in all: read 0.250, preprocess 0.500, train 2.000, \
 ///     evaluate 0.500, plots 1.000, save 0.250, other 0.500");
 /// assert_eq!(t.json()["train"], 2.0);
 /// assert_eq!(t.json()["total"], 5.0);
+/// let cv = Timings { cross_validation: Some(4.0), total: 9.0, ..t };
+/// assert!(cv.line().contains("preprocess 0.500, cross-validation 4.000, train 2.000"));
+/// assert_eq!((cv.other(), cv.json()["cross_validation"].as_f64()), (0.5, Some(4.0)));
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Timings {
@@ -286,26 +289,33 @@ pub struct Timings {
     pub save: f64,
     /// The whole run, from start to summary.
     pub total: f64,
+    /// With cross-validation: preparing, training and scoring every fold
+    /// (the final model's training is in `train`).
+    pub cross_validation: Option<f64>,
 }
 
 impl Timings {
     /// The time in no part: checks, the recipe, building the model.
     pub fn other(&self) -> f64 {
         let parts = self.read + self.preprocess + self.train + self.evaluate + self.plots;
-        (self.total - parts - self.save).max(0.0)
+        let folds = self.cross_validation.unwrap_or(0.0);
+        (self.total - parts - self.save - folds).max(0.0)
     }
 
     /// The parts by name, in the order of the run, `other` last.
-    fn parts(&self) -> [(&'static str, f64); 7] {
-        [
-            ("read", self.read),
-            ("preprocess", self.preprocess),
-            ("train", self.train),
-            ("evaluate", self.evaluate),
-            ("plots", self.plots),
-            ("save", self.save),
-            ("other", self.other()),
-        ]
+    fn parts(&self) -> Vec<(&'static str, f64)> {
+        let folds = self.cross_validation.map(|s| ("cross-validation", s));
+        [("read", self.read), ("preprocess", self.preprocess)]
+            .into_iter()
+            .chain(folds)
+            .chain([
+                ("train", self.train),
+                ("evaluate", self.evaluate),
+                ("plots", self.plots),
+                ("save", self.save),
+                ("other", self.other()),
+            ])
+            .collect()
     }
 
     /// One line: the whole run, then each part, in seconds.
@@ -323,7 +333,7 @@ impl Timings {
         let mut m: serde_json::Map<String, Json> = self
             .parts()
             .iter()
-            .map(|&(name, s)| (name.to_owned(), json!(s)))
+            .map(|&(name, s)| (name.replace('-', "_"), json!(s)))
             .collect();
         m.insert("total".to_owned(), json!(self.total));
         Json::Object(m)
