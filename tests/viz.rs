@@ -86,6 +86,17 @@ fn svg_is_xml_with_every_label() {
 }
 
 #[test]
+fn the_same_graph_gives_the_same_svg_bytes_every_time() {
+    let o = seed_neuron();
+    o.backward();
+    let dot = draw_dot(o, DotOptions::default()).unwrap();
+    let first = dot_to_svg(&dot).unwrap();
+    for _ in 0..20 {
+        assert_eq!(dot_to_svg(&dot).unwrap(), first);
+    }
+}
+
+#[test]
 fn record_cells_fit_their_text() {
     // layout-rs alone made `data 2.0000` a 160-px cell for 14-px text
     let o = seed_neuron();

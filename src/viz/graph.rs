@@ -247,7 +247,28 @@ pub fn dot_to_svg(dot: &str) -> Result<String, VizError> {
     };
     let small = format!(".a{LAYOUT_PX} {{ font-size: {LAYOUT_PX}px;");
     let shown = format!(".a{LAYOUT_PX} {{ font-size: {SHOWN_PX}px;");
-    Ok(svg.replacen(&small, &shown, 1))
+    Ok(sorted_styles(&svg.replacen(&small, &shown, 1)))
+}
+
+/// The SVG with its `<style>` rules in a fixed order: layout-rs writes one
+/// rule a font size from a hash map, so two sizes came out in either order
+/// and the same graph gave different bytes from call to call.
+fn sorted_styles(svg: &str) -> String {
+    const OPEN: &str = "<style>\n";
+    let (Some(a), Some(b)) = (svg.find(OPEN), svg.find("</style>")) else {
+        return svg.to_owned();
+    };
+    let Some(body) = svg.get(a + OPEN.len()..b) else {
+        return svg.to_owned();
+    };
+    let mut rules: Vec<&str> = body.lines().collect();
+    rules.sort_unstable();
+    format!(
+        "{}{}\n{}",
+        &svg[..a + OPEN.len()],
+        rules.join("\n"),
+        &svg[b..]
+    )
 }
 
 /// DOT to SVG with layout-rs, as it draws it.
