@@ -3,7 +3,7 @@
 use crate::cli::out::errln;
 use micrograd::data::{Table, is_missing};
 use micrograd::metrics::{Confusion, Regression};
-use micrograd::nn::ModelFile;
+use micrograd::nn::{ModelFile, Prediction};
 use micrograd::viz::fmt_num;
 
 use super::{Failure, PredictArgs};
@@ -38,35 +38,8 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
         errln!("note: {n}");
     }
 
-    // every input column as read, then the prediction (and probabilities),
-    // written as the input file is: its separator, and in a semicolon file
-    // decimal commas
-    let target = file.prep.target.column();
-    let mut out = csv::WriterBuilder::new()
-        .delimiter(u8::try_from(table.separator).unwrap_or(b','))
-        .from_writer(Vec::new());
-    let mut header = table.header.clone();
-    header.push(format!("predicted_{target}"));
-    if a.proba {
-        header.extend(file.classes().iter().map(|c| format!("p_{c}")));
-    }
-    let bad = |e: csv::Error| Failure::input(format!("cannot write CSV: {e}"));
-    out.write_record(&header).map_err(bad)?;
     let predicted = file.predict_rows(&x, a.proba);
-    for ((_, cells), p) in table.rows.iter().zip(&predicted) {
-        let mut record = cells.clone();
-        record.push(p.text.clone());
-        if let Some(p) = &p.probabilities {
-            record.extend(p.iter().map(f64::to_string));
-        }
-        let record = record.iter().map(|c| table.cell_out(c));
-        out.write_record(record.map(|c| c.into_owned()))
-            .map_err(bad)?;
-    }
-    let predictions: Vec<f64> = predicted.iter().map(|p| p.value).collect();
-    let bytes = out
-        .into_inner()
-        .map_err(|e| Failure::input(format!("cannot write CSV: {e}")))?;
+    let bytes = predictions_csv(&file, &table, &predicted, a.proba)?;
     match &a.out {
         Some(p) => {
             micrograd::files::write_atomic(p, &bytes).map_err(Failure::input)?;
@@ -74,30 +47,72 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
         }
         None => super::out::write_bytes(&bytes),
     }
-    if let Some(t) = table.column(target) {
-        // rows with an empty target are not scored: there is nothing to compare with
-        let (truth, predicted): (Vec<&str>, Vec<f64>) = table
-            .rows
-            .iter()
-            .zip(&predictions)
-            .filter(|((_, r), _)| !is_missing(&r[t]))
-            .map(|((_, r), &p)| (r[t].as_str(), p))
-            .unzip();
-        let empty = table.len() - truth.len();
-        let mut line = if truth.is_empty() {
-            format!("column '{target}' is empty on every row: nothing to score against")
-        } else {
-            score(&file, &predicted, &truth)
-        };
-        if empty > 0 && !truth.is_empty() {
-            line += &format!(
-                " ({empty} row{} with an empty '{target}' not scored)",
-                if empty == 1 { "" } else { "s" }
-            );
-        }
+    let predictions: Vec<f64> = predicted.iter().map(|p| p.value).collect();
+    if let Some(line) = score_line(&file, &table, &predictions) {
         errln!("{line}");
     }
     Ok(())
+}
+
+/// Every input column as read, then the prediction (and probabilities),
+/// written as the input file is: its separator, and in a semicolon file
+/// decimal commas.
+fn predictions_csv(
+    file: &ModelFile,
+    table: &Table,
+    predicted: &[Prediction],
+    proba: bool,
+) -> Result<Vec<u8>, Failure> {
+    let bad = |e: &dyn std::fmt::Display| Failure::input(format!("cannot write CSV: {e}"));
+    let mut out = csv::WriterBuilder::new()
+        .delimiter(u8::try_from(table.separator).unwrap_or(b','))
+        .from_writer(Vec::new());
+    let mut header = table.header.clone();
+    header.push(format!("predicted_{}", file.prep.target.column()));
+    if proba {
+        header.extend(file.classes().iter().map(|c| format!("p_{c}")));
+    }
+    out.write_record(&header).map_err(|e| bad(&e))?;
+    for ((_, cells), p) in table.rows.iter().zip(predicted) {
+        let mut record = cells.clone();
+        record.push(p.text.clone());
+        if let Some(p) = &p.probabilities {
+            record.extend(p.iter().map(f64::to_string));
+        }
+        let record = record.iter().map(|c| table.cell_out(c));
+        out.write_record(record.map(|c| c.into_owned()))
+            .map_err(|e| bad(&e))?;
+    }
+    out.into_inner().map_err(|e| bad(&e))
+}
+
+/// The line scoring the predictions against the file's own target column,
+/// if it has one; rows with an empty target are not scored (there is
+/// nothing to compare with).
+fn score_line(file: &ModelFile, table: &Table, predictions: &[f64]) -> Option<String> {
+    let target = file.prep.target.column();
+    let t = table.column(target)?;
+    let (truth, predicted): (Vec<&str>, Vec<f64>) = table
+        .rows
+        .iter()
+        .zip(predictions)
+        .filter(|((_, r), _)| !is_missing(&r[t]))
+        .map(|((_, r), &p)| (r[t].as_str(), p))
+        .unzip();
+    if truth.is_empty() {
+        return Some(format!(
+            "column '{target}' is empty on every row: nothing to score against"
+        ));
+    }
+    let mut line = score(file, &predicted, &truth);
+    let empty = table.len() - truth.len();
+    if empty > 0 {
+        line += &format!(
+            " ({empty} row{} with an empty '{target}' not scored)",
+            if empty == 1 { "" } else { "s" }
+        );
+    }
+    Some(line)
 }
 
 /// How the predictions compare with the file's own target column: accuracy
