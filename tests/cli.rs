@@ -692,3 +692,19 @@ fn out_makes_one_folder_not_a_tree() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(new.join("model.json").is_file());
 }
+
+#[test]
+fn a_table_named_without_its_folder_is_pointed_to() {
+    // tests run in the repository's root, where the table is data/iris.csv
+    let o = micrograd(&["train", "iris.csv", "--target", "species"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("(did you mean data/iris.csv?)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = micrograd(&["predict", "no-model.json", "new_flowers.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = micrograd(&["train", "no-such-table.csv"]);
+    assert!(!stderr(&o).contains("did you mean"), "{}", stderr(&o));
+}

@@ -366,6 +366,29 @@ impl Failure {
 
 /// On Ctrl-C (or SIGTERM), removes the temporary files of a save under way
 /// before exiting as the signal would, so an interrupted run leaves none.
+/// Reads a CSV table for the command; a file that is not there but is in a
+/// folder of the current one is named ([`found_elsewhere`]).
+fn read_table(path: &std::path::Path) -> Result<micrograd::data::Table, Failure> {
+    micrograd::data::Table::read(path).map_err(|e| match found_elsewhere(path) {
+        Some(p) => Failure::input(format!("{e} (did you mean {p}?)")),
+        None => Failure::input(e),
+    })
+}
+
+/// For a relative path that is not there: the same path under a folder of
+/// the current one, if one has it (`data/iris.csv` for `iris.csv`).
+fn found_elsewhere(path: &std::path::Path) -> Option<String> {
+    if path.exists() || !path.is_relative() {
+        return None;
+    }
+    let p = std::fs::read_dir(".")
+        .ok()?
+        .filter_map(|d| Some(d.ok()?.path().join(path)))
+        .filter(|p| p.is_file())
+        .min()?;
+    Some(p.strip_prefix(".").unwrap_or(&p).display().to_string())
+}
+
 fn clean_up_on_interrupt() {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {

@@ -25,7 +25,7 @@ pub fn run(a: &PredictArgs) -> Result<(), Failure> {
             file.loss
         )));
     }
-    let table = Table::read(data).map_err(Failure::input)?;
+    let table = super::read_table(data)?;
     for n in table.reading_notes() {
         errln!("note: {n}");
     }

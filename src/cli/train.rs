@@ -73,7 +73,9 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
     }
     if !Path::new(&a.data).exists() {
         let near = micrograd::text::nearest(&a.data, &BUILTIN)
-            .map(|n| format!(" (did you mean '{n}'?)"))
+            .map(|n| format!("'{n}'"))
+            .or_else(|| super::found_elsewhere(Path::new(&a.data)))
+            .map(|n| format!(" (did you mean {n}?)"))
             .unwrap_or_default();
         return Err(Failure::input(format!(
             "'{}': no such file, and not a built-in data set ({}){near}",
@@ -88,7 +90,7 @@ fn load_data(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
 /// it is to be cross-validated: the final model trains on every row).
 fn load_table(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
     let started = Instant::now();
-    let table = Table::read(Path::new(&a.data)).map_err(Failure::input)?;
+    let table = super::read_table(Path::new(&a.data))?;
     let Some(target) = &a.target else {
         return Err(Failure::input(format!(
             "{}: a CSV file needs --target COLUMN (the column to predict); its columns are: {}",
@@ -97,7 +99,7 @@ fn load_table(a: &TrainArgs, quiet: bool) -> Result<Loaded, Failure> {
         )));
     };
     let test = match &a.test_data {
-        Some(p) => Some(Table::read(p).map_err(Failure::input)?),
+        Some(p) => Some(super::read_table(p)?),
         None => None,
     };
     let read = started.elapsed().as_secs_f64();
