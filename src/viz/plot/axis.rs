@@ -8,7 +8,10 @@ use std::ops::Range;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::types::RangedCoordf64;
 
-use super::{font, text_size};
+use plotters::coord::Shift;
+use plotters::prelude::{Cartesian2d, ChartBuilder, ChartContext, DrawingArea, DrawingBackend};
+
+use super::{VizError, err, font, text_size};
 
 /// One axis: its range (in plotted units), where the ticks go, and what
 /// they say.
@@ -134,6 +137,25 @@ impl Axis {
     pub fn x_area(&self) -> u32 {
         self.label_extent().1 + 14 + text_size("Xy", &font(DESC_FONT)).1 + 8
     }
+}
+
+/// A chart on `area` with `caption`, over the axes `x` and `y`, with room
+/// for their labels: what every plot here starts from.
+pub fn chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    margin_right: u32,
+    x: &Axis,
+    y: &Axis,
+) -> Result<ChartContext<'a, DB, Cartesian2d<Coord, Coord>>, VizError> {
+    ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 24))
+        .margin(12)
+        .margin_right(margin_right)
+        .x_label_area_size(x.x_area())
+        .y_label_area_size(y.y_area())
+        .build_cartesian_2d(x.coord(), y.coord())
+        .map_err(err)
 }
 
 /// The round step (1, 2 or 5 times a power of ten) that cuts `span` into

@@ -5,7 +5,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::axis::{Axis, DESC_FONT, TICK_FONT};
+use super::axis::{Axis, DESC_FONT, TICK_FONT, chart};
 use super::{CLASS, Picture, VizError, err, font, save, text_size, wrap};
 use crate::data::Dataset;
 
@@ -252,17 +252,8 @@ impl Picture for Boundary<'_> {
         let (plot, side) = root.split_horizontally(640);
         let x = Axis::linear(self.xs.0..self.xs.1, 8, "");
         let y = Axis::linear(self.ys.0..self.ys.1, 8, "");
-        let mut chart = ChartBuilder::on(&plot)
-            .caption(
-                format!("decision boundary: {}", crate::viz::shorten(&ds.name, 40)),
-                ("sans-serif", 24),
-            )
-            .margin(12)
-            .margin_right(20)
-            .x_label_area_size(x.x_area())
-            .y_label_area_size(y.y_area())
-            .build_cartesian_2d(x.coord(), y.coord())
-            .map_err(err)?;
+        let caption = format!("decision boundary: {}", crate::viz::shorten(&ds.name, 40));
+        let mut chart = chart(&plot, &caption, 20, &x, &y)?;
         chart
             .configure_mesh()
             .disable_mesh()

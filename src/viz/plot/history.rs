@@ -7,7 +7,7 @@ use plotters::element::{DashedPathElement, Drawable, PointCollection};
 use plotters::prelude::*;
 use plotters_backend::{BackendCoord, DrawingErrorKind};
 
-use super::axis::{Axis, DESC_FONT, TICK_FONT, thin};
+use super::axis::{Axis, DESC_FONT, TICK_FONT, chart, thin};
 use super::{BEST, Picture, TEST, TRAIN, VALID, VizError, err, font, save};
 
 /// What [`plot_history`] draws: the training loss and accuracy per step,
@@ -223,14 +223,7 @@ fn draw_panel<DB: DrawingBackend>(
     raster: bool,
 ) -> Result<(), VizError> {
     let y = &panel.y;
-    let mut chart = ChartBuilder::on(area)
-        .caption(panel.caption, ("sans-serif", 24))
-        .margin(12)
-        .margin_right(30)
-        .x_label_area_size(x.x_area())
-        .y_label_area_size(y.y_area())
-        .build_cartesian_2d(x.coord(), y.coord())
-        .map_err(err)?;
+    let mut chart = chart(area, panel.caption, 30, x, y)?;
     chart
         .configure_mesh()
         .x_desc("step")
