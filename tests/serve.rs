@@ -607,3 +607,18 @@ fn each_hidden_neuron_comes_with_its_map_over_the_plane() {
     assert_eq!(j["boundary"]["n"], 80);
     assert_eq!(j["boundary"]["classes"].as_array().unwrap().len(), 6400);
 }
+
+#[test]
+fn a_dropped_table_keeps_both_its_axes_even_a_running_number() {
+    // x counts 0, 1, 2, ...: `micrograd train` would set it aside as an id,
+    // but on the page it is one of the two axes drawn
+    let s = Server::start();
+    let csv: String = std::iter::once("x,y,c\n".to_string())
+        .chain(
+            (0..20).map(|i| format!("{i},{},{}\n", i * 2 % 7, if i % 2 == 0 { "a" } else { "b" })),
+        )
+        .collect();
+    let j = s.post("/api/train/new", json!({"csv": csv}));
+    assert_eq!(j["points"].as_array().unwrap().len(), 20);
+    assert_eq!(j["classes"], json!(["a", "b"]));
+}

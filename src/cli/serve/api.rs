@@ -632,8 +632,11 @@ fn dropped_table(text: &str) -> Result<Dataset, Answer> {
             rows.len()
         )));
     }
+    // every column but the class is an input: the page draws the table's own
+    // two axes, even where `micrograd train` would set one aside as an id
     let opts = data::PrepOptions {
         task: data::Task::Classification,
+        features: Some(table.header[..table.header.len() - 1].to_vec()),
         ..data::PrepOptions::default()
     };
     let fitted = data::Preprocess::fit(&table, &target, &rows, &opts)
