@@ -214,6 +214,10 @@ pub struct TrainArgs {
     /// (.safetensors for safetensors, else JSON).
     #[arg(long, value_name = "FILE")]
     save: Option<PathBuf>,
+    /// Also write the model as ONNX here, its preprocessing inside (see
+    /// `micrograd export --help`).
+    #[arg(long, value_name = "FILE")]
+    onnx: Option<PathBuf>,
     /// Skip the pictures.
     #[arg(long)]
     no_plots: bool,

@@ -263,10 +263,11 @@ pub(super) fn refused(e: RecipeError) -> Failure {
 /// Checks that the model files and pictures can be written, before any
 /// training: a bad path fails in a second, not after the run.
 fn check_outputs(a: &TrainArgs) -> Result<Vec<PathBuf>, Failure> {
-    let models = match &a.save {
+    let mut models = match &a.save {
         Some(p) => vec![p.clone()],
         None => vec![a.out.join("model.json"), a.out.join("model.safetensors")],
     };
+    models.extend(a.onnx.clone());
     let needs_out = a.save.is_none() || !a.no_plots;
     if needs_out {
         if a.out.exists() && !a.out.is_dir() {

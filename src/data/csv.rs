@@ -218,11 +218,11 @@ pub fn is_missing(cell: &str) -> bool {
         return false;
     }
     let c = cell.trim();
-    c.len() <= 4
-        && ["", "na", "n/a", "nan", "null", "none", "?"]
-            .iter()
-            .any(|m| c.eq_ignore_ascii_case(m))
+    c.len() <= 4 && MISSING_MARKERS.iter().any(|m| c.eq_ignore_ascii_case(m))
 }
+
+/// What [`is_missing`] takes for "no value", in lowercase (any case counts).
+pub(crate) const MISSING_MARKERS: [&str; 7] = ["", "na", "n/a", "nan", "null", "none", "?"];
 
 /// `lines` as "line 3", or "lines 3, 7, 9 and 12 more": how errors name
 /// many cells without printing all of them.

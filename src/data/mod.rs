@@ -14,6 +14,7 @@ mod target;
 use std::fmt;
 
 pub use builtin::{BUILTIN, builtin, builtin_test, circles, moons, spiral, toy, xor};
+pub(crate) use csv::MISSING_MARKERS;
 pub use csv::{Table, Task, from_csv_str, is_missing, read_csv};
 pub use folds::{Folded, folds, stratified_folds};
 pub use impute::{EMPTY_CATEGORY, Impute};

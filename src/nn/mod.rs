@@ -11,6 +11,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use batch::Scorer;
+pub use io::onnx::{self, OnnxOptions};
 pub use io::{ModelError, ModelFile, Prediction};
 pub use layers::{Linear, ReLU, Sequential, Sigmoid, Tanh};
 pub use loss::Loss;

@@ -3,6 +3,7 @@
 //! taking raw numeric columns).
 
 mod json;
+pub mod onnx;
 mod safetensors;
 
 use std::fmt;
@@ -210,7 +211,8 @@ impl ModelFile {
     }
 
     /// Writes the model to `path`: safetensors if it ends in `.safetensors`,
-    /// JSON otherwise; through a temporary file, so a failure leaves no partial file.
+    /// ONNX if it ends in `.onnx` (see [`to_onnx`](Self::to_onnx)), JSON
+    /// otherwise; through a temporary file, so a failure leaves no partial file.
     ///
     /// ```
     /// use micrograd::{Loss, MLP, data, nn::ModelFile};
@@ -228,7 +230,7 @@ impl ModelFile {
     }
 
     /// The file's bytes for `path`: safetensors if it ends in
-    /// `.safetensors`, JSON otherwise.
+    /// `.safetensors`, ONNX (double) if it ends in `.onnx`, JSON otherwise.
     ///
     /// ```
     /// use micrograd::{Loss, MLP, data, nn::ModelFile};
@@ -238,6 +240,8 @@ impl ModelFile {
     pub fn to_bytes(&self, path: &Path) -> Result<Vec<u8>, String> {
         if is_safetensors(path) {
             self.to_safetensors()
+        } else if is_onnx(path) {
+            self.to_onnx(onnx::OnnxOptions::default())
         } else {
             self.to_json().map(String::into_bytes)
         }
@@ -255,6 +259,13 @@ impl ModelFile {
     /// ```
     pub fn load(path: &Path) -> Result<ModelFile, ModelError> {
         let src = path.display().to_string();
+        if is_onnx(path) {
+            return fail(
+                &src,
+                "an ONNX file is for other runtimes (ONNX Runtime, tract, burn): \
+                 micrograd reads the model.json or model.safetensors written beside it",
+            );
+        }
         let bytes = crate::files::read_capped(path, MAX_MODEL_BYTES).or_else(|m| fail(&src, m))?;
         if safetensors::has_header(&bytes) {
             return ModelFile::from_safetensors(&bytes, &src);
@@ -394,6 +405,11 @@ pub struct Prediction {
 
 fn is_safetensors(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "safetensors")
+}
+
+fn is_onnx(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
 }
 
 /// State-dict prefixes: each Linear's index in the equivalent nn.Sequential,
