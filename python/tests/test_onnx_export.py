@@ -133,3 +133,18 @@ def test_regression_in_the_targets_units(tmp_path):
     m = onnx.load(str(f))
     assert [o.name for o in m.graph.output] == ["value"]
     assert {i.name: i.type.tensor_type.elem_type for i in m.graph.input}["colour"] == onnx.TensorProto.STRING
+
+
+def test_readme_example_runs_as_printed(tmp_path, monkeypatch):
+    """README's ONNX Runtime snippet, run on the model README's command makes."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Take a model anywhere: ONNX", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    shown = code.split("print(label)  # ", 1)[1].strip()
+    run("train", ROOT / "data" / "iris.csv", "--target", "species", "--quiet", "--no-plots",
+        "--out", tmp_path / "out", "--onnx", tmp_path / "model.onnx")
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stdout", out)
+    exec(code, {})
+    assert out.getvalue().strip() == shown
