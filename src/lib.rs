@@ -102,7 +102,8 @@ pub mod viz;
 
 pub use engine::{
     Exponent, GradCheck, GradMismatch, GradReport, NonFinite, Replay, ReplayError, Scope,
-    TapeStats, Value, compact, gradcheck, numerical_grad, scope, stats, zero_grad,
+    TapeStats, Value, compact, gradcheck, numerical_grad, scope, set_threads, stats, threads,
+    zero_grad,
 };
 pub use nn::{
     Activation, Init, Layer, Linear, Loss, MLP, MlpBuilder, Module, Neuron, ReLU, Sequential,

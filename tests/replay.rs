@@ -90,6 +90,21 @@ fn every_activation_and_loss_gives_the_tapes_loss_and_gradients() {
     }
 }
 
+/// A batch of more than 256 rows runs in parts of 256 lanes on every core:
+/// still the tape's loss and gradients.
+#[test]
+fn a_batch_run_in_parts_gives_the_tapes_loss_and_gradients() {
+    let two = data::moons(700, 0.2, 3);
+    let three = data::spiral(150, 3, 4); // 450 rows
+    for (ds, loss, nout) in [(&two, Loss::Svm, 1), (&three, Loss::CrossEntropy, 3)] {
+        let m = model(ds.nfeatures(), &[16, 16, nout], Activation::Tanh);
+        let (l_tape, g_tape) = one_step(&m, ds, loss, false);
+        let (l_replay, g_replay) = one_step(&m, ds, loss, true);
+        assert!((l_tape[0] - l_replay[0]).abs() <= 1e-12 * l_tape[0].abs());
+        close_all(&g_replay, &g_tape, 1e-12);
+    }
+}
+
 #[test]
 fn gradients_left_from_before_do_not_leak_into_a_replayed_step() {
     // a replayed step writes its gradients in place of `zero_grad` then add:
@@ -357,4 +372,41 @@ fn one_thread_or_two_train_the_same_bits() {
     let (one, two) = (run("1"), run("2"));
     assert!(one.0["train"]["loss"].is_number(), "{}", one.0);
     assert_eq!(one, two);
+}
+
+/// A batch of 600 rows runs in three parts of lanes: `--threads 1`, `2`
+/// and `3` train the same bits (a part's gradients are added in the parts'
+/// order, whichever thread ran it).
+#[test]
+fn any_number_of_threads_trains_the_same_bits() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("t.csv");
+    let mut csv = String::from("x1,x2,c\n");
+    for i in 0..600 {
+        let (a, b) = ((i as f64 * 0.37).sin(), (i as f64 * 0.11).cos());
+        csv += &format!("{a},{b},{}\n", if a * b > 0.1 { "p" } else { "q" });
+    }
+    std::fs::write(&data, csv).unwrap();
+    let run = |n: &str| {
+        let model = d.path().join(format!("t{n}.json"));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_micrograd"))
+            .args(["train", "--target", "c", "--layers", "32,32", "--epochs", "3"])
+            .args(["--batch-size", "600", "--cv", "0", "--test-fraction", "0"])
+            .args(["--valid-fraction", "0", "--json", "--no-plots", "--threads", n, "--data"])
+            .arg(&data)
+            .arg("--save")
+            .arg(&model)
+            .output()
+            .expect("the binary runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        for k in ["timings", "seconds", "files"] {
+            j.as_object_mut().unwrap().remove(k);
+        }
+        (j, std::fs::read(&model).unwrap())
+    };
+    let one = run("1");
+    assert!(one.0["train"]["loss"].is_number(), "{}", one.0);
+    assert_eq!(one, run("2"));
+    assert_eq!(one, run("3"));
 }

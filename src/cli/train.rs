@@ -286,6 +286,19 @@ fn check_outputs(a: &TrainArgs) -> Result<Vec<PathBuf>, Failure> {
     Ok(models)
 }
 
+/// `--threads N`: at most [`MAX_THREADS`], each started now.
+fn set_threads(n: usize) -> Result<(), Failure> {
+    if n > MAX_THREADS {
+        let m = format!("--threads {n}: at most {MAX_THREADS} (0 uses every core)");
+        return Err(Failure::input(m));
+    }
+    micrograd::set_threads(n).map_err(|m| Failure::input(format!("--threads {n}: {m}")))
+}
+
+/// The most threads `--threads` starts: more than any machine this runs on
+/// has cores, fewer than would exhaust its memory for stacks.
+const MAX_THREADS: usize = 256;
+
 /// Makes the `--out` folder if it is missing, as `mkdir` would: its parent
 /// must exist, so a mistyped path is an error, not a new tree of folders.
 fn create_out(out: &Path) -> Result<(), Failure> {
@@ -392,6 +405,7 @@ pub(super) fn diverged(d: &Divergence, r: &Recipe, a: &TrainArgs) -> Failure {
 pub fn run(a: &TrainArgs) -> Result<(), Failure> {
     let started = Instant::now();
     let quiet = a.quiet || a.json;
+    set_threads(a.threads)?;
     let model_paths = check_outputs(a)?;
     let d = load_data(a, quiet)?;
     let r = recipe(a, &d)?;

@@ -12,6 +12,7 @@ pub(crate) mod ops;
 mod replay;
 mod scope;
 mod stats;
+mod threads;
 pub(crate) mod tape;
 mod trace;
 mod value;
@@ -27,6 +28,7 @@ pub(crate) use ops::sigmoid as value_sigmoid;
 pub use replay::{Replay, ReplayError};
 pub use scope::{Scope, scope};
 pub use stats::{TapeStats, stats};
+pub use threads::{set_threads, threads};
 pub use trace::GraphNode;
 pub use value::Value;
 

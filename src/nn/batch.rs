@@ -62,7 +62,7 @@ impl<'m> Scorer<'m> {
     }
 
     /// The model's outputs for each row of `x`.
-    pub fn outputs<R: AsRef<[f64]>>(&mut self, x: &[R]) -> Vec<Vec<f64>> {
+    pub fn outputs<R: AsRef<[f64]> + Sync>(&mut self, x: &[R]) -> Vec<Vec<f64>> {
         let mut outs = Vec::with_capacity(x.len());
         if !self.fits(x) {
             outs.extend(x.iter().map(|r| self.model.predict(r.as_ref())));
@@ -81,7 +81,7 @@ impl<'m> Scorer<'m> {
     /// [`Loss::compute`]'s message if the targets or the model's outputs do
     /// not suit the loss (check first with [`Loss::check`]), or if `x` and
     /// `y` differ in length.
-    pub fn loss_and_outputs<R: AsRef<[f64]>>(
+    pub fn loss_and_outputs<R: AsRef<[f64]> + Sync>(
         &mut self,
         x: &[R],
         y: &[f64],
@@ -168,7 +168,7 @@ fn record(model: &MLP, key: Key) -> Result<Replay, crate::ReplayError> {
 
 /// The mean loss and the outputs, replayed: rows made of features and
 /// target [`ROWS`] at a time.
-fn replayed<R: AsRef<[f64]>>(
+fn replayed<R: AsRef<[f64]> + Sync>(
     r: &mut Replay,
     x: &[R],
     y: &[f64],

@@ -394,7 +394,7 @@ impl Best {
 /// `rows` replayed: the data loss and the L2 term. With `sets_grads` the
 /// gradients are held in `r` (starting from the L2 term's, set in the pass
 /// that reads the parameters), else added to the parameters' own.
-fn replayed<R: AsRef<[f64]>>(
+fn replayed<R: AsRef<[f64]> + Sync>(
     r: &mut Replay,
     rows: &[R],
     sets_grads: bool,

@@ -1,7 +1,9 @@
 //! The forward pass alone, over any number of rows, a chunk of lanes at a
 //! time: what evaluation, prediction and plots need, without gradients.
 
-use super::Replay;
+use rayon::prelude::*;
+
+use super::{Lanes, Replay};
 
 /// How many numbers a chunk's values may take: lanes × nodes. 2²⁰ numbers
 /// are 8 MiB, 256 lanes of a 1024 × 1024 network's 4 100 nodes.
@@ -9,6 +11,9 @@ const CHUNK_NUMBERS: usize = 1 << 20;
 /// The most lanes in a chunk: enough for the matrix products to run at
 /// their speed.
 const MAX_LANES: usize = 256;
+/// How many chunks run at once, one a thread: memory is bounded by this
+/// many chunks' values, whatever the number of rows.
+const GROUP: usize = 8;
 
 impl Replay {
     /// Runs the recording forward on every row of `rows` (each
@@ -33,23 +38,40 @@ impl Replay {
     ///
     /// Panics, as [`run`](Self::run) does, if a row does not have
     /// [`nin`](Self::nin) numbers.
-    pub fn forward_rows<R: AsRef<[f64]>>(
+    pub fn forward_rows<R: AsRef<[f64]> + Sync>(
         &mut self,
         rows: &[R],
         mut each: impl FnMut(usize, f64, &[f64]),
     ) {
-        super::super::bulk::read_data_into(&self.shared, &mut self.shared_val);
         let lanes = self.chunk_lanes();
-        let mut outs = vec![0.0; self.outputs.len()];
-        for (c, part) in rows.chunks(lanes).enumerate() {
-            self.load_rows(part);
-            self.forward_any();
-            let b = part.len();
-            for r in 0..b {
-                for (o, &node) in outs.iter_mut().zip(&self.outputs) {
-                    *o = self.val[node * b + r];
-                }
-                each(c * lanes + r, self.val[self.root * b + r], &outs);
+        let run = &mut self.run;
+        super::super::bulk::read_data_into(&self.shared, &mut run.shared_val);
+        if rows.len() <= lanes {
+            run.load_rows(rows);
+            run.forward_any();
+            run.emit(0, &mut each);
+            return;
+        }
+        self.parts.truncate(GROUP);
+        while self.parts.len() < GROUP {
+            self.parts.push(Lanes::new(run.p.clone()));
+        }
+        for part in &mut self.parts {
+            part.shared_val.clone_from(&run.shared_val);
+        }
+        for (g, group) in rows.chunks(lanes * GROUP).enumerate() {
+            let parts = &mut self.parts;
+            super::super::threads::install(|| {
+                parts
+                    .par_iter_mut()
+                    .zip(group.par_chunks(lanes))
+                    .for_each(|(part, rows)| {
+                        part.load_rows(rows);
+                        part.forward_any();
+                    });
+            });
+            for (c, part) in self.parts.iter().take(group.len().div_ceil(lanes)).enumerate() {
+                part.emit((g * GROUP + c) * lanes, &mut each);
             }
         }
     }
@@ -57,7 +79,22 @@ impl Replay {
     /// Lanes per chunk of [`forward_rows`](Self::forward_rows): as many as
     /// fit [`CHUNK_NUMBERS`], from 1 to [`MAX_LANES`].
     pub(super) fn chunk_lanes(&self) -> usize {
-        (CHUNK_NUMBERS / self.nodes.len().max(1)).clamp(1, MAX_LANES)
+        (CHUNK_NUMBERS / self.run.p.nodes.len().max(1)).clamp(1, MAX_LANES)
+    }
+}
+
+impl Lanes {
+    /// Calls `each(first + r, value, outputs)` for every lane `r` of the
+    /// last forward pass.
+    fn emit(&self, first: usize, each: &mut impl FnMut(usize, f64, &[f64])) {
+        let b = self.lanes;
+        let mut outs = vec![0.0; self.p.outputs.len()];
+        for r in 0..b {
+            for (o, &node) in outs.iter_mut().zip(&self.p.outputs) {
+                *o = self.val[node * b + r];
+            }
+            each(first + r, self.val[self.p.root * b + r], &outs);
+        }
     }
 
     /// The forward pass, with 256-bit vectors where the processor has them

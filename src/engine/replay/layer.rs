@@ -2,19 +2,19 @@
 //! backward, as matrix products (or vector loops for thin layers), with its
 //! activations fused in.
 
-use super::Replay;
+use super::Lanes;
 use super::lanes::{Src, activation_backward, forward1};
 use super::layout::{columns, columns_out, raw, weights};
 use crate::engine::gemm::{self, gemm};
 use crate::engine::ops::Op;
 
-impl Replay {
+impl Lanes {
     /// Y = X·Wᵀ (+ b), with X the lanes of the layer's inputs; then the
     /// activations on its outputs.
     #[inline(always)]
     pub(super) fn layer_forward(&mut self, l: usize) {
         let b = self.lanes;
-        let layer = &self.layers[l];
+        let layer = &self.p.layers[l];
         let (n, m) = (layer.x.len(), layer.out.len());
         if n.min(m) <= THIN && !gemm::kernels() {
             self.thin_forward(l);
@@ -65,7 +65,7 @@ impl Replay {
     #[inline(always)]
     pub(super) fn activations_forward(&mut self, l: usize) {
         let b = self.lanes;
-        let layer = &self.layers[l];
+        let layer = &self.p.layers[l];
         for (i, &o) in layer.out.iter().enumerate() {
             if let Some((a, op)) = layer.act[i] {
                 let (before, after) = self.val.split_at_mut(a * b);
@@ -86,7 +86,7 @@ impl Replay {
     #[inline(always)]
     pub(super) fn activations_backward(&mut self, l: usize) {
         let b = self.lanes;
-        let layer = &self.layers[l];
+        let layer = &self.p.layers[l];
         for (i, &o) in layer.out.iter().enumerate() {
             if let Some((a, op)) = layer.act[i] {
                 let (before, after) = self.grad.split_at_mut(a * b);
@@ -111,7 +111,7 @@ impl Replay {
     pub(super) fn layer_backward(&mut self, l: usize) {
         self.activations_backward(l);
         let b = self.lanes;
-        let layer = &self.layers[l];
+        let layer = &self.p.layers[l];
         let (n, m) = (layer.x.len(), layer.out.len());
         if n.min(m) <= THIN && !gemm::kernels() {
             self.thin_backward(l);
@@ -135,7 +135,7 @@ impl Replay {
             }
         };
         // the inputs' gradient is wanted unless they are all the data's own lanes
-        let want_dx = layer.x.iter().any(|&j| j >= self.nin);
+        let want_dx = layer.x.iter().any(|&j| j >= self.p.nin);
         // SAFETY: as in layer_forward: dy addresses b×m numbers (the outputs'
         // gradient lanes or a copy), w m×n, x b×n, dw m×n, and dx b×n at
         // (1, dxcs) inside `grad` (the inputs' lanes, before the outputs'
@@ -185,7 +185,7 @@ impl Replay {
     #[inline(always)]
     fn add_back(&mut self, l: usize, dx_copied: bool, dw_copied: bool) {
         let b = self.lanes;
-        let layer = &self.layers[l];
+        let layer = &self.p.layers[l];
         let n = layer.x.len();
         let [_, _, _, dxs, dws] = &self.scratch;
         if dx_copied {
@@ -221,7 +221,7 @@ impl Replay {
     #[inline(always)]
     pub(super) fn thin_forward(&mut self, l: usize) {
         let b = self.lanes;
-        let layer = &self.layers[l];
+        let layer = &self.p.layers[l];
         let split = layer.out.iter().copied().min().unwrap_or(0) * b;
         let (xs, ys) = self.val.split_at_mut(split);
         for (i, &o) in layer.out.iter().enumerate() {
@@ -242,8 +242,8 @@ impl Replay {
     #[inline(always)]
     pub(super) fn thin_backward(&mut self, l: usize) {
         let b = self.lanes;
-        let layer = &self.layers[l];
-        let want_dx = layer.x.iter().any(|&j| j >= self.nin);
+        let layer = &self.p.layers[l];
+        let want_dx = layer.x.iter().any(|&j| j >= self.p.nin);
         let split = layer.out.iter().copied().min().unwrap_or(0) * b;
         let (gx, gy) = self.grad.split_at_mut(split);
         for (i, &o) in layer.out.iter().enumerate() {

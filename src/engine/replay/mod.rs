@@ -20,6 +20,9 @@
 //! matrix product adds in blocks): the tests hold them to 1e-12 relative.
 
 use std::fmt;
+use std::sync::Arc;
+
+use rayon::prelude::*;
 
 use super::leaves::{Handles, Leaves};
 use super::tape::{self, Op};
@@ -166,16 +169,43 @@ impl std::error::Error for ReplayError {}
 /// ```
 #[derive(Clone, Debug)]
 pub struct Replay {
-    nin: usize,
-    nodes: Vec<Node>,
     /// Tape handles of the shared leaves, read afresh each run (parameters change).
     shared: Leaves,
+    /// The program and the buffers of a batch run in one piece.
+    run: Lanes,
+    /// A batch of more than [`PART_LANES`] rows runs in parts of that many
+    /// lanes, each with buffers of its own, on as many threads as there are.
+    parts: Vec<Lanes>,
+}
+
+/// The most lanes a batch runs in one piece. A larger batch is cut into
+/// parts of this many rows (the last one shorter) whatever the number of
+/// threads, and the parts' gradients are added in order, so the numbers are
+/// the same bits on one thread or many. 256 lanes of a 1024 × 1024 network
+/// are 8 MiB of values: a part stays in the processor's cache, where a whole
+/// large batch would not.
+const PART_LANES: usize = 256;
+
+/// The recorded program: nodes, layers and the order to run them in.
+/// Shared, read-only, by every [`Lanes`] that runs it.
+#[derive(Debug)]
+struct Program {
+    nin: usize,
+    nodes: Vec<Node>,
     layers: Vec<Layer>,
     steps: Vec<Step>,
     root: usize,
     outputs: Vec<usize>,
-    // buffers, kept between runs: lanes of each node's value and gradient
+}
+
+/// A program and the buffers it runs in over a batch of lanes. It holds no
+/// tape handle (the shared values are copied in), so it can run on another
+/// thread.
+#[derive(Clone, Debug)]
+struct Lanes {
+    p: Arc<Program>,
     lanes: usize,
+    /// Each node's lanes: its value, then its gradient.
     val: Vec<f64>,
     grad: Vec<f64>,
     shared_val: Vec<f64>,
@@ -212,7 +242,12 @@ impl Replay {
         if read {
             return Err(ReplayError::ReadsData);
         }
-        tape::with(|t| Replay::compile(t, start, nin, root, &outputs))
+        let (p, shared) = tape::with(|t| Program::compile(t, start, nin, root, &outputs))?;
+        Ok(Replay {
+            shared,
+            run: Lanes::new(Arc::new(p)),
+            parts: Vec::new(),
+        })
     }
 
     /// How many inputs a row has.
@@ -222,7 +257,7 @@ impl Replay {
     /// assert_eq!(r.nin(), 2);
     /// ```
     pub fn nin(&self) -> usize {
-        self.nin
+        self.run.p.nin
     }
 
     /// Runs the recording on every row of `rows` (each `nin` numbers), adds
@@ -230,6 +265,10 @@ impl Replay {
     /// accumulate, as after [`Value::backward`]), and returns the mean over
     /// the rows of the recorded value. The per-row outputs are then in
     /// [`output`](Self::output).
+    ///
+    /// A batch of more than 256 rows runs in parts of 256 on as many
+    /// threads as rayon has (the machine's cores, or `RAYON_NUM_THREADS`),
+    /// with the same numbers on any number of threads.
     ///
     /// ```
     /// use micrograd::{Replay, Value};
@@ -240,67 +279,63 @@ impl Replay {
     /// assert_eq!(w.grad(), (2.0 * 3.0 * 1.0 + 2.0 * 6.0 * 2.0) / 2.0); // d(mean)/dw
     /// assert_eq!(r.output(1), &[6.0]);
     /// ```
-    pub fn run<R: AsRef<[f64]>>(&mut self, rows: &[R]) -> f64 {
+    pub fn run<R: AsRef<[f64]> + Sync>(&mut self, rows: &[R]) -> f64 {
         let mean = self.passes_over(rows, |_| 0.0);
         self.accumulate(|old, g| old + g);
         mean
     }
 
-    /// Loads the rows, runs the passes, keeps the outputs; the mean of the
+    /// Reads the shared values, runs the passes over the rows (in parts,
+    /// in parallel, for a large batch), keeps the outputs; the mean of the
     /// recorded value. The shared values' gradients start at `start(data)`.
-    fn passes_over<R: AsRef<[f64]>>(&mut self, rows: &[R], start: impl FnMut(f64) -> f64) -> f64 {
-        let b = rows.len();
-        self.load(rows, start);
-        self.passes();
-        let root = &self.val[self.root * b..(self.root + 1) * b];
-        let mean = root.iter().sum::<f64>() / b.max(1) as f64;
-        self.out.clear();
-        for r in 0..b {
-            self.out
-                .extend(self.outputs.iter().map(|&o| self.val[o * b + r]));
+    fn passes_over<R: AsRef<[f64]> + Sync>(
+        &mut self,
+        rows: &[R],
+        start: impl FnMut(f64) -> f64,
+    ) -> f64 {
+        let total = rows.len();
+        let run = &mut self.run;
+        super::bulk::read_data_into(&self.shared, &mut run.shared_val);
+        run.shared_grad.clear();
+        run.shared_grad.extend(run.shared_val.iter().copied().map(start));
+        if total <= PART_LANES {
+            let sum = run.pass(rows, total);
+            return sum / total.max(1) as f64;
         }
-        mean
+        let nparts = total.div_ceil(PART_LANES);
+        self.parts.truncate(nparts);
+        while self.parts.len() < nparts {
+            self.parts.push(Lanes::new(run.p.clone()));
+        }
+        let (shared_val, parts) = (&run.shared_val, &mut self.parts);
+        let sums: Vec<f64> = super::threads::install(|| {
+            parts
+                .par_iter_mut()
+                .zip(rows.par_chunks(PART_LANES))
+                .map(|(part, rows)| {
+                    part.shared_val.clone_from(shared_val);
+                    part.shared_grad.clear();
+                    part.shared_grad.resize(shared_val.len(), 0.0);
+                    part.pass(rows, total)
+                })
+                .collect()
+        });
+        // in the parts' order, whichever thread ran each
+        run.out.clear();
+        for part in &self.parts {
+            for (g, d) in run.shared_grad.iter_mut().zip(&part.shared_grad) {
+                *g += d;
+            }
+            run.out.extend_from_slice(&part.out);
+        }
+        sums.iter().sum::<f64>() / total as f64
     }
 
     /// The outputs of row `r` of the last [`run`](Self::run), in the order
     /// the recorded function returned them (see [`run`](Self::run)'s example).
     pub fn output(&self, r: usize) -> &[f64] {
-        let k = self.outputs.len();
-        &self.out[r * k..(r + 1) * k]
-    }
-
-    /// Sizes the buffers, puts the rows in the input lanes, reads the shared
-    /// values and sets their gradients to `start(value)`.
-    fn load<R: AsRef<[f64]>>(&mut self, rows: &[R], start: impl FnMut(f64) -> f64) {
-        let n = self.nodes.len();
-        self.grad.clear();
-        self.grad.resize(n * rows.len(), 0.0);
-        self.load_rows(rows);
-        super::bulk::read_data_into(&self.shared, &mut self.shared_val);
-        self.shared_grad.clear();
-        self.shared_grad
-            .extend(self.shared_val.iter().copied().map(start));
-    }
-
-    /// Sizes the value buffer for the rows and puts them in the input lanes.
-    fn load_rows<R: AsRef<[f64]>>(&mut self, rows: &[R]) {
-        let b = rows.len();
-        self.lanes = b;
-        let n = self.nodes.len();
-        self.val.resize(n * b, 0.0); // every node is written before it is read
-        for (r, row) in rows.iter().enumerate() {
-            let row = row.as_ref();
-            assert_eq!(
-                row.len(),
-                self.nin,
-                "micrograd: Replay::run: row {r} has {} numbers, the recording takes {}",
-                row.len(),
-                self.nin
-            );
-            for (k, &x) in row.iter().enumerate() {
-                self.val[k * b + r] = x;
-            }
-        }
+        let k = self.run.p.outputs.len();
+        &self.run.out[r * k..(r + 1) * k]
     }
 
     /// The leaves made outside the recording that it uses, in the order of
@@ -309,19 +344,88 @@ impl Replay {
         self.shared.values()
     }
 
+    /// Writes the shared values' gradients to their leaves on the tape, as
+    /// `set(old, g)` (for [`run`](Self::run), `old + g`: leaves accumulate,
+    /// as after `backward`).
+    fn accumulate(&mut self, mut set: impl FnMut(f64, f64) -> f64) {
+        tape::with(|t| {
+            self.shared.checked_run(t);
+            for (v, &g) in self.shared.values().iter().zip(&self.run.shared_grad) {
+                let old = t.grad_of(v.idx);
+                t.grad[v.idx as usize] = set(old, g);
+            }
+        });
+    }
+}
+
+impl Lanes {
+    fn new(p: Arc<Program>) -> Lanes {
+        Lanes {
+            p,
+            lanes: 0,
+            val: Vec::new(),
+            grad: Vec::new(),
+            shared_val: Vec::new(),
+            shared_grad: Vec::new(),
+            out: Vec::new(),
+            scratch: Default::default(),
+        }
+    }
+
+    /// Forward and backward over `rows`, a part of a batch of `total` rows
+    /// (each lane's gradient starts at d(mean)/d(lane) = 1/total), adding
+    /// to the shared gradients as they stand; keeps the outputs and returns
+    /// the sum of the recorded value over the rows.
+    fn pass<R: AsRef<[f64]>>(&mut self, rows: &[R], total: usize) -> f64 {
+        let b = rows.len();
+        self.load_rows(rows);
+        self.grad.clear();
+        self.grad.resize(self.p.nodes.len() * b, 0.0);
+        self.passes(total);
+        let root = self.p.root;
+        let sum = self.val[root * b..(root + 1) * b].iter().sum::<f64>();
+        self.out.clear();
+        for r in 0..b {
+            self.out
+                .extend(self.p.outputs.iter().map(|&o| self.val[o * b + r]));
+        }
+        sum
+    }
+
+    /// Sizes the value buffer for the rows and puts them in the input lanes.
+    fn load_rows<R: AsRef<[f64]>>(&mut self, rows: &[R]) {
+        let b = rows.len();
+        self.lanes = b;
+        let (n, nin) = (self.p.nodes.len(), self.p.nin);
+        self.val.resize(n * b, 0.0); // every node is written before it is read
+        for (r, row) in rows.iter().enumerate() {
+            let row = row.as_ref();
+            assert_eq!(
+                row.len(),
+                nin,
+                "micrograd: Replay::run: row {r} has {} numbers, the recording takes {nin}",
+                row.len(),
+            );
+            for (k, &x) in row.iter().enumerate() {
+                self.val[k * b + r] = x;
+            }
+        }
+    }
+
     #[inline(always)]
     fn forward(&mut self) {
         let b = self.lanes;
-        for s in 0..self.steps.len() {
-            match self.steps[s] {
+        let p = Arc::clone(&self.p);
+        for step in &p.steps {
+            match *step {
                 Step::Layer(l) => self.layer_forward(l),
                 Step::Node(i) => {
-                    if i < self.nin {
+                    if i < p.nin {
                         continue; // an input: loaded
                     }
                     let (before, rest) = self.val.split_at_mut(i * b);
                     let out = &mut rest[..b];
-                    forward_node(&self.nodes[i], before, &self.shared_val, out, b);
+                    forward_node(&p.nodes[i], before, &self.shared_val, out, b);
                 }
             }
         }
@@ -332,34 +436,36 @@ impl Replay {
     /// baseline's SSE2). Without FMA, so every number is bit for bit the
     /// same on every x86-64 processor; the matrix products dispatch on
     /// their own ([`gemm()`]).
-    fn passes(&mut self) {
+    fn passes(&mut self, total: usize) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2, just checked.
-            unsafe { self.passes_avx2() };
+            unsafe { self.passes_avx2(total) };
             return;
         }
         self.forward();
-        self.backward();
+        self.backward(total);
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn passes_avx2(&mut self) {
+    fn passes_avx2(&mut self, total: usize) {
         self.forward();
-        self.backward();
+        self.backward(total);
     }
 
+    /// The backward pass, each lane's value weighing 1/`total` in the mean.
     #[inline(always)]
-    fn backward(&mut self) {
+    fn backward(&mut self, total: usize) {
         let b = self.lanes;
-        let g = 1.0 / b.max(1) as f64; // d(mean)/d(each lane)
-        self.grad[self.root * b..(self.root + 1) * b].fill(g);
-        for s in (0..self.steps.len()).rev() {
-            match self.steps[s] {
+        let p = Arc::clone(&self.p);
+        let g = 1.0 / total.max(1) as f64; // d(mean)/d(each lane)
+        self.grad[p.root * b..(p.root + 1) * b].fill(g);
+        for step in p.steps.iter().rev() {
+            match *step {
                 Step::Layer(l) => self.layer_backward(l),
                 Step::Node(i) => backward_node(
-                    &self.nodes[i],
+                    &p.nodes[i],
                     i,
                     &self.val,
                     &mut self.grad,
@@ -369,19 +475,6 @@ impl Replay {
                 ),
             }
         }
-    }
-
-    /// Writes the shared values' gradients to their leaves on the tape, as
-    /// `set(old, g)` (for [`run`](Self::run), `old + g`: leaves accumulate,
-    /// as after `backward`).
-    fn accumulate(&mut self, mut set: impl FnMut(f64, f64) -> f64) {
-        tape::with(|t| {
-            self.shared.checked_run(t);
-            for (v, &g) in self.shared.values().iter().zip(&self.shared_grad) {
-                let old = t.grad_of(v.idx);
-                t.grad[v.idx as usize] = set(old, g);
-            }
-        });
     }
 }
 

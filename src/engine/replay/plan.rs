@@ -4,7 +4,7 @@
 
 use super::layout::regular;
 use super::record::FastMap;
-use super::{Arg, Layer, Node, Replay, Step};
+use super::{Arg, Layer, Node, Program, Step};
 use crate::engine::ops::Op;
 
 /// A neuron's row of a layer: its weights' and bias's shared slots and its
@@ -33,7 +33,7 @@ fn layer_row(n: &Node) -> Option<(Vec<usize>, Vec<usize>, Option<usize>)> {
     Some((w, x, b))
 }
 
-impl Replay {
+impl Program {
     /// Groups affine nodes on the same inputs, with shared weights, into
     /// layers; everything else runs node by node.
     pub(super) fn plan(&mut self) {

@@ -4,21 +4,22 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::{Arg, Node, Replay, ReplayError};
+use super::{Arg, Node, Program, ReplayError};
 use crate::engine::leaves::Leaves;
 use crate::engine::ops::Op;
 use crate::engine::tape::Tape;
 use crate::engine::value::Value;
 
-impl Replay {
-    /// The recorded segment of the tape as a program.
+impl Program {
+    /// The recorded segment of the tape as a program, and the leaves it
+    /// shares (parameters, constants).
     pub(super) fn compile(
         t: &Tape,
         start: usize,
         nin: usize,
         root: Value,
         outputs: &[Value],
-    ) -> Result<Replay, ReplayError> {
+    ) -> Result<(Program, Leaves), ReplayError> {
         let end = t.data.len();
         let mut shared: Vec<Value> = Vec::new();
         let (mut lo, mut links) = (start, 0);
@@ -61,24 +62,16 @@ impl Replay {
             nodes.push(Node { op, args, c });
         }
         let lane = |v: Value| v.idx as usize - start;
-        let mut r = Replay {
+        let mut p = Program {
             nin,
             nodes,
-            shared: Leaves::new(shared),
             layers: Vec::new(),
             steps: Vec::new(),
             root: lane(root),
             outputs: outputs.iter().map(|&v| lane(v)).collect(),
-            lanes: 0,
-            val: Vec::new(),
-            grad: Vec::new(),
-            shared_val: Vec::new(),
-            shared_grad: Vec::new(),
-            out: Vec::new(),
-            scratch: Default::default(),
         };
-        r.plan();
-        Ok(r)
+        p.plan();
+        Ok((p, Leaves::new(shared)))
     }
 }
 

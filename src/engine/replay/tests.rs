@@ -27,17 +27,30 @@ fn recorded() -> (Replay, Vec<[f64; 4]>) {
     (r, rows)
 }
 
+/// Reads the shared values and puts the rows in the lanes, gradients 0.
+fn load(r: &mut Replay, rows: &[[f64; 4]]) {
+    crate::engine::bulk::read_data_into(&r.shared, &mut r.run.shared_val);
+    let run = &mut r.run;
+    run.shared_grad.clear();
+    run.shared_grad.resize(run.shared_val.len(), 0.0);
+    run.load_rows(rows);
+    run.grad.clear();
+    run.grad.resize(run.p.nodes.len() * rows.len(), 0.0);
+}
+
 /// The AVX2 passes (taken on processors that have it) and the baseline
 /// ones compute the same bits: the claim that makes dispatching safe.
 #[test]
 fn wide_and_baseline_passes_agree_bit_for_bit() {
     let (mut r, rows) = recorded();
-    r.load(&rows, |_| 0.0);
-    r.passes();
-    let wide = (r.val.clone(), r.grad.clone(), r.shared_grad.clone());
-    r.load(&rows, |_| 0.0);
-    r.forward();
-    r.backward();
+    let n = rows.len();
+    load(&mut r, &rows);
+    r.run.passes(n);
+    let wide = (r.run.val.clone(), r.run.grad.clone(), r.run.shared_grad.clone());
+    load(&mut r, &rows);
+    r.run.forward();
+    r.run.backward(n);
+    let r = &r.run;
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&wide.0), bits(&r.val));
     assert_eq!(bits(&wide.1), bits(&r.grad));
@@ -51,13 +64,15 @@ fn wide_and_baseline_passes_agree_bit_for_bit() {
 #[test]
 fn portable_layers_agree_with_the_kernels() {
     let (mut r, rows) = recorded();
-    r.load(&rows, |_| 0.0);
-    r.passes();
-    let fast = (r.val.clone(), r.grad.clone(), r.shared_grad.clone());
+    let n = rows.len();
+    load(&mut r, &rows);
+    r.run.passes(n);
+    let fast = (r.run.val.clone(), r.run.grad.clone(), r.run.shared_grad.clone());
     gemm::PORTABLE.set(true);
-    r.load(&rows, |_| 0.0);
-    r.passes();
+    load(&mut r, &rows);
+    r.run.passes(n);
     gemm::PORTABLE.set(false);
+    let r = &r.run;
     use crate::engine::assert_close;
     assert_close(&fast.0, &r.val);
     assert_close(&fast.1, &r.grad);
@@ -120,4 +135,37 @@ fn forward_rows_gives_the_runs_values_a_chunk_at_a_time() {
     assert_close(&got, &want);
     let got_mean = values.iter().sum::<f64>() / values.len() as f64;
     assert!((got_mean - mean).abs() <= 1e-12 * mean.abs().max(1.0));
+}
+
+/// A batch of more than [`PART_LANES`] rows runs in parts on rayon's
+/// threads: the same bits on one thread as on three, and the same numbers
+/// as one piece up to the order of summation.
+#[test]
+fn parts_give_the_same_bits_on_any_number_of_threads() {
+    let (mut r, rows) = recorded();
+    let many: Vec<[f64; 4]> = rows.iter().cycle().take(3 * PART_LANES + 37).copied().collect();
+    let run_on = |threads: usize, r: &mut Replay| {
+        crate::set_threads(threads).unwrap();
+        crate::zero_grad(r.shared());
+        let mean = r.run(&many);
+        let grads: Vec<f64> = r.shared().iter().map(|p| p.grad()).collect();
+        let outs: Vec<f64> = (0..many.len()).flat_map(|k| r.output(k).to_vec()).collect();
+        (mean.to_bits(), grads, outs)
+    };
+    let one = run_on(1, &mut r);
+    let three = run_on(3, &mut r);
+    crate::set_threads(0).unwrap();
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(one.0, three.0);
+    assert_eq!(bits(&one.1), bits(&three.1));
+    assert_eq!(bits(&one.2), bits(&three.2));
+    assert_eq!(r.parts.len(), 4);
+    // one piece: the parts' sums in another order
+    let mut whole = r.clone();
+    crate::zero_grad(whole.shared());
+    load(&mut whole, &many);
+    let n = many.len();
+    whole.run.passes(n);
+    crate::engine::assert_close(&one.1, &whole.run.shared_grad);
+    assert!(one.1.iter().any(|&g| g != 0.0));
 }

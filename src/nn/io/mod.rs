@@ -325,7 +325,7 @@ impl ModelFile {
     /// assert_eq!(p[1].value, f.predict_value(&x[1]));
     /// assert!((p[0].probabilities.as_ref().unwrap()[2] - f.probabilities(&x[0]).unwrap()[2]).abs() < 1e-12);
     /// ```
-    pub fn predict_rows<R: AsRef<[f64]>>(&self, x: &[R], proba: bool) -> Vec<Prediction> {
+    pub fn predict_rows<R: AsRef<[f64]> + Sync>(&self, x: &[R], proba: bool) -> Vec<Prediction> {
         let outs = crate::nn::Scorer::new(&self.model).outputs(x);
         outs.iter()
             .map(|o| {
