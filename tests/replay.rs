@@ -390,9 +390,19 @@ fn any_number_of_threads_trains_the_same_bits() {
     let run = |n: &str| {
         let model = d.path().join(format!("t{n}.json"));
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_micrograd"))
-            .args(["train", "--target", "c", "--layers", "32,32", "--epochs", "3"])
+            .args([
+                "train", "--target", "c", "--layers", "32,32", "--epochs", "3",
+            ])
             .args(["--batch-size", "600", "--cv", "0", "--test-fraction", "0"])
-            .args(["--valid-fraction", "0", "--json", "--no-plots", "--threads", n, "--data"])
+            .args([
+                "--valid-fraction",
+                "0",
+                "--json",
+                "--no-plots",
+                "--threads",
+                n,
+                "--data",
+            ])
             .arg(&data)
             .arg("--save")
             .arg(&model)

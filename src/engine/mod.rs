@@ -12,8 +12,8 @@ pub(crate) mod ops;
 mod replay;
 mod scope;
 mod stats;
-mod threads;
 pub(crate) mod tape;
+mod threads;
 mod trace;
 mod value;
 

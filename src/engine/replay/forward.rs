@@ -70,7 +70,12 @@ impl Replay {
                         part.forward_any();
                     });
             });
-            for (c, part) in self.parts.iter().take(group.len().div_ceil(lanes)).enumerate() {
+            for (c, part) in self
+                .parts
+                .iter()
+                .take(group.len().div_ceil(lanes))
+                .enumerate()
+            {
                 part.emit((g * GROUP + c) * lanes, &mut each);
             }
         }

@@ -13,6 +13,9 @@
 //!   safety argument for their aliasing;
 //! - `forward`: the values alone over many rows, a chunk of lanes at a
 //!   time, for evaluation and prediction;
+//! - here: the program ([`Program`]), shared by the buffers it runs in
+//!   ([`Lanes`]), which hold no tape handle, so that a large batch's parts
+//!   run on rayon's threads;
 //! - `held`: the hand-off to an optimizer, gradients kept here for one
 //!   visit to the tape.
 //!
@@ -297,7 +300,8 @@ impl Replay {
         let run = &mut self.run;
         super::bulk::read_data_into(&self.shared, &mut run.shared_val);
         run.shared_grad.clear();
-        run.shared_grad.extend(run.shared_val.iter().copied().map(start));
+        run.shared_grad
+            .extend(run.shared_val.iter().copied().map(start));
         if total <= PART_LANES {
             let sum = run.pass(rows, total);
             return sum / total.max(1) as f64;

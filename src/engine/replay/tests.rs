@@ -46,7 +46,11 @@ fn wide_and_baseline_passes_agree_bit_for_bit() {
     let n = rows.len();
     load(&mut r, &rows);
     r.run.passes(n);
-    let wide = (r.run.val.clone(), r.run.grad.clone(), r.run.shared_grad.clone());
+    let wide = (
+        r.run.val.clone(),
+        r.run.grad.clone(),
+        r.run.shared_grad.clone(),
+    );
     load(&mut r, &rows);
     r.run.forward();
     r.run.backward(n);
@@ -67,7 +71,11 @@ fn portable_layers_agree_with_the_kernels() {
     let n = rows.len();
     load(&mut r, &rows);
     r.run.passes(n);
-    let fast = (r.run.val.clone(), r.run.grad.clone(), r.run.shared_grad.clone());
+    let fast = (
+        r.run.val.clone(),
+        r.run.grad.clone(),
+        r.run.shared_grad.clone(),
+    );
     gemm::PORTABLE.set(true);
     load(&mut r, &rows);
     r.run.passes(n);
@@ -143,7 +151,12 @@ fn forward_rows_gives_the_runs_values_a_chunk_at_a_time() {
 #[test]
 fn parts_give_the_same_bits_on_any_number_of_threads() {
     let (mut r, rows) = recorded();
-    let many: Vec<[f64; 4]> = rows.iter().cycle().take(3 * PART_LANES + 37).copied().collect();
+    let many: Vec<[f64; 4]> = rows
+        .iter()
+        .cycle()
+        .take(3 * PART_LANES + 37)
+        .copied()
+        .collect();
     let run_on = |threads: usize, r: &mut Replay| {
         crate::set_threads(threads).unwrap();
         crate::zero_grad(r.shared());
