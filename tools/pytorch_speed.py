@@ -28,7 +28,8 @@ import torch
 
 # one thread unless TORCH_THREADS says otherwise (BENCHMARKS.md reports both)
 torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
-torch.set_default_dtype(torch.float64)
+# float64 like ours, unless TORCH_DTYPE=float32 (BENCHMARKS.md reports both)
+torch.set_default_dtype(torch.float32 if os.environ.get("TORCH_DTYPE") == "float32" else torch.float64)
 
 
 def run(case):
