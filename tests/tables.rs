@@ -85,7 +85,26 @@ fn a_messy_export_trains_to_high_accuracy_with_default_flags() {
     // per-class figures and a confusion matrix, printed and drawn
     assert!(out.contains("precision  recall  samples"), "{out}");
     assert!(out.contains("confusion (rows: true class"), "{out}");
+    // the columns the model leans on, printed and drawn: the three the
+    // target is made from, never the id or the constant (set aside)
+    let heading = out
+        .lines()
+        .position(|l| l.starts_with("importance: how much the accuracy drops"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        out.lines()
+            .nth(heading)
+            .unwrap()
+            .contains("the 100 test rows")
+    );
+    let listed: Vec<&str> = (out.lines().skip(heading + 1).take(3))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    let mut sorted = listed.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ["age", "city", "income"], "{out}");
     for f in [
+        "importance.svg",
         "confusion.svg",
         "confusion.png",
         "loss.svg",

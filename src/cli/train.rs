@@ -7,8 +7,8 @@ use std::time::Instant;
 use micrograd::data::{self, BUILTIN, Dataset, PrepOptions, Preprocess, Table};
 use micrograd::nn::ModelFile;
 use micrograd::train::{
-    Choices, CrossValidation, DataKind, Divergence, History, Recipe, RecipeError, Scores,
-    StepReport, TEST_FRACTION, Timings, evaluate, fit, fit_with_validation,
+    Choices, CrossValidation, DataKind, Divergence, History, Importance, Recipe, RecipeError,
+    Scores, StepReport, TEST_FRACTION, Timings, evaluate, fit, fit_with_validation,
 };
 use micrograd::viz::{Curves, fmt_short, shorten};
 use micrograd::{MLP, Module, OptimizerKind, Rng};
@@ -411,6 +411,8 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         .test
         .as_ref()
         .map(|t| Scores::of(&model, t, loss, &d.prep).with_roc_auc(&model, t, loss));
+    let sets = [d.test.as_ref(), d.valid.as_ref(), Some(&d.train)];
+    let importance = Importance::of_run(&model, &d.prep, loss, sets, a.seed);
     let evaluate = aside + scoring.elapsed().as_secs_f64();
     let file = ModelFile {
         model,
@@ -419,7 +421,8 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
     };
     let plotting = Instant::now();
     let last = cv.as_ref().map(|c| &c.pooled).or(on_test.as_ref());
-    let mut written = write_pictures(a, &d, &file, &curves, last.unwrap_or(&on_train))?;
+    let last = last.unwrap_or(&on_train);
+    let mut written = write_pictures(a, &d, &file, &curves, last, importance.as_ref())?;
     let plots = plotting.elapsed().as_secs_f64();
     if !quiet {
         note_earlier_pictures(a, &written);
@@ -445,6 +448,7 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         on_train,
         on_test,
         cv,
+        importance,
         written,
     };
     let (name, last) = s.last();
@@ -475,6 +479,8 @@ struct Summary<'a> {
     on_test: Option<Scores>,
     /// With cross-validation: the folds' scores.
     cv: Option<CrossValidation>,
+    /// How much each input column matters to the model.
+    importance: Option<Importance>,
     written: Vec<PathBuf>,
 }
 
@@ -511,6 +517,7 @@ impl Summary<'_> {
             "train": self.on_train.json(),
             "test": self.on_test.as_ref().map(Scores::json),
             "cv": self.cv.as_ref().map(CrossValidation::json),
+            "importance": self.importance.as_ref().map(Importance::json),
             "notes": d.notes,
             "warning": warnings.first(),
             "warnings": warnings,
@@ -555,6 +562,11 @@ impl Summary<'_> {
                 ""
             };
             out!("{name}: per class{whose}\n{c}");
+        }
+        if let Some(i) = self.importance.as_ref()
+            && self.d.kind == DataKind::Table
+        {
+            i.lines().iter().for_each(|l| outln!("{l}"));
         }
         if let Some(cv) = &self.cv {
             // every row of the table, tested once by the folds (before any balancing)

@@ -6,6 +6,7 @@ use std::fmt;
 mod cv;
 mod cv_report;
 mod evaluate;
+pub mod importance;
 mod recipe;
 mod report;
 
@@ -16,6 +17,7 @@ pub use cv::{
 pub use cv_report::Spread;
 use evaluate::evaluate_with;
 pub use evaluate::{Evaluation, evaluate};
+pub use importance::{ColumnImportance, Importance, Measured};
 pub use recipe::{Choices, ClassWeight, DataKind, MAX_STEPS, Recipe, RecipeError};
 pub use report::{Scores, Timings};
 
