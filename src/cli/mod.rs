@@ -7,6 +7,7 @@ mod progress;
 mod serve;
 mod train;
 mod train_cv;
+mod train_report;
 mod written;
 
 use crate::cli::out::errln;

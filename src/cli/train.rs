@@ -22,14 +22,14 @@ use super::{Failure, TrainArgs};
 /// The data to train on, encoded, and how it was encoded.
 pub(super) struct Loaded {
     pub(super) train: Dataset,
-    valid: Option<Dataset>,
+    pub(super) valid: Option<Dataset>,
     pub(super) test: Option<Dataset>,
-    prep: Preprocess,
+    pub(super) prep: Preprocess,
     /// A CSV table (the table recipe), or a built-in set (micrograd's demo).
     pub(super) kind: DataKind,
     /// What preparing the table did to it, every line: rows left out, empty
     /// cells filled, columns left out, classes balanced (for --json).
-    notes: Vec<String>,
+    pub(super) notes: Vec<String>,
     /// Seconds reading the data (or making a built-in set), and encoding
     /// and splitting it.
     read: f64,
@@ -439,7 +439,7 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         total: started.elapsed().as_secs_f64(),
         cross_validation: cv_seconds,
     };
-    let s = Summary {
+    let mut s = Summary {
         d: &d,
         r: &r,
         history: &history,
@@ -456,6 +456,8 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         .into_iter()
         .flatten()
         .collect();
+    let report = s.write_report(a, &warnings, &file.model)?;
+    s.written.extend(report);
     if a.json {
         s.print_json(&warnings);
     } else {
@@ -468,20 +470,20 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
 }
 
 /// What a finished run reports.
-struct Summary<'a> {
-    d: &'a Loaded,
-    r: &'a Recipe,
-    history: &'a History,
+pub(super) struct Summary<'a> {
+    pub(super) d: &'a Loaded,
+    pub(super) r: &'a Recipe,
+    pub(super) history: &'a History,
     /// Where the run's time went.
-    timings: Timings,
-    parameters: usize,
-    on_train: Scores,
-    on_test: Option<Scores>,
+    pub(super) timings: Timings,
+    pub(super) parameters: usize,
+    pub(super) on_train: Scores,
+    pub(super) on_test: Option<Scores>,
     /// With cross-validation: the folds' scores.
-    cv: Option<CrossValidation>,
+    pub(super) cv: Option<CrossValidation>,
     /// How much each input column matters to the model.
-    importance: Option<Importance>,
-    written: Vec<PathBuf>,
+    pub(super) importance: Option<Importance>,
+    pub(super) written: Vec<PathBuf>,
 }
 
 impl Summary<'_> {

@@ -9,6 +9,7 @@ mod evaluate;
 pub mod importance;
 mod recipe;
 mod report;
+pub mod report_html;
 
 pub use cv::{
     CrossValidation, CvError, CvPlan, CvSetup, DEFAULT_FOLDS, Fold, Holdout, MAX_DEFAULT_ROWS,
