@@ -208,14 +208,14 @@ pub struct TrainArgs {
     /// split would hold fewer than 100 rows, else 0].
     #[arg(long, value_name = "K", allow_negative_numbers = true, value_parser = whole::<usize>)]
     cv: Option<usize>,
-    /// Where pictures and the model go.
+    /// Where the pictures, report.html and the model go.
     #[arg(long, default_value = "out", value_name = "DIR")]
     out: PathBuf,
     /// Save the model here instead of DIR/model.json and DIR/model.safetensors
     /// (.safetensors for safetensors, else JSON).
     #[arg(long, value_name = "FILE")]
     save: Option<PathBuf>,
-    /// Skip the pictures.
+    /// Skip the pictures and report.html (which is made of them).
     #[arg(long)]
     no_plots: bool,
     /// No progress output; only the summary.
