@@ -88,7 +88,8 @@ impl Importance {
     /// on most honestly: the test rows if any were held out, else (as in
     /// a cross-validated run, whose saved model trains on every row) the
     /// rows held out to decide when to stop, else the training rows.
-    /// `None` when that set has fewer than 2 rows.
+    /// `None` when that set has fewer than 2 rows, or its score is not a
+    /// number (R² of rows whose targets are all the same).
     ///
     /// ```
     /// use micrograd::data::{Preprocess, moons};
@@ -116,7 +117,9 @@ impl Importance {
         let (ds, measured) = sets
             .into_iter()
             .find_map(|(d, m)| d.filter(|d| !d.is_empty()).map(|d| (d, m)))?;
-        (ds.len() >= 2).then(|| Importance::of(model, prep, loss, ds, measured, seed))
+        (ds.len() >= 2)
+            .then(|| Importance::of(model, prep, loss, ds, measured, seed))
+            .filter(|i| i.baseline.is_finite())
     }
 
     /// The importance of each column of `ds` (encoded by `prep`) to
@@ -455,5 +458,12 @@ mod tests {
         );
         assert!(i.caveat().unwrap().contains("not how well"));
         assert_eq!(i.json()["columns"][0]["column"], "a");
+        // no R² when every target is the same: no importance, rather than NaN
+        let flat = Dataset {
+            y: vec![3.0; n],
+            ..ds
+        };
+        let none = Importance::of_run(&model, &prep, Loss::Mse, [Some(&flat), None, None], 1);
+        assert_eq!(none, None);
     }
 }
