@@ -235,6 +235,7 @@ ul.notes { padding-left: 20px; margin: 6px 0; }
 ul.notes li { margin: 2px 0; overflow-wrap: anywhere; }
 .warn { background: #fff6e0; border-left: 4px solid #e0a100; padding: 8px 14px; margin: 12px 0; }
 .muted { color: #5b6475; }
+section { overflow-x: auto; }
 figure { margin: 8px 0 16px; }
 figure svg { max-width: 100%; height: auto; display: block; }
 figcaption { color: #5b6475; font-size: 13px; margin-top: 4px; }

@@ -357,8 +357,8 @@ pub(super) fn importance(p: &Page) -> String {
 /// Every column's mean and sd drop, most important first.
 fn importance_table(i: &Importance) -> String {
     let mut s = String::from(
-        "<table>\n<tr><th>column</th><th class=\"n\">drop (mean)</th>\
-         <th class=\"n\">sd</th><th class=\"n\">inputs</th></tr>\n",
+        "<table>\n<tr><th>column</th><th class=\"n\">mean drop</th>\
+         <th class=\"n\">sd</th><th class=\"n\">network inputs</th></tr>\n",
     );
     for c in &i.columns {
         let _ = writeln!(
