@@ -117,6 +117,15 @@ fn json_carries_each_fold_and_the_mean_and_sd() {
     };
     let j = run("7");
     assert!(j["test"].is_null(), "{j:#}");
+    // no test rows: the importance is measured on the final model's held-out rows, and says so
+    let imp = &j["importance"];
+    assert_eq!(imp["measured_on"], "validation", "{imp:#}");
+    assert_eq!(
+        (imp["repeats"].as_u64(), imp["rows"].as_u64()),
+        (Some(5), Some(12))
+    );
+    assert!(imp["caveat"].as_str().unwrap().contains("never trained on"));
+    assert_eq!(imp["columns"][0]["drops"].as_array().unwrap().len(), 5);
     let cv = &j["cv"];
     assert_eq!(
         (cv["folds"].as_u64(), cv["rows"].as_u64()),

@@ -7,6 +7,7 @@ mod progress;
 mod serve;
 mod train;
 mod train_cv;
+mod train_report;
 mod written;
 
 use crate::cli::out::errln;
@@ -212,7 +213,7 @@ pub struct TrainArgs {
     /// split would hold fewer than 100 rows, else 0].
     #[arg(long, value_name = "K", allow_negative_numbers = true, value_parser = whole::<usize>)]
     cv: Option<usize>,
-    /// Where pictures and the model go.
+    /// Where the pictures, report.html and the model go.
     #[arg(long, default_value = "out", value_name = "DIR")]
     out: PathBuf,
     /// Save the model here instead of DIR/model.json and DIR/model.safetensors
@@ -223,7 +224,7 @@ pub struct TrainArgs {
     /// `micrograd export --help`).
     #[arg(long, value_name = "FILE")]
     onnx: Option<PathBuf>,
-    /// Skip the pictures.
+    /// Skip the pictures and report.html (which is made of them).
     #[arg(long)]
     no_plots: bool,
     /// No progress output; only the summary.

@@ -7,8 +7,8 @@ use std::time::Instant;
 use micrograd::data::{self, BUILTIN, Dataset, PrepOptions, Preprocess, Table};
 use micrograd::nn::ModelFile;
 use micrograd::train::{
-    Choices, CrossValidation, DataKind, Divergence, History, Recipe, RecipeError, Scores,
-    StepReport, TEST_FRACTION, Timings, evaluate, fit, fit_with_validation,
+    Choices, CrossValidation, DataKind, Divergence, History, Importance, Recipe, RecipeError,
+    Scores, StepReport, TEST_FRACTION, Timings, evaluate, fit, fit_with_validation,
 };
 use micrograd::viz::{Curves, fmt_short, shorten};
 use micrograd::{MLP, Module, OptimizerKind, Rng};
@@ -22,14 +22,14 @@ use super::{Failure, TrainArgs};
 /// The data to train on, encoded, and how it was encoded.
 pub(super) struct Loaded {
     pub(super) train: Dataset,
-    valid: Option<Dataset>,
+    pub(super) valid: Option<Dataset>,
     pub(super) test: Option<Dataset>,
-    prep: Preprocess,
+    pub(super) prep: Preprocess,
     /// A CSV table (the table recipe), or a built-in set (micrograd's demo).
     pub(super) kind: DataKind,
     /// What preparing the table did to it, every line: rows left out, empty
     /// cells filled, columns left out, classes balanced (for --json).
-    notes: Vec<String>,
+    pub(super) notes: Vec<String>,
     /// Seconds reading the data (or making a built-in set), and encoding
     /// and splitting it.
     read: f64,
@@ -426,6 +426,8 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         .test
         .as_ref()
         .map(|t| Scores::of(&model, t, loss, &d.prep).with_roc_auc(&model, t, loss));
+    let sets = [d.test.as_ref(), d.valid.as_ref(), Some(&d.train)];
+    let importance = Importance::of_run(&model, &d.prep, loss, sets, a.seed);
     let evaluate = aside + scoring.elapsed().as_secs_f64();
     let file = ModelFile {
         model,
@@ -434,7 +436,8 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
     };
     let plotting = Instant::now();
     let last = cv.as_ref().map(|c| &c.pooled).or(on_test.as_ref());
-    let mut written = write_pictures(a, &d, &file, &curves, last.unwrap_or(&on_train))?;
+    let last = last.unwrap_or(&on_train);
+    let mut written = write_pictures(a, &d, &file, &curves, last, importance.as_ref())?;
     let plots = plotting.elapsed().as_secs_f64();
     if !quiet {
         note_earlier_pictures(a, &written);
@@ -451,7 +454,7 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         total: started.elapsed().as_secs_f64(),
         cross_validation: cv_seconds,
     };
-    let s = Summary {
+    let mut s = Summary {
         d: &d,
         r: &r,
         history: &history,
@@ -460,6 +463,7 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         on_train,
         on_test,
         cv,
+        importance,
         written,
     };
     let (name, last) = s.last();
@@ -467,6 +471,8 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         .into_iter()
         .flatten()
         .collect();
+    let report = s.write_report(a, &warnings, &file.model)?;
+    s.written.extend(report);
     if a.json {
         s.print_json(&warnings);
     } else {
@@ -479,18 +485,20 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
 }
 
 /// What a finished run reports.
-struct Summary<'a> {
-    d: &'a Loaded,
-    r: &'a Recipe,
-    history: &'a History,
+pub(super) struct Summary<'a> {
+    pub(super) d: &'a Loaded,
+    pub(super) r: &'a Recipe,
+    pub(super) history: &'a History,
     /// Where the run's time went.
-    timings: Timings,
-    parameters: usize,
-    on_train: Scores,
-    on_test: Option<Scores>,
+    pub(super) timings: Timings,
+    pub(super) parameters: usize,
+    pub(super) on_train: Scores,
+    pub(super) on_test: Option<Scores>,
     /// With cross-validation: the folds' scores.
-    cv: Option<CrossValidation>,
-    written: Vec<PathBuf>,
+    pub(super) cv: Option<CrossValidation>,
+    /// How much each input column matters to the model.
+    pub(super) importance: Option<Importance>,
+    pub(super) written: Vec<PathBuf>,
 }
 
 impl Summary<'_> {
@@ -526,6 +534,7 @@ impl Summary<'_> {
             "train": self.on_train.json(),
             "test": self.on_test.as_ref().map(Scores::json),
             "cv": self.cv.as_ref().map(CrossValidation::json),
+            "importance": self.importance.as_ref().map(Importance::json),
             "notes": d.notes,
             "warning": warnings.first(),
             "warnings": warnings,
@@ -570,6 +579,11 @@ impl Summary<'_> {
                 ""
             };
             out!("{name}: per class{whose}\n{c}");
+        }
+        if let Some(i) = self.importance.as_ref()
+            && self.d.kind == DataKind::Table
+        {
+            i.lines().iter().for_each(|l| outln!("{l}"));
         }
         if let Some(cv) = &self.cv {
             // every row of the table, tested once by the folds (before any balancing)

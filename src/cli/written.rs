@@ -4,7 +4,7 @@ use super::out::errln;
 use std::path::{Path, PathBuf};
 
 use micrograd::nn::ModelFile;
-use micrograd::train::{DataKind, Scores};
+use micrograd::train::{DataKind, Importance, Scores};
 use micrograd::viz::Curves;
 
 use super::train::Loaded;
@@ -16,7 +16,7 @@ pub(super) fn note_earlier_pictures(a: &TrainArgs, written: &[PathBuf]) {
     if a.no_plots {
         return;
     }
-    for name in ["loss", "decision_boundary", "confusion"] {
+    for name in ["loss", "decision_boundary", "confusion", "importance"] {
         for ext in ["svg", "png"] {
             let p = a.out.join(format!("{name}.{ext}"));
             if p.is_file() && !written.contains(&p) {
@@ -49,13 +49,14 @@ pub(super) fn write_models(file: &ModelFile, paths: Vec<PathBuf>) -> Result<Vec<
 }
 
 /// The loss curves, the decision boundary (2 features), the confusion
-/// matrix (classes): each as SVG and PNG.
+/// matrix (classes), the columns' importance: each as SVG and PNG.
 pub(super) fn write_pictures(
     a: &TrainArgs,
     d: &Loaded,
     file: &ModelFile,
     curves: &Curves,
     last: &Scores,
+    importance: Option<&Importance>,
 ) -> Result<Vec<PathBuf>, Failure> {
     let mut written = Vec::new();
     if a.no_plots {
@@ -93,6 +94,11 @@ pub(super) fn write_pictures(
     {
         written.extend(both("confusion", &|p| {
             micrograd::viz::plot_confusion(p, c)
+        })?);
+    }
+    if let Some(i) = importance {
+        written.extend(both("importance", &|p| {
+            micrograd::viz::plot_importance(p, i)
         })?);
     }
     Ok(written)

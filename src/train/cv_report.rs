@@ -52,15 +52,24 @@ const MAX_LISTED: usize = 10;
 
 /// How a metric is named and written.
 #[derive(Clone, Copy)]
-struct Metric {
+pub(crate) struct Metric {
     /// Its JSON key.
-    key: &'static str,
+    pub(crate) key: &'static str,
     /// Its name in the text.
-    name: &'static str,
+    pub(crate) name: &'static str,
     /// Written as a percentage.
     percent: bool,
     /// Its value in one fold's scores, if it has one.
-    get: fn(&Scores) -> Option<f64>,
+    pub(crate) get: fn(&Scores) -> Option<f64>,
+}
+
+/// The metrics of scores like `s`: for classes, or for a number.
+pub(crate) fn metrics_of(s: &Scores) -> &'static [Metric] {
+    if s.confusion.is_some() {
+        &CLASS_METRICS
+    } else {
+        &NUMBER_METRICS
+    }
 }
 
 const CLASS_METRICS: [Metric; 5] = [
@@ -118,7 +127,8 @@ const NUMBER_METRICS: [Metric; 3] = [
 ];
 
 impl Metric {
-    fn write(self, v: f64) -> String {
+    /// `v` written as this metric is: a percentage, 4 decimals or 6 digits.
+    pub(crate) fn write(self, v: f64) -> String {
         if self.percent {
             format!("{:.2}%", 100.0 * v)
         } else if matches!(self.key, "macro_f1" | "roc_auc") {
@@ -158,12 +168,8 @@ impl CrossValidation {
     }
 
     fn metrics(&self) -> Vec<(Metric, Option<Spread>)> {
-        let list: &[Metric] = if self.pooled.confusion.is_some() {
-            &CLASS_METRICS
-        } else {
-            &NUMBER_METRICS
-        };
-        list.iter()
+        metrics_of(&self.pooled)
+            .iter()
             .map(|&m| {
                 // a fold's R² is -inf when its test targets are all one value: left out
                 let values: Vec<f64> = (self.folds.iter())

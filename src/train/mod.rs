@@ -6,8 +6,10 @@ use std::fmt;
 mod cv;
 mod cv_report;
 mod evaluate;
+pub mod importance;
 mod recipe;
 mod report;
+pub mod report_html;
 
 pub use cv::{
     CrossValidation, CvError, CvPlan, CvSetup, DEFAULT_FOLDS, Fold, Holdout, MAX_DEFAULT_ROWS,
@@ -16,6 +18,7 @@ pub use cv::{
 pub use cv_report::Spread;
 use evaluate::evaluate_with;
 pub use evaluate::{Evaluation, evaluate};
+pub use importance::{ColumnImportance, Importance, Measured};
 pub use recipe::{Choices, ClassWeight, DataKind, MAX_STEPS, Recipe, RecipeError};
 pub use report::{Scores, Timings};
 

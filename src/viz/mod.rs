@@ -13,6 +13,7 @@ pub use graph::{
 pub use network::{Unit, draw_network, network_units};
 pub use plot::{
     Curves, plot_confusion, plot_decision_boundary, plot_decision_boundary_many, plot_history,
+    plot_importance,
 };
 
 /// Writes `bytes` to `path` through a temporary file in the same directory

@@ -1,5 +1,5 @@
 //! Training pictures: loss and accuracy per step, a 2-D decision boundary,
-//! a confusion matrix. SVG or PNG through plotters, with no system fonts or
+//! a confusion matrix, the columns' importance. SVG or PNG through plotters, with no system fonts or
 //! libraries needed: the text is set in DejaVu Sans, which the crate ships
 //! (`assets/`).
 //!
@@ -11,6 +11,7 @@ mod axis;
 mod boundary;
 mod confusion;
 mod history;
+mod importance;
 
 use std::path::Path;
 use std::sync::Once;
@@ -23,6 +24,7 @@ use super::{VizError, write_atomic};
 pub use boundary::{plot_decision_boundary, plot_decision_boundary_many};
 pub use confusion::plot_confusion;
 pub use history::{Curves, plot_history};
+pub use importance::plot_importance;
 
 /// Something drawn the same way on any plotters backend; `raster`: the
 /// backend is a bitmap (where thick lines need [`history`]'s brush).
