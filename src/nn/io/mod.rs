@@ -3,7 +3,10 @@
 //! taking raw numeric columns).
 
 mod json;
+mod pytorch;
 mod safetensors;
+
+pub use pytorch::{PYTORCH_FILES, TRAIN_PY};
 
 use std::fmt;
 use std::path::Path;
