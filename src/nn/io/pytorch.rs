@@ -170,6 +170,7 @@ mod tests {
         let (prep, _) = Preprocess::fit(&t, target, &[0, 1, 2, 3, 4, 5], &opts).unwrap();
         let model = MLP::builder(prep.nfeatures(), &[3, nout])
             .hidden(Activation::Tanh)
+            .output(Activation::Linear)
             .seed(7)
             .build();
         ModelFile { model, prep, loss }
