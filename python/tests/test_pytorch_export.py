@@ -148,6 +148,10 @@ def test_training_on_cpu_lowers_the_loss_and_micrograd_reads_the_weights(work, b
     ours = rows(micrograd(work, "predict", "more.safetensors", "new.csv", "--proba"))
     theirs = rows(script(work, briefly_trained, "--predict", "new.csv", "--weights", "more.safetensors"))
     same(ours, theirs, "after training in PyTorch")
+    # a folder (or a device) at --save is refused before training, not replaced
+    p = subprocess.run([sys.executable, os.path.join(briefly_trained, "train.py"), "--train", "shop.csv",
+                        "--save", briefly_trained], cwd=work, capture_output=True, text=True)
+    assert p.returncode == 1 and "not a regular file" in p.stderr and "epoch" not in p.stdout, p
 
 
 def test_torchrun_with_two_processes_gives_the_single_process_weights(work, briefly_trained):

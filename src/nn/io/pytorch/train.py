@@ -291,6 +291,9 @@ def main():
     meta = load(net, spec, args.weights)
     if args.predict:
         predict(spec, net, args.predict)
+    elif os.path.exists(args.save) and not os.path.isfile(args.save):
+        # (safetensors writes a new file and renames it over the path: as root, over a device too)
+        fail(f"--save {args.save}: this is not a regular file (a folder, a device?): not replacing it")
     else:
         train(spec, net, args, meta)
 
