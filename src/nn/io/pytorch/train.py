@@ -2,7 +2,7 @@
 
 Written by `micrograd export --pytorch DIR`, beside spec.json (the columns,
 their preprocessing, the layers and the loss) and model.safetensors (the
-weights). Needs `pip install torch safetensors`.
+weights). Needs `pip install torch safetensors numpy`.
 
     python train.py --predict new.csv              # the predictions of `micrograd predict`
     python train.py --train more.csv --epochs 10   # goes on training; writes trained.safetensors
