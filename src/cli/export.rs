@@ -15,7 +15,7 @@ use crate::cli::out::errln;
     micrograd export --pytorch torch_model --model out/model.json\n  \
     python torch_model/train.py --predict data/new_flowers.csv\n  \
     python torch_model/train.py --train more_rows.csv --epochs 10\n  \
-    torchrun --nproc_per_node 2 torch_model/train.py --train more_rows.csv")]
+    torchrun --standalone --nproc_per_node 2 torch_model/train.py --train more_rows.csv")]
 pub struct ExportArgs {
     /// A model written by `micrograd train` (JSON or safetensors).
     #[arg(long, value_name = "FILE")]

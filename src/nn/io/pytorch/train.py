@@ -18,6 +18,7 @@ process reads the whole CSV file.
 
 import argparse
 import csv
+import io
 import json
 import math
 import os
@@ -45,20 +46,30 @@ def read_csv(path):
     """The header and the rows (line number, trimmed cells), as micrograd reads
     a CSV file: commas, or semicolons (with decimal commas) or tabs when the
     header line has no comma."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        text = f.read()
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        fail(f"{path}: cannot read: {e}")
     first = text.split("\n", 1)[0]
-    sep = "," if "," in first or (";" not in first and "\t" not in first) else (
-        ";" if first.count(";") >= first.count("\t") else "\t")
-    reader = csv.reader(text.splitlines(keepends=True), delimiter=sep)
-    header = [h.strip() for h in next(reader)]
+    if "," in first or not (";" in first or "\t" in first):
+        sep = ","
+    else:
+        sep = ";" if first.count(";") >= first.count("\t") else "\t"
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    header = [h.strip() for h in next(reader, [])]
     rows = []
     for cells in reader:
         cells = [c.strip() for c in cells]
-        if any(cells):  # blank lines are skipped
-            if sep == ";":  # 1,5 is 1.5
-                cells = [c.replace(",", ".") if is_number(c.replace(",", ".")) else c for c in cells]
-            rows.append((reader.line_num, cells))
+        if not any(cells):
+            continue  # a blank line
+        if len(cells) != len(header):
+            fail(f"{path}:{reader.line_num}: {len(cells)} fields, but the header has {len(header)}")
+        if sep == ";":  # 1,5 is 1.5
+            cells = [c.replace(",", ".") if is_number(c.replace(",", ".")) else c for c in cells]
+        rows.append((reader.line_num, cells))
+    if not rows:
+        fail(f"{path}: no rows after the header")
     return header, rows
 
 
@@ -288,7 +299,10 @@ def main():
     with open(os.path.join(HERE, "spec.json"), encoding="utf-8") as f:
         spec = json.load(f)
     net = network(spec)
-    meta = load(net, spec, args.weights)
+    try:
+        meta = load(net, spec, args.weights)
+    except (OSError, RuntimeError, KeyError) as e:  # no file, or not this model's weights
+        fail(f"{args.weights}: cannot load the weights: {e}")
     if args.predict:
         predict(spec, net, args.predict)
     elif os.path.exists(args.save) and not os.path.isfile(args.save):
