@@ -123,6 +123,18 @@ def test_the_script_predicts_what_micrograd_predicts(work, case):
         print(f"{table} -> {target} {flags} ({source}) on {data}: largest difference {worst:.3g}")
 
 
+def test_a_model_that_refuses_empty_cells_refuses_them_in_the_script_too(work):
+    micrograd(work, "train", iris(), "--target", "species", "--cv", "0", "--impute", "none", "--quiet",
+              "--no-plots", "--out", "strict")
+    micrograd(work, "export", "--pytorch", "strict_torch", "--model", "strict/model.json")
+    with open(os.path.join(work, "holes.csv"), "w") as f:
+        f.write("sepal_length,sepal_width,petal_length,petal_width\n5,3.5,1.4,0.2\n6,NA,4.5,1.5\n")
+    for args in ([BIN, "predict", "strict/model.json", "holes.csv"],
+                 [sys.executable, "strict_torch/train.py", "--predict", "holes.csv"]):
+        p = subprocess.run(args, cwd=work, capture_output=True, text=True)
+        assert p.returncode != 0 and "holes.csv:3" in p.stderr and "sepal_width" in p.stderr, p
+
+
 def epoch_losses(printed):
     return [float(x) for x in re.findall(r"^epoch \d+/\d+: data loss (\S+)$", printed, re.M)]
 

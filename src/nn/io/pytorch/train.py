@@ -249,6 +249,8 @@ def train(spec, net, args, meta):
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
     gpu = torch.cuda.is_available()
     device = torch.device(f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if gpu else "cpu")
+    if gpu:
+        torch.cuda.set_device(device)  # one GPU per process
     if world > 1:
         dist.init_process_group("nccl" if gpu else "gloo")
     if args.batch_size % world:
