@@ -93,11 +93,12 @@ def encode(spec, header, rows, path):
     training categories (an empty cell is the category "(empty)"; a category
     not seen in training is all zeros)."""
     fill = spec["empty_cells"] == "fill"
-    x = torch.zeros(len(rows), sum(len(c.get("categories", [0])) for c in spec["columns"]))
+    width = sum(len(col.get("categories", [0])) for col in spec["columns"])  # a number: one input
+    x = []
     where = [column_index(header, col["column"], path) for col in spec["columns"]]
     unseen = {}
-    for r, (line, cells) in enumerate(rows):
-        i = 0
+    for line, cells in rows:
+        row, i = [0.0] * width, 0
         for col, k in zip(spec["columns"], where):
             cell = cells[k]
             empty = cell.lower() in EMPTY
@@ -107,20 +108,21 @@ def encode(spec, header, rows, path):
                 if not empty:
                     if not is_number(cell) or not math.isfinite(float(cell)):
                         fail(f"{path}:{line}, column '{col['column']}': '{cell}' is not a number")
-                    x[r, i] = (float(cell) - col["mean"]) / col["std"]
+                    row[i] = (float(cell) - col["mean"]) / col["std"]
                 i += 1
             else:
                 categories = col["categories"]
                 category = spec["empty_category"] if empty else cell
                 if category in categories:
-                    x[r, i + categories.index(category)] = 1.0
+                    row[i + categories.index(category)] = 1.0
                 elif not empty:
                     unseen.setdefault(col["column"], set()).add(cell)
                 i += len(categories)
+        x.append(row)
     for column, values in unseen.items():
         print(f"warning: {path}: column '{column}' has categories not seen in training "
               f"({', '.join(sorted(values)[:3])}): their one-hot inputs are all 0", file=sys.stderr)
-    return x
+    return torch.tensor(x).reshape(len(rows), width)
 
 
 def targets(spec, header, rows, path):
@@ -253,8 +255,8 @@ def train(spec, net, args, meta):
         torch.cuda.set_device(device)  # one GPU per process
     if world > 1:
         dist.init_process_group("nccl" if gpu else "gloo")
-    if args.batch_size % world:
-        fail(f"--batch-size {args.batch_size} does not divide into {world} processes")
+    if args.batch_size < 1 or args.batch_size % world:
+        fail(f"--batch-size {args.batch_size} does not divide into {world} processes of 1 row or more")
     header, rows = read_csv(args.train)
     rows, y = targets(spec, header, rows, args.train)
     data = TensorDataset(encode(spec, header, rows, args.train), y)
