@@ -69,6 +69,7 @@ CASES = [
     ("shop.csv", "kind", ["--layers", "8,8", "--activation", "tanh"], "model.json"),
     ("shop.csv", "price", [], "model.json"),
     ("shop.csv", "price", ["--activation", "sigmoid"], "model.safetensors"),
+    ("shop.csv", "price", ["--layers", "none"], "model.json"),  # both scalings folded into one layer
     ("yes.csv", "label", ["--loss", "bce"], "model.json"),
     ("yes.csv", "label", ["--loss", "svm"], "model.safetensors"),
     ("yes.csv", "label", ["--loss", "mse"], "model.json"),
