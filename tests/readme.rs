@@ -24,6 +24,11 @@ const SKIPPED: &[(&str, &str)] = &[
     ("cargo run --release -- serve", "a server: tests/serve.rs"),
     ("pip install ./python", "./test installs the package so"),
     ("python -c", "python/tests"),
+    (
+        "python torch_model/train.py",
+        "python/tests/test_pytorch_export.py",
+    ),
+    ("torchrun", "python/tests/test_pytorch_export.py"),
 ];
 
 #[test]

@@ -148,3 +148,14 @@ def test_readme_example_runs_as_printed(tmp_path, monkeypatch):
     monkeypatch.setattr("sys.stdout", out)
     exec(code, {})
     assert out.getvalue().strip() == shown
+
+
+def test_export_command_in_float32(tmp_path):
+    """`micrograd export --onnx --float32`: a float graph, to about 1e-5."""
+    data = tmp_path / "shop.csv"
+    shop_table(data, 300, 4, regression=False)
+    model, _ = train(tmp_path, data, "bought", "--epochs", "20")
+    f32 = tmp_path / "m32.onnx"
+    run("export", "--model", model, "--onnx", f32, "--float32")
+    m = compare(model, f32, data, "bought", ["no", "yes"], 1e-5)
+    assert m.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT

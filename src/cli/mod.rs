@@ -1,5 +1,6 @@
-//! Command-line arguments and the four subcommands: train, predict, grad, serve.
+//! Command-line arguments and the subcommands: train, predict, export, grad, serve.
 
+mod export;
 mod grad;
 mod out;
 mod predict;
@@ -31,6 +32,7 @@ use clap::{Args, Parser, Subcommand};
         micrograd train --data spiral --layers 32,32 --optimizer adam --steps 300\n  \
         micrograd train iris.csv --target species\n  \
         micrograd predict --model out/model.json points.csv\n  \
+        micrograd export --pytorch torch_model --model out/model.json\n  \
         micrograd grad \"tanh(x1*w1 + x2*w2 + b)\" x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432\n  \
         micrograd serve                             a page that steps through backprop"
 )]
@@ -47,6 +49,8 @@ enum Command {
     Train(Box<TrainCmd>),
     /// Run a saved model on the rows of a CSV file.
     Predict(PredictArgs),
+    /// Write a saved model out for another tool: a PyTorch script and its weights.
+    Export(export::ExportArgs),
     /// Evaluate an expression and print d/d of every variable.
     Grad(GradArgs),
     /// Serve a page that steps through backprop on an expression or a training run.
@@ -420,6 +424,7 @@ pub fn main() -> ExitCode {
         None => train::run(&cli.train),
         Some(Command::Train(c)) => train::run(&c.args()),
         Some(Command::Predict(a)) => predict::run(&a),
+        Some(Command::Export(a)) => export::run(&a),
         Some(Command::Grad(a)) => grad::run(&a),
         Some(Command::Serve(a)) => serve::run(&a),
     };

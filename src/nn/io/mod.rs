@@ -4,7 +4,10 @@
 
 mod json;
 pub mod onnx;
+mod pytorch;
 mod safetensors;
+
+pub use pytorch::{PYTORCH_FILES, TRAIN_PY};
 
 use std::fmt;
 use std::path::Path;
