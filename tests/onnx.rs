@@ -519,7 +519,7 @@ fn the_export_command_writes_the_models_graph() {
     let data = d.path().join("t.csv");
     std::fs::write(
         &data,
-        TRAIN.repeat(1) + &TRAIN.lines().skip(1).collect::<Vec<_>>().join("\n"),
+        TRAIN.to_string() + &TRAIN.lines().skip(1).collect::<Vec<_>>().join("\n"),
     )
     .unwrap();
     let model = d.path().join("m.json");
