@@ -99,7 +99,7 @@ fn export_without_an_output_or_with_a_bad_model_or_folder_says_what_and_where() 
     let d = dir("bad");
     bad_input(
         &["export", "--model", "out/model.json"],
-        "export: nothing to write: name an output: --pytorch DIR",
+        "export: nothing to write: name an output: --onnx FILE",
     );
     bad_input(&["export", "--pytorch", s(&d)], "--model <FILE>");
     bad_input(

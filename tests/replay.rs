@@ -354,20 +354,12 @@ fn scoring_leaves_the_gradients_alone_and_reads_the_weights_afresh() {
 fn one_thread_or_two_train_the_same_bits() {
     let d = tempfile::tempdir().unwrap();
     let run = |n: &str| {
-        let model = d.path().join(format!("m{n}.json"));
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_micrograd"))
-            .env("MATMUL_NUM_THREADS", n)
-            .args(["train", "--layers", "256,256", "--steps", "3", "--json"])
-            .args(["--no-plots", "--save"])
-            .arg(&model)
-            .output()
-            .expect("the binary runs");
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let mut j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        for k in ["timings", "seconds", "files"] {
-            j.as_object_mut().unwrap().remove(k);
-        }
-        (j, std::fs::read(&model).unwrap())
+        let args = ["--layers", "256,256", "--steps", "3"];
+        trained(
+            &[("MATMUL_NUM_THREADS", n)],
+            &args,
+            &d.path().join(format!("m{n}.json")),
+        )
     };
     let (one, two) = (run("1"), run("2"));
     assert!(one.0["train"]["loss"].is_number(), "{}", one.0);
@@ -387,36 +379,55 @@ fn any_number_of_threads_trains_the_same_bits() {
         csv += &format!("{a},{b},{}\n", if a * b > 0.1 { "p" } else { "q" });
     }
     std::fs::write(&data, csv).unwrap();
+    let data = data.to_str().unwrap();
     let run = |n: &str| {
-        let model = d.path().join(format!("t{n}.json"));
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_micrograd"))
-            .args([
-                "train", "--target", "c", "--layers", "32,32", "--epochs", "3",
-            ])
-            .args(["--batch-size", "600", "--cv", "0", "--test-fraction", "0"])
-            .args([
-                "--valid-fraction",
-                "0",
-                "--json",
-                "--no-plots",
-                "--threads",
-                n,
-                "--data",
-            ])
-            .arg(&data)
-            .arg("--save")
-            .arg(&model)
-            .output()
-            .expect("the binary runs");
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let mut j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        for k in ["timings", "seconds", "files"] {
-            j.as_object_mut().unwrap().remove(k);
-        }
-        (j, std::fs::read(&model).unwrap())
+        let args = [
+            "--data",
+            data,
+            "--target",
+            "c",
+            "--layers",
+            "32,32",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "600",
+            "--cv",
+            "0",
+            "--test-fraction",
+            "0",
+            "--valid-fraction",
+            "0",
+            "--threads",
+            n,
+        ];
+        trained(&[], &args, &d.path().join(format!("t{n}.json")))
     };
     let one = run("1");
     assert!(one.0["train"]["loss"].is_number(), "{}", one.0);
     assert_eq!(one, run("2"));
     assert_eq!(one, run("3"));
+}
+
+/// `micrograd train ARGS --json --no-plots --save MODEL` with `env` set:
+/// its summary without the times and files, and the model file's bytes.
+fn trained(
+    env: &[(&str, &str)],
+    args: &[&str],
+    model: &std::path::Path,
+) -> (serde_json::Value, Vec<u8>) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_micrograd"))
+        .envs(env.iter().copied())
+        .arg("train")
+        .args(args)
+        .args(["--json", "--no-plots", "--save"])
+        .arg(model)
+        .output()
+        .expect("the binary runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for k in ["timings", "seconds", "files"] {
+        j.as_object_mut().unwrap().remove(k);
+    }
+    (j, std::fs::read(model).unwrap())
 }
