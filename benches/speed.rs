@@ -11,8 +11,10 @@
 //!
 //! Run: `cargo bench --bench speed` (medians of 5 runs). When the Python in
 //! `$TORCH_PYTHON` (else `python3`) has torch, each case is also run by
-//! `tools/pytorch_speed.py --one` right after ours, and the table gets
-//! PyTorch's column and the ratio, measured in the same run.
+//! `tools/pytorch_speed.py --one` right after ours, once per configuration
+//! in `$TORCH_CONFIGS` (default `1:float64,2:float64,2:float32`: threads and
+//! number type), and the table gets a column and a ratio for each, measured
+//! in the same run. `$SPEED_CASES` (`512x1000,16x100`) runs only those cases.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -77,9 +79,11 @@ fn torch_python() -> Option<String> {
 }
 
 /// PyTorch's median ms per step on the case in `file` (NaN if the script fails).
-fn pytorch_ms(py: &str, file: &std::path::Path) -> f64 {
+fn pytorch_ms(py: &str, file: &std::path::Path, (threads, dtype): (&str, &str)) -> f64 {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/pytorch_speed.py");
     let out = std::process::Command::new(py)
+        .env("TORCH_THREADS", threads)
+        .env("TORCH_DTYPE", dtype)
         .arg(script)
         .arg("--one")
         .arg(file)
@@ -91,6 +95,20 @@ fn pytorch_ms(py: &str, file: &std::path::Path) -> f64 {
             text.split_whitespace().next()?.parse().ok()
         })
         .unwrap_or(f64::NAN)
+}
+
+/// PyTorch's configurations to time each case in: (threads, number type).
+fn torch_configs() -> Vec<(&'static str, &'static str)> {
+    let spec =
+        std::env::var("TORCH_CONFIGS").unwrap_or_else(|_| "1:float64,2:float64,2:float32".into());
+    spec.split(',')
+        .filter_map(|c| {
+            let (t, d) = c.trim().split_once(':')?;
+            let t: &'static str = String::leak(t.to_string());
+            let d: &'static str = if d == "float32" { "float32" } else { "float64" };
+            Some((t, d))
+        })
+        .collect()
 }
 
 /// Writes the case's data and initial weights for the PyTorch side; returns the file.
@@ -198,10 +216,15 @@ fn main() {
             "PyTorch: no Python with torch ($TORCH_PYTHON or python3); its columns are NaN"
         ),
     }
-    println!(
-        "{:>6} {:>7} {:>12} {:>12} {:>8} {:>12} {:>8} {:>14}",
-        "width", "points", "replay", "tape", "tape/replay", "PyTorch", "PT/ours", "final loss"
+    let configs = torch_configs();
+    print!(
+        "{:>6} {:>7} {:>10} {:>10} {:>8}",
+        "width", "points", "replay", "tape", "tape/us"
     );
+    for (t, d) in &configs {
+        print!(" {:>12} {:>7}", format!("PT {t}t {d}"), "PT/us");
+    }
+    println!(" {:>12}", "final loss");
     let cases = [
         (16, 100),
         (32, 100),
@@ -214,7 +237,11 @@ fn main() {
         (1024, 1000),
         (16, 100_000),
     ];
-    for (w, n) in cases {
+    let only = std::env::var("SPEED_CASES").unwrap_or_default();
+    let wanted = |w: usize, n: usize| {
+        only.is_empty() || only.split(',').any(|c| c.trim() == format!("{w}x{n}"))
+    };
+    for (w, n) in cases.into_iter().filter(|&(w, n)| wanted(w, n)) {
         let steps = (2_000_000 / (w * w * n / 16 + 1)).clamp(50, 200);
         let mut ours = Vec::new();
         let mut tape = Vec::new();
@@ -228,9 +255,6 @@ fn main() {
             }
         }
         let file = write_case(w, n, steps, loss);
-        let pt = torch
-            .as_deref()
-            .map_or(f64::NAN, |py| pytorch_ms(py, &file));
         let (o, t) = (
             median(ours) * 1e3,
             if tape.is_empty() {
@@ -239,11 +263,14 @@ fn main() {
                 median(tape) * 1e3
             },
         );
-        println!(
-            "{w:>6} {n:>7} {o:>12.4} {t:>12.4} {:>8.1} {pt:>12.4} {:>8.2} {loss:>14.6}",
-            t / o,
-            pt / o
-        );
+        print!("{w:>6} {n:>7} {o:>10.4} {t:>10.4} {:>8.1}", t / o);
+        for &c in &configs {
+            let pt = torch
+                .as_deref()
+                .map_or(f64::NAN, |py| pytorch_ms(py, &file, c));
+            print!(" {pt:>12.4} {:>7.2}", pt / o);
+        }
+        println!(" {loss:>12.6}");
     }
     println!();
     let demo: Vec<f64> = (0..RUNS)
