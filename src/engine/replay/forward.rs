@@ -3,6 +3,8 @@
 
 use rayon::prelude::*;
 
+use std::sync::Arc;
+
 use super::{Lanes, Replay};
 
 /// How many numbers a chunk's values may take: lanes × nodes. 2²⁰ numbers
@@ -45,19 +47,20 @@ impl Replay {
     ) {
         let lanes = self.chunk_lanes();
         let run = &mut self.run;
-        super::super::bulk::read_data_into(&self.shared, &mut run.shared_val);
+        super::super::bulk::read_data_into(&self.shared, Arc::make_mut(&mut run.shared_val));
         if rows.len() <= lanes {
             run.load_rows(rows);
             run.forward_any();
             run.emit(0, &mut each);
             return;
         }
-        self.parts.truncate(GROUP);
-        while self.parts.len() < GROUP {
+        let n = rows.len().div_ceil(lanes).min(GROUP);
+        self.parts.truncate(n);
+        while self.parts.len() < n {
             self.parts.push(Lanes::new(run.p.clone()));
         }
         for part in &mut self.parts {
-            part.shared_val.clone_from(&run.shared_val);
+            part.shared_val = Arc::clone(&run.shared_val);
         }
         for (g, group) in rows.chunks(lanes * GROUP).enumerate() {
             let parts = &mut self.parts;

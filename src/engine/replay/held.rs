@@ -26,7 +26,7 @@ impl Replay {
     /// The shared leaves' values as the last run read them, in the order
     /// of [`shared`](Self::shared).
     pub(crate) fn shared_values(&self) -> &[f64] {
-        &self.run.shared_val
+        &self.run.shared_val[..]
     }
 
     /// Writes the held gradients to the shared leaves, replacing theirs.

@@ -4,7 +4,7 @@
 
 use super::Lanes;
 use super::lanes::{Src, activation_backward, forward1};
-use super::layout::{columns, columns_out, raw, weights};
+use super::layout::{columns, columns_out, raw, raw_read, weights};
 use crate::engine::gemm::{self, gemm};
 use crate::engine::ops::Op;
 
@@ -21,7 +21,7 @@ impl Lanes {
             return;
         }
         let [xs, ws, ys, _, _] = &mut self.scratch;
-        let w = weights(raw(&mut self.shared_val), &layer.w, layer.regular, ws); // m×n, rows w.1 apart
+        let w = weights(raw_read(&self.shared_val), &layer.w, layer.regular, ws); // m×n, rows w.1 apart
         let val = raw(&mut self.val);
         let x = columns(val, &layer.x, b, xs); // b×n
         // the outputs' lanes themselves when evenly spaced
@@ -118,7 +118,7 @@ impl Lanes {
             return;
         }
         let [xs, ws, dys, dxs, dws] = &mut self.scratch;
-        let w = weights(raw(&mut self.shared_val), &layer.w, layer.regular, ws); // m×n, rows w.1 apart
+        let w = weights(raw_read(&self.shared_val), &layer.w, layer.regular, ws); // m×n, rows w.1 apart
         let (val, grad) = (raw(&mut self.val), raw(&mut self.grad));
         let x = columns(val, &layer.x, b, xs); // b×n
         let dy = columns(grad, &layer.out, b, dys); // b×m

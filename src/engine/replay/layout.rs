@@ -105,3 +105,12 @@ pub(super) fn columns_out(
 pub(super) fn raw(v: &mut [f64]) -> (*mut f64, usize) {
     (v.as_mut_ptr(), v.len())
 }
+
+/// A buffer that is only read (the shared values, which every part of a
+/// batch reads at once), as [`raw`] gives one: the pointer is `*mut` only
+/// to share [`weights`]' signature with the gradients' buffer. Nothing
+/// writes through it: [`weights`] reads it or copies from it, and the
+/// matrix products take their weights as `*const`.
+pub(super) fn raw_read(v: &[f64]) -> (*mut f64, usize) {
+    (v.as_ptr().cast_mut(), v.len())
+}

@@ -211,7 +211,8 @@ struct Lanes {
     /// Each node's lanes: its value, then its gradient.
     val: Vec<f64>,
     grad: Vec<f64>,
-    shared_val: Vec<f64>,
+    /// The shared values, read once a run and shared by every part.
+    shared_val: Arc<Vec<f64>>,
     shared_grad: Vec<f64>,
     /// The last run's outputs, row by row.
     out: Vec<f64>,
@@ -298,7 +299,7 @@ impl Replay {
     ) -> f64 {
         let total = rows.len();
         let run = &mut self.run;
-        super::bulk::read_data_into(&self.shared, &mut run.shared_val);
+        super::bulk::read_data_into(&self.shared, Arc::make_mut(&mut run.shared_val));
         run.shared_grad.clear();
         run.shared_grad
             .extend(run.shared_val.iter().copied().map(start));
@@ -317,10 +318,13 @@ impl Replay {
                 .par_iter_mut()
                 .zip(rows.par_chunks(PART_LANES))
                 .map(|(part, rows)| {
-                    part.shared_val.clone_from(shared_val);
+                    part.shared_val = Arc::clone(shared_val);
                     part.shared_grad.clear();
                     part.shared_grad.resize(shared_val.len(), 0.0);
-                    part.pass(rows, total)
+                    let sum = part.pass(rows, total);
+                    // let go, so that the next run reads the values in place
+                    part.shared_val = Arc::default();
+                    sum
                 })
                 .collect()
         });
@@ -369,7 +373,7 @@ impl Lanes {
             lanes: 0,
             val: Vec::new(),
             grad: Vec::new(),
-            shared_val: Vec::new(),
+            shared_val: Arc::default(),
             shared_grad: Vec::new(),
             out: Vec::new(),
             scratch: Default::default(),

@@ -29,7 +29,7 @@ fn recorded() -> (Replay, Vec<[f64; 4]>) {
 
 /// Reads the shared values and puts the rows in the lanes, gradients 0.
 fn load(r: &mut Replay, rows: &[[f64; 4]]) {
-    crate::engine::bulk::read_data_into(&r.shared, &mut r.run.shared_val);
+    crate::engine::bulk::read_data_into(&r.shared, Arc::make_mut(&mut r.run.shared_val));
     let run = &mut r.run;
     run.shared_grad.clear();
     run.shared_grad.resize(run.shared_val.len(), 0.0);
@@ -173,6 +173,9 @@ fn parts_give_the_same_bits_on_any_number_of_threads() {
     assert_eq!(bits(&one.1), bits(&three.1));
     assert_eq!(bits(&one.2), bits(&three.2));
     assert_eq!(r.parts.len(), 4);
+    // the parts read the shared values in place (raw_read): never written
+    let params: Vec<f64> = r.shared().iter().map(|p| p.data()).collect();
+    assert_eq!(bits(&r.run.shared_val), bits(&params));
     // one piece: the parts' sums in another order
     let mut whole = r.clone();
     crate::zero_grad(whole.shared());
