@@ -79,18 +79,19 @@ impl Scores {
         if ds.nclasses() != 2 {
             return self;
         }
-        let score: Vec<f64> =
-            ds.x.iter()
-                .map(|x| {
-                    let out = model.predict(x);
-                    // the second class's logit over the first's, or the one output
-                    match (loss, out.as_slice()) {
-                        (Loss::CrossEntropy, [a, b, ..]) => b - a,
-                        (_, [o, ..]) => *o,
-                        _ => f64::NAN,
-                    }
-                })
-                .collect();
+        // through the replay (a batch), not a graph per row on the tape
+        let outs = crate::nn::Scorer::new(model).outputs(&ds.x);
+        let score: Vec<f64> = outs
+            .iter()
+            .map(|out| {
+                // the second class's logit over the first's, or the one output
+                match (loss, out.as_slice()) {
+                    (Loss::CrossEntropy, [a, b, ..]) => b - a,
+                    (_, [o, ..]) => *o,
+                    _ => f64::NAN,
+                }
+            })
+            .collect();
         let positive: Vec<bool> = ds.y.iter().map(|&y| y == 1.0).collect();
         self.roc_auc = roc_auc(&positive, &score);
         self
