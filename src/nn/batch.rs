@@ -61,6 +61,21 @@ impl<'m> Scorer<'m> {
         }
     }
 
+    /// A scorer that starts with `r`: `model`'s sample of `loss` for
+    /// `classes` classes as [`MLP::record_loss`] records it (training's own
+    /// recording), so scoring with that loss records nothing more.
+    pub(crate) fn with_loss_recording(
+        model: &'m MLP,
+        loss: Loss,
+        classes: usize,
+        r: Replay,
+    ) -> Scorer<'m> {
+        Scorer {
+            model,
+            replay: Some((Some((loss, classes)), Ok(r))),
+        }
+    }
+
     /// The model's outputs for each row of `x`.
     pub fn outputs<R: AsRef<[f64]> + Sync>(&mut self, x: &[R]) -> Vec<Vec<f64>> {
         let mut outs = Vec::with_capacity(x.len());

@@ -267,8 +267,14 @@ fn run(
     let mut batches = Batches::new(ds, cfg);
     let mut best = Best::default();
     let mut objective = Objective::new(model, ds, cfg);
-    // the validation set's scorer, recorded once for every epoch
-    let mut scorer = crate::nn::Scorer::new(model);
+    // the validation set's scorer: training's recording (a copy of its
+    // program, not a second recording), kept for every epoch
+    let mut scorer = match &objective.replay {
+        Some(r) => {
+            crate::nn::Scorer::with_loss_recording(model, cfg.loss, ds.nclasses(), r.clone())
+        }
+        None => crate::nn::Scorer::new(model),
+    };
     for step in 0..cfg.steps {
         let (batch, epoch_ends) = batches.next();
         let _step = scope();

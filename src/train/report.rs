@@ -6,7 +6,7 @@ use serde_json::{Value as Json, json};
 
 use crate::data::{Dataset, Preprocess};
 use crate::metrics::{Confusion, Regression, roc_auc};
-use crate::nn::{Loss, MLP, Module};
+use crate::nn::{Loss, MLP};
 use crate::text::{fmt_num, shorten};
 use crate::train::{Evaluation, evaluate};
 
