@@ -48,10 +48,12 @@ impl Replay {
         let lanes = self.chunk_lanes();
         let run = &mut self.run;
         super::super::bulk::read_data_into(&self.shared, Arc::make_mut(&mut run.shared_val));
-        if rows.len() <= lanes {
-            run.load_rows(rows);
-            run.forward_any();
-            run.emit(0, &mut each);
+        if rows.len() <= lanes || !run.p.splits() {
+            for (c, part) in rows.chunks(lanes).enumerate() {
+                run.load_rows(part);
+                run.forward_any();
+                run.emit(c * lanes, &mut each);
+            }
             return;
         }
         let n = rows.len().div_ceil(lanes).min(GROUP);

@@ -189,6 +189,13 @@ pub struct Replay {
 /// large batch would not.
 const PART_LANES: usize = 256;
 
+/// The largest layer (inputs × outputs) whose batch still runs in parts. A
+/// wider layer's products are large enough for matrixmultiply to split them
+/// between the cores itself, and parts on top of that ask each core for two
+/// things at once: at 512 × 512 and 1 000 rows a step took 34 ms in parts
+/// against 25 in one piece (BENCHMARKS.md).
+const PART_WIDTH: usize = 1 << 16;
+
 /// The recorded program: nodes, layers and the order to run them in.
 /// Shared, read-only, by every [`Lanes`] that runs it.
 #[derive(Debug)]
@@ -272,7 +279,9 @@ impl Replay {
     ///
     /// A batch of more than 256 rows runs in parts of 256 on as many
     /// threads as rayon has (the machine's cores, or `RAYON_NUM_THREADS`),
-    /// with the same numbers on any number of threads.
+    /// with the same numbers on any number of threads; unless a layer is
+    /// 256 × 256 or wider, whose products matrixmultiply splits between the
+    /// cores itself.
     ///
     /// ```
     /// use micrograd::{Replay, Value};
@@ -303,7 +312,7 @@ impl Replay {
         run.shared_grad.clear();
         run.shared_grad
             .extend(run.shared_val.iter().copied().map(start));
-        if total <= PART_LANES {
+        if total <= PART_LANES || !run.p.splits() {
             let sum = run.pass(rows, total);
             return sum / total.max(1) as f64;
         }
@@ -363,6 +372,15 @@ impl Replay {
                 t.grad[v.idx as usize] = set(old, g);
             }
         });
+    }
+}
+
+impl Program {
+    /// Whether a large batch runs in parts: every layer narrower than
+    /// [`PART_WIDTH`]. A property of the program, not of the threads, so the
+    /// numbers stay the same on any number of them.
+    fn splits(&self) -> bool {
+        self.layers.iter().all(|l| l.x.len() * l.out.len() < PART_WIDTH)
     }
 }
 

@@ -185,3 +185,21 @@ fn parts_give_the_same_bits_on_any_number_of_threads() {
     crate::engine::assert_close(&one.1, &whole.run.shared_grad);
     assert!(one.1.iter().any(|&g| g != 0.0));
 }
+
+/// A layer of 256 × 256 or wider: its products are split between the
+/// cores by matrixmultiply, so the batch runs in one piece, not in parts.
+#[test]
+fn a_wide_layer_runs_its_batch_in_one_piece() {
+    let m = MLP::builder(2, &[256, 256, 1]).seed(3).build();
+    let mut r = Replay::record(2, |v| {
+        let out = m.forward(v);
+        (out[0].pow(2.0), out)
+    })
+    .unwrap();
+    assert!(!r.run.p.splits());
+    let rows: Vec<[f64; 2]> = (0..300).map(|i| [f64::from(i).sin(), 0.5]).collect();
+    let mean = r.run(&rows);
+    assert!(r.parts.is_empty() && mean.is_finite());
+    let (narrow, _) = recorded();
+    assert!(narrow.run.p.splits());
+}
