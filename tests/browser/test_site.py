@@ -184,10 +184,28 @@ def check_training(binary, host, measured):
     assert re.fullmatch(r"\d\.\d{4}", got["loss_text"]), got["loss_text"]
     for k in ["init_ms", "request_ms", "step_ms", "ready_ms"]:
         measured[k] = round(got[k], 3)
-    measured["paint"] = got["paint"]
     # the issue's budgets: a training step under 2 ms, first paint under a second
     assert got["step_ms"] < 2, f"a demo training step took {got['step_ms']} ms"
-    assert got["paint"].get("first-contentful-paint", 1e9) < 1000, got["paint"]
+    paint = first_paint(host)
+    measured["first page (ms after navigation)"] = paint
+    assert paint.get("first-contentful-paint", 1e9) < 1000, paint
+
+
+def first_paint(host):
+    """When the first page painted, and when its neuron was ready, in ms
+    after its navigation began (waiting at most 10 s for the paint)."""
+    wait = """new Promise((ok) => {
+      const t = () => {
+        const p = performance.getEntriesByType("paint");
+        if ((document.body && document.body.dataset.ready === "1" && p.length) || performance.now() > 10000) {
+          const at = Object.fromEntries(p.map((e) => [e.name, Math.round(e.startTime)]));
+          at.ready = Math.round(performance.now());
+          ok(JSON.stringify(at));
+        } else setTimeout(t, 10);
+      };
+      t();
+    })"""
+    return json.loads(evaluate(host.url, wait, flags=OFFLINE))
 
 
 def check_requests(host, site):
