@@ -8,18 +8,21 @@ use std::sync::Mutex;
 
 /// What kind of thing is at a path, in words, for messages.
 fn kind(ft: std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
     if ft.is_dir() {
-        "a directory"
-    } else if ft.is_fifo() {
-        "a pipe"
-    } else if ft.is_char_device() || ft.is_block_device() {
-        "a device"
-    } else if ft.is_socket() {
-        "a socket"
-    } else {
-        "not a regular file"
+        return "a directory";
     }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a pipe";
+        } else if ft.is_char_device() || ft.is_block_device() {
+            return "a device";
+        } else if ft.is_socket() {
+            return "a socket";
+        }
+    }
+    "not a regular file"
 }
 
 /// The bytes of the regular file at `path`, at most `cap` of them. A
@@ -218,6 +221,7 @@ fn resolve_links(path: &Path) -> Result<PathBuf, String> {
 
 /// The permissions a new file is created with: read and write for all,
 /// which the kernel narrows by the umask.
+#[cfg(unix)]
 fn new_file_permissions() -> std::fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
     std::fs::Permissions::from_mode(0o666)
@@ -253,10 +257,13 @@ impl Pending {
         };
         // a new file gets 0666 less the umask, as with any other tool (the
         // kernel applies the umask); an existing one keeps its mode (commit)
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(&suffix)
-            .permissions(new_file_permissions())
+        // (off Unix, as on WebAssembly, the platform's default)
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(&suffix);
+        #[cfg(unix)]
+        builder.permissions(new_file_permissions());
+        let tmp = builder
             .tempfile_in(dir)
             .map_err(|e| format!("{shown}: cannot write: {e}"))?;
         temporaries().push(tmp.path().to_path_buf());
@@ -277,12 +284,15 @@ impl Pending {
         let tmp = self.tmp.take().expect("committed once");
         let fail = |e: &dyn std::fmt::Display| format!("{}: cannot write: {e}", self.shown);
         if let Ok(old) = std::fs::metadata(&self.dest) {
-            use std::os::unix::fs::MetadataExt;
             tmp.as_file()
                 .set_permissions(old.permissions())
                 .map_err(|e| fail(&e))?;
             // as root, the file stays its owner's; otherwise this is a no-op or not allowed
-            let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(old.uid()), Some(old.gid()));
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(old.uid()), Some(old.gid()));
+            }
         }
         let path = tmp.path().to_path_buf();
         let done = tmp

@@ -82,6 +82,7 @@
 //! | [`viz`] | micrograd's `draw_dot` as DOT and SVG; loss, decision-boundary and confusion-matrix plots |
 //! | [`expr`] | expressions as text, for `micrograd grad` |
 //! | [`text`] | how numbers and names are written in messages |
+//! | [`page`] | the teaching page and its JSON API, for `micrograd serve` and the static site |
 //! | [`files`] | reading and writing files: regular files only, whole writes |
 //!
 //! The `micrograd` command (feature `cli`, on by default) is a thin layer
@@ -95,6 +96,7 @@ pub mod files;
 pub mod metrics;
 pub mod nn;
 pub mod optim;
+pub mod page;
 mod rng;
 pub mod text;
 pub mod train;

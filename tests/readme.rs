@@ -29,6 +29,7 @@ const SKIPPED: &[(&str, &str)] = &[
         "python/tests/test_pytorch_export.py",
     ),
     ("torchrun", "python/tests/test_pytorch_export.py"),
+    ("tools/build_site.sh", "./test; tests/browser/test_site.py"),
 ];
 
 #[test]

@@ -21,10 +21,12 @@
 /// rows × columns for a dot product block) a product runs here; above it,
 /// `matrixmultiply`, whose packing pays off. 32×32: the 16×16 layers of the
 /// demo run here, a 256-wide one there.
+#[cfg(target_arch = "x86_64")]
 const SMALL: usize = 32 * 32;
 
 /// Lanes per block of the dot products, so that a block's rows of `A` and
 /// columns of `B` stay in the core's second-level cache however many lanes.
+#[cfg(target_arch = "x86_64")]
 const CHUNK: usize = 512;
 
 #[cfg(test)]

@@ -39,12 +39,12 @@ class Server:
         self.proc.wait()
 
 
-def dom(url, budget=20000):
+def dom(url, budget=20000, flags=()):
     """The page's DOM after its scripts ran, as Chromium prints it."""
     profile = tempfile.mkdtemp(prefix="mg-chromium-")
     try:
         out = subprocess.run(
-            ["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+            ["chromium", *CHROMIUM_FLAGS, *flags, f"--user-data-dir={profile}",
              f"--virtual-time-budget={budget}", "--dump-dom", url],
             capture_output=True, text=True, timeout=120,
         )
@@ -60,18 +60,20 @@ def fields(page, prefix):
     return [t for t in texts if t.startswith(prefix)]
 
 
-def check_expression(server, expr, values):
-    """Stepping one node at a time, and backward at once, end where the engine does."""
+def check_expression(server, expr, values, url=None, flags=()):
+    """Stepping one node at a time, and backward at once, end where the engine
+    does: the page at `url` (the server's by default) against `server`'s API."""
+    url = url or server.url
     want = server.api("/api/expr", {"expr": expr, "values": values})
     grads = ["grad %.4f" % n["grad"] for n in want["nodes"]]
     datas = ["data %.4f" % n["data"] for n in want["nodes"]]
     q = urllib.parse.urlencode({"expr": expr, "values": ",".join(f"{k}:{v}" for k, v in values.items())})
     for run in ["steps", "backward"]:
-        page = dom(f"{server.url}?{q}&run={run}")
+        page = dom(f"{url}?{q}&run={run}", flags=flags)
         assert fields(page, "data ") == datas, (run, fields(page, "data "), datas)
         assert fields(page, "grad ") == grads, (run, fields(page, "grad "), grads)
     # one step: only the root has given its gradient, and the page says so
-    page = dom(f"{server.url}?{q}&run=step")
+    page = dom(f"{url}?{q}&run=step", flags=flags)
     assert "the chain rule sends it to its children" in page
     assert 'class="hot"' in page, "the node being processed is highlighted"
 

@@ -10,9 +10,9 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::Value as Json;
 
-use super::api::{Answer, Call, Worker};
+use micrograd::page::{Call, PAGE};
 
-const PAGE: &str = include_str!("page.html");
+use super::api::{Answer, Worker};
 /// The largest request body read.
 pub const MAX_BODY: usize = 64 * 1024;
 /// How long a request body may take to arrive, all of it.
@@ -83,11 +83,7 @@ enum Route {
 fn route(path: &str) -> Route {
     match path {
         "/" | "/index.html" => Route::Page,
-        "/api/expr" => Route::Api(Call::Expr),
-        "/api/train/new" => Route::Api(Call::New),
-        "/api/train/step" => Route::Api(Call::Step),
-        "/api/train/point" => Route::Api(Call::Point),
-        _ => Route::Missing,
+        _ => Call::from_path(path).map_or(Route::Missing, Route::Api),
     }
 }
 

@@ -5,7 +5,10 @@
 //! or idle client holds only its own; the work (expressions, training) is
 //! done on one worker thread that owns every session ([`api`]), in the order
 //! asked, so several tabs share one server, each training run in its own
-//! session. Nothing is read from disk: the page is compiled in.
+//! session. Nothing is read from disk: the page is compiled in. The page
+//! and the API's work are the library's ([`micrograd::page`]), which the
+//! static site (`web/`, `tools/build_site.sh`) runs in the browser instead:
+//! this is the HTTP around them.
 //!
 //! # The JSON API the page uses
 //!

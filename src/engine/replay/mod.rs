@@ -380,7 +380,9 @@ impl Program {
     /// [`PART_WIDTH`]. A property of the program, not of the threads, so the
     /// numbers stay the same on any number of them.
     fn splits(&self) -> bool {
-        self.layers.iter().all(|l| l.x.len() * l.out.len() < PART_WIDTH)
+        self.layers
+            .iter()
+            .all(|l| l.x.len() * l.out.len() < PART_WIDTH)
     }
 }
 

@@ -14,7 +14,6 @@ mod history;
 mod importance;
 
 use std::path::Path;
-use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -37,9 +36,12 @@ trait Picture {
     ) -> Result<(), VizError>;
 }
 
-/// Registers the shipped font under "sans-serif", once.
+/// Registers the shipped font under "sans-serif", once. (On WebAssembly
+/// plotters draws text with the browser's fonts: there is nothing to register,
+/// and the static site draws no plots.)
+#[cfg(not(target_arch = "wasm32"))]
 fn register_font() {
-    static FONT: Once = Once::new();
+    static FONT: std::sync::Once = std::sync::Once::new();
     FONT.call_once(|| {
         // the font is valid: it is checked in, and a test draws with it
         let _ = plotters::style::register_font(
@@ -50,6 +52,9 @@ fn register_font() {
     });
 }
 
+#[cfg(target_arch = "wasm32")]
+fn register_font() {}
+
 /// Draws `pic` to `path`: PNG if the path ends in `.png`, SVG otherwise;
 /// through a temporary file and a rename, so a failure leaves no partial file.
 fn save(path: &Path, pic: &impl Picture) -> Result<(), VizError> {
@@ -58,12 +63,7 @@ fn save(path: &Path, pic: &impl Picture) -> Result<(), VizError> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("png"));
     if is_png {
-        crate::files::write_together(&[path], |_, tmp| {
-            let root = BitMapBackend::new(tmp, pic.size()).into_drawing_area();
-            pic.draw(&root, true).map_err(|e| e.to_string())?;
-            root.present().map_err(|e| e.to_string())
-        })
-        .map_err(VizError::Io)
+        save_png(path, pic)
     } else {
         let mut svg = String::new();
         {
@@ -73,6 +73,27 @@ fn save(path: &Path, pic: &impl Picture) -> Result<(), VizError> {
         }
         write_atomic(path, round_joins(&svg).as_bytes())
     }
+}
+
+/// Draws `pic` to the PNG file `path`, through a temporary file.
+#[cfg(not(target_arch = "wasm32"))]
+fn save_png(path: &Path, pic: &impl Picture) -> Result<(), VizError> {
+    crate::files::write_together(&[path], |_, tmp| {
+        let root = BitMapBackend::new(tmp, pic.size()).into_drawing_area();
+        pic.draw(&root, true).map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())
+    })
+    .map_err(VizError::Io)
+}
+
+/// On WebAssembly there are no files to write a PNG to (plotters' bitmap
+/// backend writes only to memory there).
+#[cfg(target_arch = "wasm32")]
+fn save_png(path: &Path, _pic: &impl Picture) -> Result<(), VizError> {
+    Err(VizError::Io(format!(
+        "{}: cannot write a PNG file on WebAssembly",
+        path.display()
+    )))
 }
 
 /// Plotters writes polylines with mitred corners, which turn a dense curve's
