@@ -84,6 +84,9 @@ impl Replay {
                 part.emit((g * GROUP + c) * lanes, &mut each);
             }
         }
+        for part in &mut self.parts {
+            part.shared_val = Arc::default(); // the next run reads in place
+        }
     }
 
     /// Lanes per chunk of [`forward_rows`](Self::forward_rows): as many as
