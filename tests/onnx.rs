@@ -4,6 +4,9 @@
 //! the same cells, and against ONNX Runtime's numbers for one model, frozen
 //! here (python/tests/test_onnx_export.py runs ONNX Runtime itself).
 
+mod common;
+
+use common::{dir, micrograd, s, stderr};
 use micrograd::data::{Impute, PrepOptions, Preprocess, Table};
 use micrograd::nn::onnx::ModelProto;
 use micrograd::nn::onnx::proto::{AttributeProto, NodeProto, TensorProto};
@@ -504,78 +507,52 @@ fn a_model_refusing_empty_cells_still_exports() {
     assert_eq!(out["label"].s().len(), 5);
 }
 
-fn cli(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_micrograd"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
 /// `micrograd export --onnx` writes what `to_onnx` makes of the saved
 /// model, double or float; bad paths and a flag without --onnx are errors.
 #[test]
 fn the_export_command_writes_the_models_graph() {
-    let d = tempfile::tempdir().unwrap();
-    let data = d.path().join("t.csv");
+    let d = dir("export");
+    let data = d.join("t.csv");
     std::fs::write(
         &data,
         TRAIN.to_string() + &TRAIN.lines().skip(1).collect::<Vec<_>>().join("\n"),
     )
     .unwrap();
-    let model = d.path().join("m.json");
-    let o = cli(&[
-        "train".as_ref(),
-        data.as_os_str(),
-        "--target".as_ref(),
-        "kind".as_ref(),
-        "--epochs".as_ref(),
-        "2".as_ref(),
-        "--cv".as_ref(),
-        "0".as_ref(),
-        "--no-plots".as_ref(),
-        "--quiet".as_ref(),
-        "--save".as_ref(),
-        model.as_os_str(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let model = d.join("m.json");
+    let train = [
+        "train",
+        s(&data),
+        "--target",
+        "kind",
+        "--epochs",
+        "2",
+        "--cv",
+        "0",
+    ];
+    let o = micrograd(&[&train[..], &["--no-plots", "--quiet", "--save", s(&model)]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
     let file = ModelFile::load(&model).unwrap();
+    let onnx = d.join("m.onnx");
+    let export = ["export", "--model", s(&model), "--onnx", s(&onnx)];
     for (flags, float32) in [(&[][..], false), (&["--float32"][..], true)] {
-        let onnx = d.path().join("m.onnx");
-        let mut args = vec!["export".as_ref(), "--model".as_ref(), model.as_os_str()];
-        args.extend(["--onnx".as_ref(), onnx.as_os_str()]);
-        args.extend(flags.iter().map(std::ffi::OsStr::new));
-        let o = cli(&args);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        assert!(String::from_utf8_lossy(&o.stderr).contains("wrote "));
+        let o = micrograd(&[&export[..], flags].concat());
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stderr(&o).contains("wrote "));
         assert_eq!(
             std::fs::read(&onnx).unwrap(),
             file.to_onnx(OnnxOptions { float32 }).unwrap()
         );
     }
-    let o = cli(&[
-        "export".as_ref(),
-        "--model".as_ref(),
-        model.as_os_str(),
-        "--float32".as_ref(),
-    ]);
+    let o = micrograd(&["export", "--model", s(&model), "--float32"]);
     assert_eq!(o.status.code(), Some(2));
-    let o = cli(&[
-        "export".as_ref(),
-        "--model".as_ref(),
-        model.as_os_str(),
-        "--onnx".as_ref(),
-        d.path().as_os_str(),
-    ]);
+    let o = micrograd(&["export", "--model", s(&model), "--onnx", s(&d)]);
     assert_eq!(o.status.code(), Some(2));
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("directory"), "{e}");
-    let o = cli(&[
-        "predict".as_ref(),
-        "--model".as_ref(),
-        d.path().join("m.onnx").as_os_str(),
-        data.as_os_str(),
-    ]);
+    assert!(stderr(&o).contains("directory"), "{}", stderr(&o));
+    let o = micrograd(&["predict", "--model", s(&onnx), s(&data)]);
     assert_eq!(o.status.code(), Some(2));
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("ONNX file is for other runtimes"), "{e}");
+    assert!(
+        stderr(&o).contains("ONNX file is for other runtimes"),
+        "{}",
+        stderr(&o)
+    );
 }
