@@ -26,6 +26,10 @@ use crate::{Value, expr, scope};
 use session::Session;
 
 /// The page, HTML with its script and style inline.
+///
+/// ```
+/// assert!(micrograd::page::PAGE.contains("async function api(path, body)"));
+/// ```
 pub const PAGE: &str = include_str!("page.html");
 
 /// Training sessions kept at once; the oldest goes first.
@@ -46,6 +50,12 @@ pub enum Call {
 
 impl Call {
     /// The call a path names (`/api/expr`, `/api/train/new`, ...), if any.
+    ///
+    /// ```
+    /// use micrograd::page::Call;
+    /// assert_eq!(Call::from_path("/api/train/step"), Some(Call::Step));
+    /// assert_eq!(Call::from_path("/api/nothing"), None);
+    /// ```
     pub fn from_path(path: &str) -> Option<Call> {
         match path {
             "/api/expr" => Some(Call::Expr),
@@ -96,6 +106,15 @@ impl Api {
 
     /// A request as text, as the static site's module gets it: the path
     /// and the JSON body; an unknown path is a 404.
+    ///
+    /// ```
+    /// let mut api = micrograd::page::Api::default();
+    /// let g = api.call_text("/api/expr", r#"{"expr": "a*b", "values": {"a": 2, "b": 5}}"#).unwrap();
+    /// assert_eq!(g["value"], 10.0);
+    /// assert_eq!(api.call_text("/api/nothing", "{}").unwrap_err().status, 404);
+    /// let bad = api.call_text("/api/expr", "{").unwrap_err();
+    /// assert_eq!(bad.status, 400);
+    /// ```
     pub fn call_text(&mut self, path: &str, body: &str) -> Result<Json, Refusal> {
         let call = Call::from_path(path).ok_or_else(|| Refusal {
             status: 404,
