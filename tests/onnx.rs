@@ -329,7 +329,7 @@ fn feeds(m: &ModelProto, table: &Table) -> HashMap<String, Tensor> {
         .iter()
         .map(|i| {
             let c = table.column(&i.name).unwrap();
-            let cells: Vec<&str> = table.rows.iter().map(|(_, r)| r[c].as_str()).collect();
+            let cells: Vec<&str> = table.rows().map(|r| r.cell(c)).collect();
             let ty = match &i.r#type.as_ref().unwrap().value {
                 Some(micrograd::nn::onnx::proto::type_proto::Value::TensorType(t)) => t.elem_type,
                 _ => panic!("not a tensor"),
@@ -395,7 +395,7 @@ fn model(loss: Loss, hidden: Activation, bias: bool, nouts: &[usize]) -> (ModelF
 fn check(file: &ModelFile, new: &Table, opts: OnnxOptions, tol: f64) -> HashMap<String, Tensor> {
     let m = ModelProto::decode(&file.to_onnx(opts).unwrap()[..]).unwrap();
     let out = run(&m, feeds(&m, new));
-    let rows: Vec<usize> = (0..new.rows.len()).collect();
+    let rows: Vec<usize> = (0..new.len()).collect();
     let x: Vec<Vec<f64>> = rows
         .iter()
         .map(|&r| {
@@ -403,7 +403,7 @@ fn check(file: &ModelFile, new: &Table, opts: OnnxOptions, tol: f64) -> HashMap<
                 .prep
                 .columns()
                 .iter()
-                .map(|c| new.rows[r].1[new.column(c).unwrap()].as_str())
+                .map(|c| new.cell(r, new.column(c).unwrap()))
                 .collect();
             file.prep.encode_row(&cells).unwrap()
         })

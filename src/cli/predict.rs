@@ -73,14 +73,11 @@ fn predictions_csv(
         header.extend(file.classes().iter().map(|c| format!("p_{c}")));
     }
     out.write_record(&header).map_err(|e| bad(&e))?;
-    for ((_, cells), p) in table.rows.iter().zip(predicted) {
-        let mut record = cells.clone();
-        record.push(p.text.clone());
-        if let Some(p) = &p.probabilities {
-            record.extend(p.iter().map(f64::to_string));
-        }
-        let record = record.iter().map(|c| table.cell_out(c));
-        out.write_record(record.map(|c| c.into_owned()))
+    for (row, p) in table.rows().zip(predicted) {
+        let probabilities = p.probabilities.iter().flatten().map(f64::to_string);
+        let added = std::iter::once(p.text.clone()).chain(probabilities);
+        let record = row.cells().map(|c| table.cell_out(c).into_owned());
+        out.write_record(record.chain(added.map(|c| table.cell_out(&c).into_owned())))
             .map_err(|e| bad(&e))?;
     }
     out.into_inner().map_err(|e| bad(&e))
@@ -93,11 +90,10 @@ fn score_line(file: &ModelFile, table: &Table, predictions: &[f64]) -> Option<St
     let target = file.prep.target.column();
     let t = table.column(target)?;
     let (truth, predicted): (Vec<&str>, Vec<f64>) = table
-        .rows
-        .iter()
+        .rows()
         .zip(predictions)
-        .filter(|((_, r), _)| !is_missing(&r[t]))
-        .map(|((_, r), &p)| (r[t].as_str(), p))
+        .filter(|(r, _)| !is_missing(r.cell(t)))
+        .map(|(r, &p)| (r.cell(t), p))
         .unzip();
     if truth.is_empty() {
         return Some(format!(

@@ -33,7 +33,7 @@ pub(super) fn distinct<'a>(
     };
     let mut cells: Vec<(u64, &str)> = rows
         .iter()
-        .map(|&i| table.rows[i].1[col].as_str())
+        .map(|&i| table.cell(i, col))
         .filter(|s| !is_missing(s))
         .map(|s| (prefix(s), s))
         .collect();
@@ -223,7 +223,7 @@ mod tests {
         let rows: Vec<usize> = (0..table.len()).collect();
         let mut want = BTreeMap::new();
         for &i in &rows {
-            let s = table.rows[i].1[0].as_str();
+            let s = table.cell(i, 0);
             if !is_missing(s) {
                 *want.entry(s).or_insert(0) += 1;
             }

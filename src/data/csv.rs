@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::str::FromStr;
 
+use super::Table;
 use super::target::encode_target;
 use super::{DataError, Dataset};
 
@@ -238,34 +239,6 @@ pub(crate) fn some_lines(lines: &[u64]) -> String {
     }
 }
 
-/// A CSV file as text cells: the header, and each row with its 1-based line
-/// number. Cells are trimmed; blank lines are skipped; every row has as many
-/// cells as the header.
-///
-/// ```
-/// use micrograd::data::Table;
-/// let t = Table::parse("a,b\r\n1,x\r\n\r\n2,y\r\n", "t.csv").unwrap();
-/// assert_eq!(t.header, vec!["a", "b"]);
-/// assert_eq!(t.rows[1], (4, vec!["2".to_string(), "y".to_string()]));
-/// assert_eq!(t.column("b"), Some(1));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Table {
-    /// The file's name, for error messages.
-    pub source: String,
-    /// Column names.
-    pub header: Vec<String>,
-    /// Each row's line number and cells.
-    pub rows: Vec<(u64, Vec<String>)>,
-    /// The field separator found: `,`, or `;` or a tab when the header line
-    /// has no comma (see [`Table::parse`]).
-    pub separator: char,
-    /// `Some("Windows-1252")` if the file was not UTF-8 and was read in that
-    /// encoding, as spreadsheet programs on Windows save "CSV"; `None` for
-    /// UTF-8 (and for text given to [`Table::parse`]).
-    pub encoding: Option<&'static str>,
-}
-
 /// The field separator of `text`: see [`Table::parse`].
 fn separator(text: &str) -> u8 {
     let header = text.lines().next().unwrap_or("").as_bytes();
@@ -328,7 +301,7 @@ impl Table {
     ///
     /// let t = Table::parse("x;label\n1,5;yes\n-2;no\n", "t.csv").unwrap();
     /// assert_eq!(t.separator, ';');
-    /// assert_eq!(t.rows[0].1, ["1.5", "yes"]);
+    /// assert_eq!((t.cell(0, 0), t.cell(0, 1)), ("1.5", "yes"));
     /// ```
     pub fn parse(text: &str, source: &str) -> Result<Table, DataError> {
         let err = |line: Option<u64>, message: String| DataError {
@@ -361,10 +334,11 @@ impl Table {
                 return Err(err(Some(1), format!("column '{h}' appears twice")));
             }
         }
-        let mut rows = Vec::new();
+        let mut table = Table::new(source, header, char::from(separator));
         let mut lines = LineCounter::new(text.as_bytes());
-        for rec in rdr.records() {
-            let rec = rec.map_err(|e| {
+        let mut rec = ::csv::StringRecord::new();
+        loop {
+            let more = rdr.read_record(&mut rec).map_err(|e| {
                 let line = e.position().map(|p| lines.line_at(p.byte()));
                 let msg = match e.kind() {
                     ::csv::ErrorKind::UnequalLengths {
@@ -374,26 +348,27 @@ impl Table {
                 };
                 err(line, msg)
             })?;
+            if !more {
+                break;
+            }
             let line = rec.position().map_or(0, |p| lines.line_at(p.byte()));
             if rec.iter().all(str::is_empty) {
                 continue; // a blank line
             }
-            let cell = |c: &str| match separator {
-                b';' => decimal_point(c).unwrap_or_else(|| c.to_owned()),
-                _ => c.to_owned(),
-            };
-            rows.push((line, rec.iter().map(cell).collect()));
+            if separator == b';' {
+                let cells: Vec<String> = rec
+                    .iter()
+                    .map(|c| decimal_point(c).unwrap_or_else(|| c.to_owned()))
+                    .collect();
+                table.push_row(line, cells.iter().map(String::as_str));
+            } else {
+                table.push_row(line, rec.iter());
+            }
         }
-        if rows.is_empty() {
+        if table.is_empty() {
             return Err(err(None, "no data rows after the header".into()));
         }
-        Ok(Table {
-            source: source.to_owned(),
-            header,
-            rows,
-            separator: char::from(separator),
-            encoding: None,
-        })
+        Ok(table)
     }
 
     /// What reading the file assumed that a user should know, one line
@@ -420,83 +395,6 @@ impl Table {
         encoding.into_iter().chain(separator).collect()
     }
 
-    /// `cell` as this table's file writes it: in a semicolon file (whose
-    /// numbers [`parse`](Table::parse) read with a decimal comma), a number
-    /// written with a decimal point gets its comma back.
-    ///
-    /// ```
-    /// use micrograd::data::Table;
-    /// let t = Table::parse("x;y\n1,5;a\n", "t.csv").unwrap();
-    /// assert_eq!(t.cell_out("1.5"), "1,5");
-    /// assert_eq!((t.cell_out("a.b"), t.cell_out("2")), ("a.b".into(), "2".into()));
-    /// let t = Table::parse("x,y\n1.5,a\n", "t.csv").unwrap();
-    /// assert_eq!(t.cell_out("1.5"), "1.5");
-    /// ```
-    pub fn cell_out<'a>(&self, cell: &'a str) -> std::borrow::Cow<'a, str> {
-        let number = cell.matches('.').count() == 1 && cell.parse::<f64>().is_ok();
-        if self.separator == ';' && number {
-            cell.replacen('.', ",", 1).into()
-        } else {
-            cell.into()
-        }
-    }
-
-    /// The index of the column called `name`.
-    ///
-    /// ```
-    /// let t = micrograd::data::Table::parse("a,b\n1,2\n", "t.csv").unwrap();
-    /// assert_eq!((t.column("a"), t.column("z")), (Some(0), None));
-    /// ```
-    pub fn column(&self, name: &str) -> Option<usize> {
-        self.header.iter().position(|h| h == name)
-    }
-
-    /// The index of the column called `name`, or an error listing the columns.
-    pub(crate) fn require(&self, name: &str) -> Result<usize, DataError> {
-        self.require_as(name, "column")
-    }
-
-    /// [`require`](Self::require), the error calling the column `what`
-    /// ("target column"), and naming a column that differs from `name` only
-    /// in case or surrounding spaces.
-    pub(crate) fn require_as(&self, name: &str, what: &str) -> Result<usize, DataError> {
-        self.column(name).ok_or_else(|| {
-            let near = self
-                .header
-                .iter()
-                .find(|h| h.trim().eq_ignore_ascii_case(name.trim()))
-                .map(|h| format!(" (did you mean '{h}'?)"))
-                .unwrap_or_default();
-            DataError {
-                source: self.source.clone(),
-                line: Some(1),
-                column: None,
-                message: format!(
-                    "no {what} '{name}'{near}; the columns are: {}",
-                    crate::text::some_names(&self.header, "", 300)
-                ),
-            }
-        })
-    }
-
-    /// Number of data rows.
-    ///
-    /// ```
-    /// assert_eq!(micrograd::data::Table::parse("a\n1\n2\n", "t").unwrap().len(), 2);
-    /// ```
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// Whether there are no data rows (never, for a parsed table).
-    ///
-    /// ```
-    /// assert!(!micrograd::data::Table::parse("a\n1\n", "t").unwrap().is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     /// The named columns as finite numbers, row by row.
     fn numbers(&self, names: &[String]) -> Result<Vec<Vec<f64>>, DataError> {
         let err = |line, column: &str, message: String| DataError {
@@ -509,13 +407,13 @@ impl Table {
             .iter()
             .map(|n| self.require(n))
             .collect::<Result<Vec<_>, _>>()?;
-        self.rows
-            .iter()
-            .map(|(line, r)| {
+        self.rows()
+            .map(|r| {
+                let line = &r.line();
                 cols.iter()
                     .zip(names)
                     .map(|(&c, name)| {
-                        let s = r[c].as_str();
+                        let s = r.cell(c);
                         match s.parse::<f64>() {
                             Ok(v) if v.is_finite() => Ok(v),
                             Ok(_) => Err(err(
@@ -615,10 +513,10 @@ mod tests {
         let t = Table::parse("x;y;note\n1,5;2;\"a,b\"\n-3,25;4;c\n", "t.csv").unwrap();
         assert_eq!(t.separator, ';');
         assert_eq!(t.header, ["x", "y", "note"]);
-        assert_eq!(t.rows[0].1, ["1.5", "2", "a,b"]);
-        assert_eq!(t.rows[1].1, ["-3.25", "4", "c"]);
+        assert_eq!(t.row(0).cells().collect::<Vec<_>>(), ["1.5", "2", "a,b"]);
+        assert_eq!(t.row(1).cells().collect::<Vec<_>>(), ["-3.25", "4", "c"]);
         // in a comma file a quoted "1,5" stays text
         let t = Table::parse("x,y\n\"1,5\",2\n", "t.csv").unwrap();
-        assert_eq!((t.separator, t.rows[0].1[0].as_str()), (',', "1,5"));
+        assert_eq!((t.separator, t.cell(0, 0)), (',', "1,5"));
     }
 }

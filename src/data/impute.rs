@@ -86,9 +86,9 @@ impl Preprocess {
         let cols: Vec<Option<usize>> = self.columns().iter().map(|c| table.column(c)).collect();
         let mut empty = vec![0usize; cols.len()];
         for &i in rows {
-            let cells = &table.rows[i].1;
+            let cells = table.row(i);
             for (n, c) in empty.iter_mut().zip(&cols) {
-                *n += usize::from(c.is_some_and(|c| is_missing(&cells[c])));
+                *n += usize::from(c.is_some_and(|c| is_missing(cells.cell(c))));
             }
         }
         let mut lines = Vec::new();
@@ -168,10 +168,9 @@ pub(super) fn rows_with_target(
     t: usize,
 ) -> Result<(Cow<'_, Table>, Option<String>), DataError> {
     let empty: Vec<u64> = table
-        .rows
-        .iter()
-        .filter(|(_, r)| is_missing(&r[t]))
-        .map(|(l, _)| *l)
+        .rows()
+        .filter(|r| is_missing(r.cell(t)))
+        .map(|r| r.line())
         .collect();
     if empty.is_empty() {
         return Ok((Cow::Borrowed(table), None));
@@ -186,7 +185,7 @@ pub(super) fn rows_with_target(
         });
     }
     let mut kept = table.clone();
-    kept.rows.retain(|(_, r)| !is_missing(&r[t]));
+    kept.retain(|r| !is_missing(r.cell(t)));
     let n = empty.len();
     let note = format!(
         "{}: left out {n} row{} whose target '{name}' is empty (or NA), on {}: \

@@ -9,17 +9,19 @@ mod parsed;
 mod prep;
 mod prepare;
 mod roles;
+mod table;
 mod target;
 
 use std::fmt;
 
 pub use builtin::{BUILTIN, builtin, builtin_test, circles, moons, spiral, toy, xor};
 pub(crate) use csv::MISSING_MARKERS;
-pub use csv::{Table, Task, from_csv_str, is_missing, read_csv};
+pub use csv::{Task, from_csv_str, is_missing, read_csv};
 pub use folds::{Folded, folds, stratified_folds};
 pub use impute::{EMPTY_CATEGORY, Impute};
 pub use prep::{Input, PrepOptions, Preprocess};
 pub use prepare::{Prepared, prepare};
+pub use table::{Row, Table};
 pub use target::Target;
 
 /// The largest data file read: 1 GiB. A larger file, a device or a pipe is

@@ -25,8 +25,8 @@ impl Column {
     #[cfg(test)]
     pub(super) fn parse(table: &Table, c: usize) -> Column {
         let mut column = Column::with_capacity(table.len());
-        for (_, cells) in &table.rows {
-            column.push(&cells[c]);
+        for r in table.rows() {
+            column.push(r.cell(c));
         }
         column
     }
@@ -122,9 +122,9 @@ impl Parsed {
             .iter()
             .map(|&c| (c, Column::with_capacity(n)))
             .collect();
-        for (_, cells) in &table.rows {
+        for r in table.rows() {
             for (c, column) in &mut columns {
-                column.push(&cells[*c]);
+                column.push(r.cell(*c));
             }
         }
         Parsed { columns }
@@ -228,7 +228,7 @@ mod tests {
             }
             let text: Vec<f64> = rows
                 .iter()
-                .filter_map(|&i| t.rows[i].1[0].parse::<f64>().ok())
+                .filter_map(|&i| t.cell(i, 0).parse::<f64>().ok())
                 .filter(|v| v.is_finite())
                 .collect();
             let (m, s) = stats(&text);

@@ -409,7 +409,7 @@ impl Preprocess {
                         None => {
                             return Err(DataError {
                                 source: table.source.clone(),
-                                line: Some(table.rows[i].0),
+                                line: Some(table.row(i).line()),
                                 column: Some(self.target.column().to_owned()),
                                 message: format!(
                                     "class '{}' is not one the model knows ({})",
@@ -481,7 +481,8 @@ impl Preprocess {
         let mut unseen: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         let mut unseen_rows = 0;
         for &i in rows {
-            let (line, cells) = &table.rows[i];
+            let cells = table.row(i);
+            let line = &cells.line();
             let mut row = Vec::with_capacity(self.nfeatures());
             let mut fresh = false;
             for ((input, &c), read) in self.inputs.iter().zip(&cols).zip(&read) {
@@ -492,7 +493,7 @@ impl Preprocess {
                     row.push((v - mean) / std);
                     continue;
                 }
-                let cell = cells[c].as_str();
+                let cell = cells.cell(c);
                 match self.encode(input, cell, &mut row) {
                     Ok(()) => {}
                     Err(CellError::Empty) => {

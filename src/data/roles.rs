@@ -129,7 +129,7 @@ fn all_different(table: &Table, c: usize, numbers: &[f64]) -> bool {
     idx.chunk_by(|&a, &b| numbers[a].to_bits() == numbers[b].to_bits())
         .filter(|run| run.len() > 1)
         .all(|run| {
-            let mut cells: Vec<&str> = run.iter().map(|&i| table.rows[i].1[c].as_str()).collect();
+            let mut cells: Vec<&str> = run.iter().map(|&i| table.cell(i, c)).collect();
             cells.sort_unstable();
             cells.windows(2).all(|w| w[0] != w[1])
         })

@@ -93,12 +93,12 @@ pub(crate) fn encode_target(
     task: Task,
 ) -> Result<(Vec<f64>, Vec<String>), DataError> {
     let name = &table.header[t];
-    let raw: Vec<&str> = table.rows.iter().map(|(_, r)| r[t].trim()).collect();
+    let raw: Vec<&str> = table.rows().map(|r| r.cell(t).trim()).collect();
     let lines_where = |bad: &dyn Fn(&str) -> bool| -> Vec<u64> {
         raw.iter()
-            .zip(&table.rows)
+            .zip(table.rows())
             .filter(|(s, _)| bad(s))
-            .map(|(_, (l, _))| *l)
+            .map(|(_, r)| r.line())
             .collect()
     };
     let err = |lines: &[u64], message: String| DataError {
@@ -135,11 +135,7 @@ pub(crate) fn encode_target(
     }
     let bad = lines_where(&|s| !s.parse::<f64>().is_ok_and(f64::is_finite));
     if let Some(&first) = bad.first() {
-        let k = table
-            .rows
-            .iter()
-            .position(|(l, _)| *l == first)
-            .unwrap_or(0);
+        let k = table.rows().position(|r| r.line() == first).unwrap_or(0);
         let also = if bad.len() > 1 {
             format!("; also on {}", some_lines(&bad[1..]))
         } else {

@@ -161,11 +161,7 @@ impl CvPlan {
         let Ok(t) = table.require(target) else {
             return Ok(None);
         };
-        let rows = table
-            .rows
-            .iter()
-            .filter(|(_, r)| r.get(t).is_some_and(|c| !is_missing(c)))
-            .count();
+        let rows = table.rows().filter(|r| !is_missing(r.cell(t))).count();
         CvPlan::choose(rows, h)
     }
 }
@@ -366,7 +362,7 @@ fn run_fold(folded: &Folded, i: usize, s: &CvSetup) -> Result<(Fold, Vec<String>
         rows: [train.len(), p.valid.len(), p.test.len()],
         lines: folded.folds[i]
             .iter()
-            .map(|&r| folded.table.rows[r].0)
+            .map(|&r| folded.table.row(r).line())
             .collect(),
         steps: h.loss.len(),
         best_step: h.best_step,
