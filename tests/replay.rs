@@ -306,7 +306,7 @@ fn scoring_many_rows_through_the_replay_gives_the_tapes_outputs_and_loss() {
             close_all(&[l], &[l_tape], 1e-12);
             assert_eq!(outs.len(), n);
             close_all(&outs.concat(), &o_tape, 1e-12);
-            // the outputs alone, from the same scorer (recorded again without the loss)
+            // the outputs alone, from the same scorer: its loss recording, the targets dummies
             close_all(&scorer.outputs(&x).concat(), &o_tape, 1e-12);
             // evaluation's predictions are the classes of the tape's outputs
             if n == 300 {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use micrograd::data::{self, BUILTIN, Dataset, PrepOptions, Preprocess, Table};
-use micrograd::nn::ModelFile;
+use micrograd::nn::{ModelFile, Scorer};
 use micrograd::train::{
     Choices, CrossValidation, DataKind, Divergence, History, Importance, Recipe, RecipeError,
     Scores, StepReport, TEST_FRACTION, Timings, evaluate, fit, fit_with_validation,
@@ -421,23 +421,25 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
     }
     let loss = r.cfg.loss;
     let scoring = Instant::now();
-    let on_train = Scores::of(&model, &d.train, loss, &d.prep);
-    let on_test = d
-        .test
-        .as_ref()
-        .map(|t| Scores::of(&model, t, loss, &d.prep).with_roc_auc(&model, t, loss));
-    let sets = [d.test.as_ref(), d.valid.as_ref(), Some(&d.train)];
-    let importance = Importance::of_run(&model, &d.prep, loss, sets, a.seed);
-    let evaluate = aside + scoring.elapsed().as_secs_f64();
     let file = ModelFile {
         model,
         prep: d.prep.clone(),
         loss,
     };
+    // one recording of the model for every score, the importance and the pictures
+    let scorer = &mut Scorer::new(&file.model);
+    let on_train = Scores::by(scorer, &d.train, loss, &d.prep);
+    let on_test = d
+        .test
+        .as_ref()
+        .map(|t| Scores::by(scorer, t, loss, &d.prep).with_roc_auc_by(scorer, t, loss));
+    let sets = [d.test.as_ref(), d.valid.as_ref(), Some(&d.train)];
+    let importance = Importance::of_run_by(scorer, &d.prep, loss, sets, a.seed);
+    let evaluate = aside + scoring.elapsed().as_secs_f64();
     let plotting = Instant::now();
     let last = cv.as_ref().map(|c| &c.pooled).or(on_test.as_ref());
     let last = last.unwrap_or(&on_train);
-    let mut written = write_pictures(a, &d, &file, &curves, last, importance.as_ref())?;
+    let mut written = write_pictures(a, &d, &file, &curves, last, importance.as_ref(), scorer)?;
     let plots = plotting.elapsed().as_secs_f64();
     if !quiet {
         note_earlier_pictures(a, &written);

@@ -3,7 +3,7 @@
 use super::out::errln;
 use std::path::{Path, PathBuf};
 
-use micrograd::nn::ModelFile;
+use micrograd::nn::{ModelFile, Scorer};
 use micrograd::train::{DataKind, Importance, Scores};
 use micrograd::viz::Curves;
 
@@ -49,7 +49,8 @@ pub(super) fn write_models(file: &ModelFile, paths: Vec<PathBuf>) -> Result<Vec<
 }
 
 /// The loss curves, the decision boundary (2 features), the confusion
-/// matrix (classes), the columns' importance: each as SVG and PNG.
+/// matrix (classes), the columns' importance: each as SVG and PNG. The
+/// boundary's grid is run by `scorer`, the run's own (of `file`'s model).
 pub(super) fn write_pictures(
     a: &TrainArgs,
     d: &Loaded,
@@ -57,6 +58,7 @@ pub(super) fn write_pictures(
     curves: &Curves,
     last: &Scores,
     importance: Option<&Importance>,
+    scorer: &mut Scorer,
 ) -> Result<Vec<PathBuf>, Failure> {
     let mut written = Vec::new();
     if a.no_plots {
@@ -76,9 +78,10 @@ pub(super) fn write_pictures(
     if d.train.nfeatures() == 2 && classes > 0 {
         // the grid's classes, as one batch, once: the SVG and the PNG share the grid
         let grid = std::cell::OnceCell::new();
+        let scorer = std::cell::RefCell::new(scorer);
         let predict = |points: &[[f64; 2]]| {
             let classes = grid.get_or_init(|| {
-                let outs = micrograd::nn::Scorer::new(&file.model).outputs(points);
+                let outs = scorer.borrow_mut().outputs(points);
                 let each = outs.iter().map(|o| file.loss.predict(o, classes));
                 each.collect::<Vec<f64>>()
             });

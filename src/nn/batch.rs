@@ -76,12 +76,30 @@ impl<'m> Scorer<'m> {
         }
     }
 
-    /// The model's outputs for each row of `x`.
+    /// The model this scorer runs.
+    ///
+    /// ```
+    /// use micrograd::{MLP, Module, nn::Scorer};
+    /// let model = MLP::new(2, &[3, 1]);
+    /// assert_eq!(Scorer::new(&model).model().num_parameters(), 13);
+    /// ```
+    pub fn model(&self) -> &'m MLP {
+        self.model
+    }
+
+    /// The model's outputs for each row of `x`. A scorer that has scored
+    /// a loss runs that recording (the loss of a dummy target is left
+    /// unread) rather than record the outputs alone: recording a wide
+    /// model costs far more than running it.
     pub fn outputs<R: AsRef<[f64]> + Sync>(&mut self, x: &[R]) -> Vec<Vec<f64>> {
         let mut outs = Vec::with_capacity(x.len());
         if !self.fits(x) {
             outs.extend(x.iter().map(|r| self.model.predict(r.as_ref())));
             return outs;
+        }
+        if let Some((Some((loss, classes)), Ok(r))) = &mut self.replay {
+            let dummy = vec![0.0; x.len()];
+            return replayed(r, x, &dummy, *loss, *classes).1;
         }
         match self.recording(None) {
             Ok(r) => r.forward_rows(x, |_, _, o| outs.push(o.to_vec())),

@@ -349,7 +349,8 @@ fn run_fold(folded: &Folded, i: usize, s: &CvSetup) -> Result<(Fold, Vec<String>
         });
     }
     let loss = r.cfg.loss;
-    let scores = Scores::of(&model, &p.test, loss, &p.prep).with_roc_auc(&model, &p.test, loss);
+    let scorer = &mut crate::nn::Scorer::new(&model);
+    let scores = Scores::by(scorer, &p.test, loss, &p.prep).with_roc_auc_by(scorer, &p.test, loss);
     let target = &p.prep.target;
     let units = |v: &[f64]| -> Vec<f64> {
         let numbers = !p.test.is_classification();

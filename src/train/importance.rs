@@ -106,6 +106,31 @@ impl Importance {
         model: &MLP,
         prep: &Preprocess,
         loss: Loss,
+        sets: [Option<&Dataset>; 3],
+        seed: u64,
+    ) -> Option<Importance> {
+        Importance::of_run_by(&mut Scorer::new(model), prep, loss, sets, seed)
+    }
+
+    /// [`of_run`](Self::of_run), the rows run by `scorer`, which may have
+    /// recorded its model already (see [`Scores::by`](crate::train::Scores::by)).
+    ///
+    /// ```
+    /// use micrograd::data::{Preprocess, moons};
+    /// use micrograd::nn::Scorer;
+    /// use micrograd::train::Importance;
+    /// use micrograd::{Loss, MLP};
+    /// let test = moons(20, 0.1, 2);
+    /// let (prep, model) = (Preprocess::identity(&test), MLP::new(2, &[4, 1]));
+    /// let sets = [Some(&test), None, None];
+    /// let a = Importance::of_run_by(&mut Scorer::new(&model), &prep, Loss::Svm, sets, 1).unwrap();
+    /// let b = Importance::of_run(&model, &prep, Loss::Svm, sets, 1).unwrap();
+    /// assert_eq!(a.columns[0].drop.mean, b.columns[0].drop.mean);
+    /// ```
+    pub fn of_run_by(
+        scorer: &mut Scorer,
+        prep: &Preprocess,
+        loss: Loss,
         [test, valid, train]: [Option<&Dataset>; 3],
         seed: u64,
     ) -> Option<Importance> {
@@ -118,7 +143,7 @@ impl Importance {
             .into_iter()
             .find_map(|(d, m)| d.filter(|d| !d.is_empty()).map(|d| (d, m)))?;
         (ds.len() >= 2)
-            .then(|| Importance::of(model, prep, loss, ds, measured, seed))
+            .then(|| Importance::measure(scorer, prep, loss, ds, measured, seed))
             .filter(|i| i.baseline.is_finite())
     }
 
@@ -127,6 +152,18 @@ impl Importance {
     /// `seed`.
     pub fn of(
         model: &MLP,
+        prep: &Preprocess,
+        loss: Loss,
+        ds: &Dataset,
+        measured: Measured,
+        seed: u64,
+    ) -> Importance {
+        Importance::measure(&mut Scorer::new(model), prep, loss, ds, measured, seed)
+    }
+
+    /// [`of`](Self::of), the rows run by `scorer`.
+    fn measure(
+        scorer: &mut Scorer,
         prep: &Preprocess,
         loss: Loss,
         ds: &Dataset,
@@ -143,8 +180,7 @@ impl Importance {
             classes: ds.nclasses(),
             y,
         };
-        let mut scorer = Scorer::new(model);
-        let baseline = judge.score(&mut scorer, &x);
+        let baseline = judge.score(scorer, &x);
         let mut work = x.clone();
         let mut columns: Vec<ColumnImportance> = groups(prep, ds)
             .into_iter()
@@ -152,7 +188,7 @@ impl Importance {
                 let drops: Vec<f64> = (0..REPEATS)
                     .map(|_| {
                         shuffle_into(&mut work, &x, inputs.clone(), &mut rng);
-                        let drop = baseline - judge.score(&mut scorer, &work);
+                        let drop = baseline - judge.score(scorer, &work);
                         restore(&mut work, &x, inputs.clone());
                         drop
                     })

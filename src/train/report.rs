@@ -6,9 +6,10 @@ use serde_json::{Value as Json, json};
 
 use crate::data::{Dataset, Preprocess};
 use crate::metrics::{Confusion, Regression, roc_auc};
-use crate::nn::{Loss, MLP};
+use crate::nn::{Loss, MLP, Scorer};
 use crate::text::{fmt_num, shorten};
-use crate::train::{Evaluation, evaluate};
+use crate::train::Evaluation;
+use crate::train::evaluate::evaluate_with;
 
 /// A model's scores on one data set.
 ///
@@ -39,7 +40,28 @@ pub struct Scores {
 impl Scores {
     /// `model`'s scores on `ds` (encoded by `prep`) under `loss`.
     pub fn of(model: &MLP, ds: &Dataset, loss: Loss, prep: &Preprocess) -> Scores {
-        let eval = evaluate(model, ds, loss);
+        Scores::by(&mut Scorer::new(model), ds, loss, prep)
+    }
+
+    /// [`of`](Self::of), run by `scorer`: a run that scores its model on
+    /// several sets (and draws it, and measures the importance) records
+    /// it once.
+    ///
+    /// ```
+    /// use micrograd::data::{Preprocess, builtin};
+    /// use micrograd::nn::Scorer;
+    /// use micrograd::train::Scores;
+    /// use micrograd::{Loss, MLP};
+    ///
+    /// let (xor, prep) = (builtin("xor", 1).unwrap(), Preprocess::identity(&builtin("xor", 1).unwrap()));
+    /// let model = MLP::new(2, &[4, 1]);
+    /// let mut scorer = Scorer::new(&model);
+    /// let s = Scores::by(&mut scorer, &xor, Loss::Svm, &prep).with_roc_auc_by(&mut scorer, &xor, Loss::Svm);
+    /// let t = Scores::of(&model, &xor, Loss::Svm, &prep).with_roc_auc(&model, &xor, Loss::Svm);
+    /// assert_eq!((s.eval.predictions, s.roc_auc), (t.eval.predictions, t.roc_auc));
+    /// ```
+    pub fn by(scorer: &mut Scorer, ds: &Dataset, loss: Loss, prep: &Preprocess) -> Scores {
+        let eval = evaluate_with(scorer, ds, loss);
         let (confusion, regression) = if ds.is_classification() {
             let c = Confusion::new(&ds.classes, &ds.y, &eval.predictions);
             (Some(c), None)
@@ -75,12 +97,17 @@ impl Scores {
     /// assert!((0.0..=1.0).contains(&s.roc_auc.unwrap()));
     /// assert!(s.line("test").contains("ROC AUC"));
     /// ```
-    pub fn with_roc_auc(mut self, model: &MLP, ds: &Dataset, loss: Loss) -> Scores {
+    pub fn with_roc_auc(self, model: &MLP, ds: &Dataset, loss: Loss) -> Scores {
+        self.with_roc_auc_by(&mut Scorer::new(model), ds, loss)
+    }
+
+    /// [`with_roc_auc`](Self::with_roc_auc), run by `scorer` (see [`by`](Self::by)).
+    pub fn with_roc_auc_by(mut self, scorer: &mut Scorer, ds: &Dataset, loss: Loss) -> Scores {
         if ds.nclasses() != 2 {
             return self;
         }
         // through the replay (a batch), not a graph per row on the tape
-        let outs = crate::nn::Scorer::new(model).outputs(&ds.x);
+        let outs = scorer.outputs(&ds.x);
         let score: Vec<f64> = outs
             .iter()
             .map(|out| {
