@@ -228,5 +228,4 @@ impl Table {
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
     }
-
 }

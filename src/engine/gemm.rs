@@ -92,8 +92,140 @@ pub(super) unsafe fn gemm(
             return;
         }
     }
+    let pieces = pieces(m, k, n);
+    if pieces > 1 {
+        // SAFETY: the caller's.
+        unsafe {
+            split(
+                pieces,
+                m,
+                k,
+                n,
+                alpha,
+                a,
+                [rsa, csa],
+                b,
+                [rsb, csb],
+                beta,
+                c,
+                [rsc, csc],
+            )
+        };
+        return;
+    }
     // SAFETY: the caller's.
     unsafe { matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) };
+}
+
+/// Products of at least this many multiply-adds are cut between the
+/// threads: about a tenth of a millisecond's work on one core, against a
+/// few microseconds to hand a piece to another thread.
+const SPLIT: usize = 1 << 22;
+
+/// How many pieces to cut a product of `m·k·n` multiply-adds into: one a
+/// thread for a large product run outside the threads' own work (a batch
+/// in parts already has every core busy), one otherwise.
+fn pieces(m: usize, k: usize, n: usize) -> usize {
+    let large = m.saturating_mul(k).saturating_mul(n) >= SPLIT;
+    if !large || rayon::current_thread_index().is_some() {
+        return 1;
+    }
+    super::threads::threads().min(m.max(n) / 64).max(1)
+}
+
+/// A pointer that pieces of one product share between threads.
+#[derive(Clone, Copy)]
+struct Shared<T>(T);
+// SAFETY: `split` gives each thread a disjoint block of C to write, and A
+// and B are only read.
+unsafe impl<T> Send for Shared<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for Shared<T> {}
+
+impl<T: Copy> Shared<T> {
+    /// The pointer (a method, so that a closure takes the whole `Shared`).
+    fn get(self) -> T {
+        self.0
+    }
+}
+
+/// `C = α·A·B + β·C` in `pieces` blocks of C's rows (or of its columns, if it
+/// has more of those), each by `matrixmultiply` on a thread of its own.
+/// Every number of C is the same sum, added in the same order, as in one
+/// piece: a block is a sub-matrix of C, and no sum over `k` is cut. So the
+/// bits do not depend on the number of threads.
+///
+/// # Safety
+///
+/// As for [`gemm`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn split(
+    pieces: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f64,
+    a: *const f64,
+    [rsa, csa]: [isize; 2],
+    b: *const f64,
+    [rsb, csb]: [isize; 2],
+    beta: f64,
+    c: *mut f64,
+    [rsc, csc]: [isize; 2],
+) {
+    use rayon::prelude::*;
+    let by_rows = m >= n;
+    let whole = if by_rows { m } else { n };
+    let step = whole.div_ceil(pieces).next_multiple_of(8);
+    let (a, b, c) = (Shared(a), Shared(b), Shared(c));
+    super::threads::install(|| {
+        (0..whole).into_par_iter().step_by(step).for_each(|at| {
+            let len = step.min(whole - at);
+            let at = at as isize;
+            // SAFETY: rows [at, at + len) of A and C (or columns of B and
+            // C) lie inside the matrices the caller vouched for; the blocks
+            // of C that the pieces write do not overlap.
+            unsafe {
+                if by_rows {
+                    let (a, c) = (a.get().offset(at * rsa), c.get().offset(at * rsc));
+                    matrixmultiply::dgemm(
+                        len,
+                        k,
+                        n,
+                        alpha,
+                        a,
+                        rsa,
+                        csa,
+                        b.get(),
+                        rsb,
+                        csb,
+                        beta,
+                        c,
+                        rsc,
+                        csc,
+                    );
+                } else {
+                    let (b, c) = (b.get().offset(at * csb), c.get().offset(at * csc));
+                    matrixmultiply::dgemm(
+                        m,
+                        k,
+                        len,
+                        alpha,
+                        a.get(),
+                        rsa,
+                        csa,
+                        b,
+                        rsb,
+                        csb,
+                        beta,
+                        c,
+                        rsc,
+                        csc,
+                    );
+                }
+            }
+        });
+    });
 }
 
 /// The two kernels, in 256-bit vectors of four numbers.
@@ -440,6 +572,67 @@ mod tests {
                     );
                 }
                 close(&c, &expect);
+            }
+        }
+    }
+
+    /// A product cut into pieces of rows or of columns gives the very bits
+    /// of the product in one piece, in every layout the replay uses, writing
+    /// and adding, for sizes that are not multiples of any kernel's block:
+    /// what makes a run's numbers the same on any number of threads.
+    #[test]
+    fn a_product_in_pieces_is_the_same_bits_as_in_one() {
+        for &(m, k, n) in &[
+            (203, 517, 301),
+            (301, 64, 203),
+            (97, 1000, 530),
+            (530, 33, 97),
+        ] {
+            let a = numbers(m * k, 4);
+            let b = numbers(k * n, 5);
+            let start = numbers(m * n, 6);
+            // (rsa, csa, rsb, csb, rsc, csc): lane-major A and C; B transposed; all row-major
+            let layouts = [[1, m, 1, k, 1, m], [k, 1, 1, k, n, 1], [k, 1, n, 1, 1, m]];
+            for [rsa, csa, rsb, csb, rsc, csc] in layouts {
+                for beta in [0.0, 1.0] {
+                    let run = |pieces: usize| {
+                        let mut c = start.clone();
+                        let [rsa, csa, rsb, csb, rsc, csc] =
+                            [rsa, csa, rsb, csb, rsc, csc].map(|s| s as isize);
+                        // SAFETY: A, B and C are separate buffers of m·k,
+                        // k·n and m·n numbers, and each layout's strides
+                        // address exactly those.
+                        unsafe {
+                            let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+                            if pieces == 1 {
+                                matrixmultiply::dgemm(
+                                    m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
+                                );
+                            } else {
+                                split(
+                                    pieces,
+                                    m,
+                                    k,
+                                    n,
+                                    1.0,
+                                    a,
+                                    [rsa, csa],
+                                    b,
+                                    [rsb, csb],
+                                    beta,
+                                    c,
+                                    [rsc, csc],
+                                );
+                            }
+                        }
+                        c
+                    };
+                    let whole = run(1);
+                    for pieces in [2, 3, 5] {
+                        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                        assert_eq!(bits(&run(pieces)), bits(&whole), "{m}×{k}×{n} in {pieces}");
+                    }
+                }
             }
         }
     }
