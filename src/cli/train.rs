@@ -428,13 +428,7 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
     };
     // one recording of the model for every score, the importance and the pictures
     let scorer = &mut Scorer::new(&file.model);
-    let on_train = Scores::by(scorer, &d.train, loss, &d.prep);
-    let on_test = d
-        .test
-        .as_ref()
-        .map(|t| Scores::by(scorer, t, loss, &d.prep).with_roc_auc_by(scorer, t, loss));
-    let sets = [d.test.as_ref(), d.valid.as_ref(), Some(&d.train)];
-    let importance = Importance::of_run_by(scorer, &d.prep, loss, sets, a.seed);
+    let (on_train, on_test, importance) = score(scorer, &d, loss, a.seed);
     let evaluate = aside + scoring.elapsed().as_secs_f64();
     let plotting = Instant::now();
     let last = cv.as_ref().map(|c| &c.pooled).or(on_test.as_ref());
@@ -484,6 +478,24 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         errln!("warning: {w}");
     }
     Ok(())
+}
+
+/// The trained model's scores on the training and test rows (with the ROC
+/// AUC on the test rows), and its columns' importance, all run by `scorer`.
+fn score(
+    scorer: &mut Scorer,
+    d: &Loaded,
+    loss: micrograd::Loss,
+    seed: u64,
+) -> (Scores, Option<Scores>, Option<Importance>) {
+    let on_train = Scores::by(scorer, &d.train, loss, &d.prep);
+    let on_test = d
+        .test
+        .as_ref()
+        .map(|t| Scores::by(scorer, t, loss, &d.prep).with_roc_auc_by(scorer, t, loss));
+    let sets = [d.test.as_ref(), d.valid.as_ref(), Some(&d.train)];
+    let importance = Importance::of_run_by(scorer, &d.prep, loss, sets, seed);
+    (on_train, on_test, importance)
 }
 
 /// What a finished run reports.
