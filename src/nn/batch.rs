@@ -76,17 +76,6 @@ impl<'m> Scorer<'m> {
         }
     }
 
-    /// The model this scorer runs.
-    ///
-    /// ```
-    /// use micrograd::{MLP, Module, nn::Scorer};
-    /// let model = MLP::new(2, &[3, 1]);
-    /// assert_eq!(Scorer::new(&model).model().num_parameters(), 13);
-    /// ```
-    pub fn model(&self) -> &'m MLP {
-        self.model
-    }
-
     /// The model's outputs for each row of `x`. A scorer that has scored
     /// a loss runs that recording (the loss of a dummy target is left
     /// unread) rather than record the outputs alone: recording a wide

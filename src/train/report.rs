@@ -53,11 +53,12 @@ impl Scores {
     /// use micrograd::train::Scores;
     /// use micrograd::{Loss, MLP};
     ///
-    /// let (xor, prep) = (builtin("xor", 1).unwrap(), Preprocess::identity(&builtin("xor", 1).unwrap()));
+    /// let xor = builtin("xor", 1).unwrap();
+    /// let (prep, loss) = (Preprocess::identity(&xor), Loss::Svm);
     /// let model = MLP::new(2, &[4, 1]);
-    /// let mut scorer = Scorer::new(&model);
-    /// let s = Scores::by(&mut scorer, &xor, Loss::Svm, &prep).with_roc_auc_by(&mut scorer, &xor, Loss::Svm);
-    /// let t = Scores::of(&model, &xor, Loss::Svm, &prep).with_roc_auc(&model, &xor, Loss::Svm);
+    /// let scorer = &mut Scorer::new(&model);
+    /// let s = Scores::by(scorer, &xor, loss, &prep).with_roc_auc_by(scorer, &xor, loss);
+    /// let t = Scores::of(&model, &xor, loss, &prep).with_roc_auc(&model, &xor, loss);
     /// assert_eq!((s.eval.predictions, s.roc_auc), (t.eval.predictions, t.roc_auc));
     /// ```
     pub fn by(scorer: &mut Scorer, ds: &Dataset, loss: Loss, prep: &Preprocess) -> Scores {
