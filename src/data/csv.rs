@@ -409,7 +409,7 @@ impl Table {
             .collect::<Result<Vec<_>, _>>()?;
         self.rows()
             .map(|r| {
-                let line = &r.line();
+                let line = r.line();
                 cols.iter()
                     .zip(names)
                     .map(|(&c, name)| {
@@ -417,14 +417,14 @@ impl Table {
                         match s.parse::<f64>() {
                             Ok(v) if v.is_finite() => Ok(v),
                             Ok(_) => Err(err(
-                                Some(*line),
+                                Some(line),
                                 name,
                                 format!("'{s}' is not a finite number"),
                             )),
                             Err(_) if s.is_empty() => {
-                                Err(err(Some(*line), name, "empty value".into()))
+                                Err(err(Some(line), name, "empty value".into()))
                             }
-                            Err(_) => Err(err(Some(*line), name, format!("'{s}' is not a number"))),
+                            Err(_) => Err(err(Some(line), name, format!("'{s}' is not a number"))),
                         }
                     })
                     .collect()

@@ -482,7 +482,7 @@ impl Preprocess {
         let mut unseen_rows = 0;
         for &i in rows {
             let cells = table.row(i);
-            let line = &cells.line();
+            let line = cells.line();
             let mut row = Vec::with_capacity(self.nfeatures());
             let mut fresh = false;
             for ((input, &c), read) in self.inputs.iter().zip(&cols).zip(&read) {
@@ -497,13 +497,13 @@ impl Preprocess {
                 match self.encode(input, cell, &mut row) {
                     Ok(()) => {}
                     Err(CellError::Empty) => {
-                        missing.push((*line, input.column()));
+                        missing.push((line, input.column()));
                         row.push(0.0);
                     }
                     Err(CellError::Bad(m)) => {
                         return Err(DataError {
                             source: table.source.clone(),
-                            line: Some(*line),
+                            line: Some(line),
                             column: Some(input.column().to_owned()),
                             message: m,
                         });
