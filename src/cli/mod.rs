@@ -201,10 +201,9 @@ pub struct TrainArgs {
     /// Seed for the data, the weights and the batches.
     #[arg(long, default_value_t = 1337)]
     seed: u64,
-    /// Threads for large work: batches of more than 256 rows, which run in
-    /// parts of 256, and large matrix products, cut into blocks (0: every
-    /// core, or RAYON_NUM_THREADS). The numbers are the same on any number
-    /// of threads.
+    /// Threads for batches of more than 256 rows, which run in parts of 256
+    /// (0: every core, or RAYON_NUM_THREADS). The numbers are the same on
+    /// any number of threads.
     #[arg(long, default_value_t = 0, value_name = "N", value_parser = whole::<usize>)]
     threads: usize,
     /// Hold out this fraction of the data for testing [default: 0.2 for a CSV;

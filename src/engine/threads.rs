@@ -1,4 +1,4 @@
-//! How many threads a large batch or product runs on: rayon's global pool (the
+//! How many threads a large batch runs on: rayon's global pool (the
 //! machine's cores, or `RAYON_NUM_THREADS`) unless [`set_threads`] chose
 //! another number. The numbers computed are the same bits on any number of
 //! threads: only the time changes.
@@ -10,10 +10,9 @@ use rayon::ThreadPool;
 /// The pool chosen by [`set_threads`]; `None`: rayon's global pool.
 static POOL: Mutex<Option<Arc<ThreadPool>>> = Mutex::new(None);
 
-/// Runs large batches and large matrix products on `n` threads from now
-/// on, in every thread of the process (0: as many as rayon's global pool
-/// has, the machine's cores by default). Fails only if the threads cannot
-/// be started.
+/// Runs large batches on `n` threads from now on, in every thread of the
+/// process (0: as many as rayon's global pool has, the machine's cores by
+/// default). Fails only if the threads cannot be started.
 ///
 /// ```
 /// micrograd::set_threads(1).unwrap();
