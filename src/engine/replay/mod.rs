@@ -190,10 +190,10 @@ pub struct Replay {
 const PART_LANES: usize = 256;
 
 /// The largest layer (inputs × outputs) whose batch still runs in parts. A
-/// wider layer's products are large enough to be cut between the cores
-/// themselves (`engine::gemm`), which keeps each core on one thing at a
-/// time: at 512 × 512 and 1 000 rows a step took 34 ms in parts against 25
-/// in one piece (BENCHMARKS.md).
+/// wider layer's products are large enough for matrixmultiply to split them
+/// between the cores itself, and parts on top of that ask each core for two
+/// things at once: at 512 × 512 and 1 000 rows a step took 34 ms in parts
+/// against 25 in one piece (BENCHMARKS.md).
 const PART_WIDTH: usize = 1 << 16;
 
 /// The recorded program: nodes, layers and the order to run them in.
@@ -280,8 +280,8 @@ impl Replay {
     /// A batch of more than 256 rows runs in parts of 256 on as many
     /// threads as rayon has (the machine's cores, or `RAYON_NUM_THREADS`),
     /// with the same numbers on any number of threads; unless a layer is
-    /// 256 × 256 or wider, whose products are cut between the threads
-    /// instead (by rows or columns of the result, so the same numbers too).
+    /// 256 × 256 or wider, whose products matrixmultiply splits between the
+    /// cores itself.
     ///
     /// ```
     /// use micrograd::{Replay, Value};

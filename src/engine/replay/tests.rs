@@ -186,8 +186,8 @@ fn parts_give_the_same_bits_on_any_number_of_threads() {
     assert!(one.1.iter().any(|&g| g != 0.0));
 }
 
-/// A layer of 256 × 256 or wider: its products are cut between the cores,
-/// so the batch runs in one piece, not in parts.
+/// A layer of 256 × 256 or wider: its products are split between the
+/// cores by matrixmultiply, so the batch runs in one piece, not in parts.
 #[test]
 fn a_wide_layer_runs_its_batch_in_one_piece() {
     let m = MLP::builder(2, &[256, 256, 1]).seed(3).build();
