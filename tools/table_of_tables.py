@@ -3,7 +3,8 @@ many public tables, beside scaled linear models and scikit-learn's MLP, over
 five seeds.
 
     python3 -m venv /tmp/tt && /tmp/tt/bin/pip install scikit-learn pandas \
-        vega_datasets palmerpenguins statsmodels
+        vega_datasets statsmodels
+    git clone https://github.com/mwaskom/seaborn-data /tmp/seaborn-data
     cargo build --release
     /tmp/tt/bin/python tools/table_of_tables.py [--seaborn-data DIR] [--dir DIR]
         [--only NAME,NAME] [--bin target/release/micrograd]
@@ -37,12 +38,13 @@ MLP, and the median whole-process seconds of ours and of the MLP; then where
 ours misses the target: a mean more than 1 point (0.02 of R²) below the
 better baseline's, or an sd wider than that baseline's. The
 baselines' scores are cached in DIR/baselines.json (they do not change when
-our binary does); `--fresh` recomputes them.
+our binary does); `--fresh` recomputes them. `--extra="FLAGS"` adds flags to
+every run of ours, to measure a choice before making it a default;
+`--json-out FILE` keeps every run's numbers.
 """
 
 import argparse
 import json
-import math
 import os
 import random
 import subprocess
@@ -330,7 +332,8 @@ def report(results):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seaborn-data", default="/work/.mirror/mwaskom+seaborn-data/repo")
+    ap.add_argument("--seaborn-data", default="",
+                    help="a checkout of mwaskom/seaborn-data (work tree or bare git dir)")
     ap.add_argument("--dir", default=os.path.join(ROOT, "target", "table_of_tables"))
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "micrograd"))
     ap.add_argument("--only", default="", help="these tables alone: NAME,NAME")
