@@ -13,8 +13,9 @@
 //!   rows. The layer's width, the L2 strength and whether to train again on
 //!   every training row once early stopping has chosen the epochs scale
 //!   with the table: see `table::sized` (below 800 training rows: 64 wide
-//!   for classes, L2 3e-2 for numbers, refit; else 32 wide, L2 1e-2, no
-//!   refit). Measured on 20 tables: see BENCHMARKS.md.
+//!   for classes, L2 3e-2 for numbers, refit; else 32 wide, L2 1e-3 for
+//!   classes and 1e-2 for numbers, no refit). Measured on 20 tables: see
+//!   BENCHMARKS.md.
 
 use std::fmt;
 
@@ -204,18 +205,21 @@ mod table {
     /// |---------------|---------|--------------|------|-------|
     /// | under 800     | classes | 64           | 1e-2 | yes   |
     /// | under 800     | number  | 32           | 3e-2 | yes   |
-    /// | 800 or more   | either  | 32           | 1e-2 | no    |
+    /// | 800 or more   | classes | 32           | 1e-3 | no    |
+    /// | 800 or more   | number  | 32           | 1e-2 | no    |
     ///
     /// Measured on 20 tables, 5 seeds each (BENCHMARKS.md, "Tables with
     /// default flags"): on small tables, training again on the validation
     /// rows, a wider layer for classes and a stronger L2 for numbers each
     /// gained on average; on larger ones each lost (the fifth of the rows
-    /// held out costs little there, and the best epoch's weights are kept).
+    /// held out costs little there, and the best epoch's weights are kept),
+    /// and a weaker L2 gained for classes.
     pub fn sized(rows: usize, classes: usize) -> (usize, f64, bool) {
         match (rows < SMALL, classes) {
             (true, 0) => (32, 3e-2, true),
             (true, _) => (64, 1e-2, true),
-            (false, _) => (32, 1e-2, false),
+            (false, 0) => (32, 1e-2, false),
+            (false, _) => (32, 1e-3, false),
         }
     }
 }
@@ -526,10 +530,11 @@ mod tests {
             (vec![64], 1e-2, true)
         );
         assert_eq!(choose(&table(799, &[]), &none), (vec![32], 3e-2, true));
-        // 800 or more: 32 wide, L2 1e-2, the early-stopped weights kept
+        // 800 or more: 32 wide, L2 1e-3 for classes and 1e-2 for numbers,
+        // the early-stopped weights kept
         assert_eq!(
             choose(&table(800, &["a", "b"]), &none),
-            (vec![32], 1e-2, false)
+            (vec![32], 1e-3, false)
         );
         assert_eq!(choose(&table(5000, &[]), &none), (vec![32], 1e-2, false));
         // the user's choices win
