@@ -85,7 +85,10 @@ fn a_small_table_is_cross_validated_by_default_and_says_so() {
     assert!(!text.contains("ROC AUC"), "three classes: {text}");
     assert!(text.contains("test: per class (the folds' test rows together)"));
     assert!(
-        text.contains("the model saved was trained on all 90 rows (18 of them to stop early)"),
+        text.contains(
+            "the model saved was trained on all 90 rows (18 of them chose the epochs, then it \
+             trained again on all)"
+        ),
         "{text}"
     );
     assert!(text.contains("loss.svg shows its training, confusion.svg the folds' test rows"));
@@ -110,6 +113,8 @@ fn json_carries_each_fold_and_the_mean_and_sd() {
             "3",
             "--seed",
             seed,
+            // the final model keeps its validation rows out (refit, it trains on them)
+            "--no-refit",
         ];
         json(&micrograd(
             &[&args[..], &["--json", "--no-plots", "--out", s(&out)]].concat(),

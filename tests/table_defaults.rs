@@ -256,3 +256,40 @@ fn many_empty_columns_are_listed_by_whole_names() {
         "{err}"
     );
 }
+
+#[test]
+fn a_test_row_of_a_class_never_trained_on_is_left_out_with_a_warning() {
+    let d = dir("unseen-class");
+    let (train, test) = (d.join("train.csv"), d.join("test.csv"));
+    let rows = |classes: &[&str]| {
+        let mut t = String::from("x,y\n");
+        for i in 0..60 {
+            let c = classes[i % classes.len()];
+            t += &format!("{},{c}\n", i % 2);
+        }
+        t
+    };
+    std::fs::write(&train, rows(&["a", "b"])).unwrap();
+    std::fs::write(&test, rows(&["a", "b", "rare"])).unwrap();
+    let save = d.join("m.json");
+    let o = micrograd(&[
+        "train",
+        "--data",
+        s(&train),
+        "--test-data",
+        s(&test),
+        "--target",
+        "y",
+        "--json",
+        "--no-plots",
+        "--save",
+        s(&save),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("20 row(s) of a class the model was not trained on (line 4: 'rare'"),
+        "{err}"
+    );
+    assert_eq!(json(&o)["samples"]["test"], 40);
+}

@@ -8,7 +8,7 @@ use micrograd::data::{self, BUILTIN, Dataset, PrepOptions, Preprocess, Table};
 use micrograd::nn::{ModelFile, Scorer};
 use micrograd::train::{
     Choices, CrossValidation, DataKind, Divergence, History, Importance, Recipe, RecipeError,
-    Scores, StepReport, TEST_FRACTION, Timings, evaluate, fit, fit_with_validation,
+    Refit, Scores, StepReport, TEST_FRACTION, Timings, evaluate, fit_recipe,
 };
 use micrograd::viz::{Curves, fmt_short, shorten};
 use micrograd::{MLP, Module, OptimizerKind, Rng};
@@ -241,6 +241,7 @@ impl TrainArgs {
             activation: Some(self.activation),
             valid_fraction: self.valid_fraction,
             seed: Some(self.seed),
+            refit: self.no_refit.then_some(false),
         }
     }
 }
@@ -340,7 +341,7 @@ fn train_loop(
     r: &Recipe,
     model: &MLP,
     quiet: bool,
-) -> (History, Curves, (f64, f64)) {
+) -> (History, Option<Refit>, Curves, (f64, f64)) {
     let cfg = &r.cfg;
     // test figures at each epoch's end for the plots, when cheap enough
     let epochs = r.epochs.unwrap_or(cfg.steps as u64) as usize;
@@ -364,17 +365,14 @@ fn train_loop(
             aside += t0.elapsed().as_secs_f64();
         }
     };
-    let history = match &d.valid {
-        Some(v) => fit_with_validation(model, &d.train, v, cfg, on_step),
-        None => fit(model, &d.train, cfg, on_step),
-    };
+    let (history, refit) = fit_recipe(model, &d.train, d.valid.as_ref(), r, on_step);
     progress.finish();
     let seconds = start.elapsed().as_secs_f64() - aside;
     curves.train_loss = history.data_loss.clone();
     curves.train_accuracy = history.accuracy.clone();
     curves.valid_loss = history.valid_loss.clone();
     curves.best_step = history.best_step;
-    (history, curves, (seconds, aside))
+    (history, refit, curves, (seconds, aside))
 }
 
 /// The few lines a diverged run prints: what happened, the likely cause,
@@ -415,7 +413,7 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
     }
     let cv = d.folds.as_ref().map(|f| train_cv::run(a, f, quiet));
     let (cv, cv_seconds) = cv.transpose()?.unzip();
-    let (history, curves, (seconds, aside)) = train_loop(a, &d, &r, &model, quiet);
+    let (history, refit, curves, (seconds, aside)) = train_loop(a, &d, &r, &model, quiet);
     if let Some(div) = &history.diverged {
         return Err(diverged(div, &r, a));
     }
@@ -428,7 +426,7 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
     };
     // one recording of the model for every score, the importance and the pictures
     let scorer = &mut Scorer::new(&file.model);
-    let (on_train, on_test, importance) = score(scorer, &d, loss, a.seed);
+    let (on_train, on_test, importance) = score(scorer, &d, loss, refit.is_some(), a.seed);
     let evaluate = aside + scoring.elapsed().as_secs_f64();
     let plotting = Instant::now();
     let last = cv.as_ref().map(|c| &c.pooled).or(on_test.as_ref());
@@ -454,6 +452,7 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         d: &d,
         r: &r,
         history: &history,
+        refit,
         timings,
         parameters: file.model.num_parameters(),
         on_train,
@@ -482,10 +481,13 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
 
 /// The trained model's scores on the training and test rows (with the ROC
 /// AUC on the test rows), and its columns' importance, all run by `scorer`.
+/// After a refit the model has trained on the validation rows: they no
+/// longer judge it.
 fn score(
     scorer: &mut Scorer,
     d: &Loaded,
     loss: micrograd::Loss,
+    refit: bool,
     seed: u64,
 ) -> (Scores, Option<Scores>, Option<Importance>) {
     let on_train = Scores::by(scorer, &d.train, loss, &d.prep);
@@ -493,7 +495,8 @@ fn score(
         .test
         .as_ref()
         .map(|t| Scores::by(scorer, t, loss, &d.prep).with_roc_auc_by(scorer, t, loss));
-    let sets = [d.test.as_ref(), d.valid.as_ref(), Some(&d.train)];
+    let valid = d.valid.as_ref().filter(|_| !refit);
+    let sets = [d.test.as_ref(), valid, Some(&d.train)];
     let importance = Importance::of_run_by(scorer, &d.prep, loss, sets, seed);
     (on_train, on_test, importance)
 }
@@ -503,6 +506,9 @@ pub(super) struct Summary<'a> {
     pub(super) d: &'a Loaded,
     pub(super) r: &'a Recipe,
     pub(super) history: &'a History,
+    /// Whether the model was trained again on the training and validation
+    /// rows together once early stopping had chosen the epochs.
+    pub(super) refit: Option<Refit>,
     /// Where the run's time went.
     pub(super) timings: Timings,
     pub(super) parameters: usize,
@@ -542,6 +548,16 @@ impl Summary<'_> {
             "parameters": self.parameters,
             "steps": h.loss.len(),
             "best_step": h.best_step,
+            "recipe": {
+                "layers": self.r.layers,
+                "batch_size": self.r.cfg.batch_size,
+                "alpha": self.r.cfg.alpha,
+                "epochs": self.r.epochs,
+                "patience": self.r.cfg.patience,
+                "refit": self.refit.map(|f| json!({
+                    "epochs": f.epochs, "rows": f.rows, "steps": f.steps,
+                })),
+            },
             "seconds": self.timings.train,
             "timings": self.timings.json(),
             "final_step_loss": h.loss.last(),
@@ -559,11 +575,19 @@ impl Summary<'_> {
 
     fn print_text(&self) {
         let ran = self.history.loss.len();
+        let kept = if self.refit.is_some() {
+            ""
+        } else {
+            " (those weights kept)"
+        };
         let stopped = match self.history.best_step {
             Some(b) if ran < self.r.cfg.steps => format!(
-                ", stopped early: the validation loss was best at step {} (those weights kept)",
+                ", stopped early: the validation loss was best at step {}{kept}",
                 b + 1
             ),
+            Some(b) if self.refit.is_some() => {
+                format!(", the validation loss was best at step {}", b + 1)
+            }
             Some(b) => format!(
                 ", kept the weights of step {} (best validation loss)",
                 b + 1
@@ -576,6 +600,9 @@ impl Summary<'_> {
             t.train,
             t.total
         );
+        if let Some(f) = &self.refit {
+            outln!("then {f}");
+        }
         outln!("{}", t.line());
         outln!("{}", self.on_train.line("train"));
         match (&self.cv, &self.on_test) {
@@ -603,7 +630,8 @@ impl Summary<'_> {
             // every row of the table, tested once by the folds (before any balancing)
             let rows = cv.folds.iter().map(|f| f.rows[2]).sum();
             let valid = self.d.valid.as_ref().map_or(0, Dataset::len);
-            outln!("{}", train_cv::saved(rows, valid, &self.written));
+            let refit = self.refit.is_some();
+            outln!("{}", train_cv::saved(rows, valid, refit, &self.written));
         }
         for p in &self.written {
             outln!("wrote {}", p.display());
@@ -649,8 +677,14 @@ fn print_plan(d: &Loaded, r: &Recipe, model: &MLP) {
         },
         match (r.epochs, r.cfg.patience) {
             (Some(e), Some(p)) => format!(
-                "up to {e} epochs ({} steps; stops after {p} epochs without a better validation loss)",
-                r.cfg.steps
+                "up to {e} epochs ({} steps; stops after {p} epochs without a better validation \
+                 loss{})",
+                r.cfg.steps,
+                if r.refit {
+                    ", then trains again on the training and validation rows for the epochs kept"
+                } else {
+                    ""
+                }
             ),
             (Some(e), None) => format!("{e} epochs ({} steps)", r.cfg.steps),
             (None, _) => format!("{} steps", r.cfg.steps),

@@ -91,13 +91,14 @@ fn failure(e: CvError, a: &TrainArgs) -> Failure {
 }
 
 /// The summary's line on the model saved: trained on all `rows` rows
-/// (`valid` of them to stop early), its scores the folds'; which model the
+/// (`valid` of them to stop early, and with `refit` trained on again once
+/// they had chosen the epochs), its scores the folds'; which model the
 /// pictures in `written` show.
-pub(super) fn saved(rows: usize, valid: usize, written: &[PathBuf]) -> String {
-    let stop = if valid > 0 {
-        format!(" ({valid} of them to stop early)")
-    } else {
-        String::new()
+pub(super) fn saved(rows: usize, valid: usize, refit: bool, written: &[PathBuf]) -> String {
+    let stop = match (valid, refit) {
+        (0, _) => String::new(),
+        (_, false) => format!(" ({valid} of them to stop early)"),
+        (_, true) => format!(" ({valid} of them chose the epochs, then it trained again on all)"),
     };
     let drew = |name: &str| written.iter().any(|p| p.ends_with(name));
     let pictures = match (drew("loss.svg"), drew("confusion.svg")) {

@@ -365,7 +365,9 @@ impl Preprocess {
     /// The rows `rows` of `table` as a [`Dataset`] the model trains or is
     /// scored on: encoded inputs, and the target encoded (class indices, or
     /// standardised numbers). Returns warnings about categories not seen in
-    /// training. Missing cells are one error that names the first few.
+    /// training, and about rows of a class not seen in training, which are
+    /// left out (no model could predict them). Missing cells are one error
+    /// that names the first few.
     ///
     /// ```
     /// use micrograd::data::{PrepOptions, Preprocess, Table};
@@ -391,42 +393,46 @@ impl Preprocess {
         rows: &[usize],
         parsed: &Parsed,
     ) -> Result<(Dataset, Vec<String>), DataError> {
-        let (x, warnings) = self.inputs_parsed(table, rows, parsed)?;
         let t = table.require(self.target.column())?;
         let task = match self.target {
             Target::Classes { .. } => Task::Classification,
             Target::Number { .. } => Task::Regression,
         };
         let (y, classes) = encode_target(table, t, task)?;
-        let y = match &self.target {
+        let (rows, y, unknown) = match &self.target {
             Target::Classes { classes: ours, .. } => {
-                // class indices in the model's order; a class the model has never seen is an error
-                let mut out = Vec::with_capacity(rows.len());
+                // class indices in the model's order; a row of a class the
+                // model has never seen cannot be predicted: it is left out
+                let mut kept = (Vec::with_capacity(rows.len()), Vec::new());
+                let mut unknown = Vec::new();
                 for &i in rows {
                     let name = &classes[y[i] as usize];
                     match ours.iter().position(|c| c == name) {
-                        Some(k) => out.push(k as f64),
-                        None => {
-                            return Err(DataError {
-                                source: table.source.clone(),
-                                line: Some(table.row(i).line()),
-                                column: Some(self.target.column().to_owned()),
-                                message: format!(
-                                    "class '{}' is not one the model knows ({})",
-                                    shorten(name, 40),
-                                    crate::text::some_names(ours, "", 200)
-                                ),
-                            });
+                        Some(k) => {
+                            kept.0.push(i);
+                            kept.1.push(k as f64);
                         }
+                        None => unknown.push((table.row(i).line(), name.as_str())),
                     }
                 }
-                out
+                (kept.0, kept.1, unknown)
             }
-            Target::Number { .. } => rows
-                .iter()
-                .map(|&i| self.target.from_target(y[i]))
-                .collect(),
+            Target::Number { .. } => {
+                let y = rows.iter().map(|&i| self.target.from_target(y[i]));
+                (rows.to_vec(), y.collect(), Vec::new())
+            }
         };
+        let (x, mut warnings) = self.inputs_parsed(table, &rows, parsed)?;
+        if let Some((line, name)) = unknown.first() {
+            warnings.push(format!(
+                "{}: {} row(s) of a class the model was not trained on (line {line}: '{}'; it \
+                 knows {}) left out: it cannot predict them",
+                table.source,
+                unknown.len(),
+                shorten(name, 40),
+                crate::text::some_names(self.target.classes(), "", 200)
+            ));
+        }
         Ok((
             Dataset {
                 name: table.source.clone(),

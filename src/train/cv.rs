@@ -13,8 +13,7 @@ use std::fmt;
 use crate::data::{DataError, Folded, Table, is_missing};
 use crate::metrics::{Confusion, Regression};
 use crate::train::{
-    Choices, ClassWeight, DataKind, Divergence, Evaluation, Recipe, RecipeError, Scores, fit,
-    fit_with_validation,
+    Choices, ClassWeight, DataKind, Divergence, Evaluation, Recipe, RecipeError, Scores, fit_recipe,
 };
 
 /// The share of a table's rows a single split tests on, unless told.
@@ -335,11 +334,8 @@ fn run_fold(folded: &Folded, i: usize, s: &CvSetup) -> Result<(Fold, Vec<String>
     let r = Recipe::choose(DataKind::Table, &train, !p.valid.is_empty(), &s.choices)
         .map_err(CvError::Recipe)?;
     let model = r.model(train.nfeatures(), train.nclasses(), s.seed);
-    let h = if p.valid.is_empty() {
-        fit(&model, &train, &r.cfg, |_| {})
-    } else {
-        fit_with_validation(&model, &train, &p.valid, &r.cfg, |_| {})
-    };
+    let valid = (!p.valid.is_empty()).then_some(&p.valid);
+    let (h, _) = fit_recipe(&model, &train, valid, &r, |_| {});
     if let Some(divergence) = h.diverged {
         let recipe = Box::new(r);
         return Err(CvError::Diverged {

@@ -8,6 +8,7 @@ mod cv_report;
 mod evaluate;
 pub mod importance;
 mod recipe;
+mod refit;
 mod report;
 pub mod report_html;
 
@@ -20,6 +21,7 @@ use evaluate::evaluate_with;
 pub use evaluate::{Evaluation, evaluate};
 pub use importance::{ColumnImportance, Importance, Measured};
 pub use recipe::{Choices, ClassWeight, DataKind, MAX_STEPS, Recipe, RecipeError};
+pub use refit::{Refit, fit_recipe};
 pub use report::{Scores, Timings};
 
 use crate::data::Dataset;
