@@ -199,14 +199,16 @@ fn replayed<R: AsRef<[f64]> + Sync>(
 ) -> (f64, Vec<Vec<f64>>) {
     let mut outs = Vec::with_capacity(x.len());
     let mut total = 0.0;
-    let mut rows = Vec::with_capacity(ROWS.min(x.len()));
+    // the rows side by side in one buffer, read as slices: no allocation a row
+    let width = r.nin();
+    let mut flat = Vec::with_capacity(ROWS.min(x.len()) * width);
     for (xs, ys) in x.chunks(ROWS).zip(y.chunks(ROWS)) {
-        rows.clear();
-        rows.extend(
-            xs.iter()
-                .zip(ys)
-                .map(|(x, &t)| [x.as_ref(), &loss.target_row(t, classes)].concat()),
-        );
+        flat.clear();
+        for (x, &t) in xs.iter().zip(ys) {
+            flat.extend_from_slice(x.as_ref());
+            flat.extend(loss.target_row(t, classes));
+        }
+        let rows: Vec<&[f64]> = flat.chunks(width).collect();
         r.forward_rows(&rows, |_, l, o| {
             total += l;
             outs.push(o.to_vec());
