@@ -8,7 +8,7 @@ use micrograd::data::{self, BUILTIN, Dataset, PrepOptions, Preprocess, Table};
 use micrograd::nn::{ModelFile, Scorer};
 use micrograd::train::{
     Choices, CrossValidation, DataKind, Divergence, History, Importance, Recipe, RecipeError,
-    Refit, Scores, StepReport, TEST_FRACTION, Timings, evaluate, fit_recipe,
+    Refit, Scores, StepReport, TEST_FRACTION, Timings, evaluate_with, fit_recipe,
 };
 use micrograd::viz::{Curves, fmt_short, shorten};
 use micrograd::{MLP, Module, OptimizerKind, Rng};
@@ -343,21 +343,25 @@ fn train_loop(
     quiet: bool,
 ) -> (History, Option<Refit>, Curves, (f64, f64)) {
     let cfg = &r.cfg;
-    // test figures at each epoch's end for the plots, when cheap enough
+    // test figures for the plots at the end of the first epoch and every
+    // `every`-th after it, so that the curve scores at most a million test
+    // rows in all
     let epochs = r.epochs.unwrap_or(cfg.steps as u64) as usize;
-    let track = d
-        .test
-        .as_ref()
-        .filter(|t| !a.no_plots && t.len().saturating_mul(epochs) <= 5_000_000);
+    let track = d.test.as_ref().filter(|_| !a.no_plots);
+    let every = track.map_or(1, |t| t.len().saturating_mul(epochs).div_ceil(1_000_000));
+    let mut ended = 0;
     let mut curves = Curves::default();
     let progress = Progress::new(cfg.steps, quiet);
     let mut aside = 0.0;
+    // recorded at the first epoch's end, run at every one
+    let mut scorer = Scorer::new(model);
     let start = Instant::now();
     let on_step = |rep: &StepReport| {
         progress.step(rep);
-        if let Some(t) = track.filter(|_| rep.epoch_end) {
+        ended += usize::from(rep.epoch_end);
+        if let Some(t) = track.filter(|_| rep.epoch_end && (ended - 1) % every.max(1) == 0) {
             let t0 = Instant::now();
-            let e = evaluate(model, t, cfg.loss);
+            let e = evaluate_with(&mut scorer, t, cfg.loss);
             curves.test_loss.push((rep.step, e.loss));
             if let Some(acc) = e.accuracy {
                 curves.test_accuracy.push((rep.step, acc));

@@ -37,8 +37,19 @@ pub fn evaluate(model: &MLP, ds: &Dataset, loss: Loss) -> Evaluation {
 }
 
 /// [`evaluate`] with a scorer kept by the caller, whose recording is made
-/// once for many evaluations (one per epoch, in training).
-pub(crate) fn evaluate_with(scorer: &mut Scorer, ds: &Dataset, loss: Loss) -> Evaluation {
+/// once for many evaluations (one per epoch, in training): recording a wide
+/// model costs more than scoring a few hundred rows with it.
+///
+/// ```
+/// use micrograd::{Loss, MLP, data, nn::Scorer, train::{evaluate, evaluate_with}};
+/// let (ds, model) = (data::xor(), MLP::new(2, &[3, 1]));
+/// let mut scorer = Scorer::new(&model);
+/// for _ in 0..3 {
+///     let e = evaluate_with(&mut scorer, &ds, Loss::Mse); // recorded once
+///     assert_eq!(e.predictions, evaluate(&model, &ds, Loss::Mse).predictions);
+/// }
+/// ```
+pub fn evaluate_with(scorer: &mut Scorer, ds: &Dataset, loss: Loss) -> Evaluation {
     let classes = ds.nclasses();
     let (mean, outs) = scorer.loss_and_outputs(&ds.x, &ds.y, loss, classes);
     let predictions: Vec<f64> = outs.iter().map(|o| loss.predict(o, classes)).collect();

@@ -17,8 +17,7 @@ pub use cv::{
     MIN_TEST_ROWS, TEST_FRACTION, cross_validate,
 };
 pub use cv_report::Spread;
-use evaluate::evaluate_with;
-pub use evaluate::{Evaluation, evaluate};
+pub use evaluate::{Evaluation, evaluate, evaluate_with};
 pub use importance::{ColumnImportance, Importance, Measured};
 pub use recipe::{Choices, ClassWeight, DataKind, MAX_STEPS, Recipe, RecipeError};
 pub use refit::{Refit, fit_recipe};

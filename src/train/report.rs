@@ -8,8 +8,7 @@ use crate::data::{Dataset, Preprocess};
 use crate::metrics::{Confusion, Regression, roc_auc};
 use crate::nn::{Loss, MLP, Scorer};
 use crate::text::{fmt_num, shorten};
-use crate::train::Evaluation;
-use crate::train::evaluate::evaluate_with;
+use crate::train::{Evaluation, evaluate_with};
 
 /// A model's scores on one data set.
 ///
