@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Whole-process time and peak memory of `micrograd train`, two binaries side by side.
 
-Issue 25's runs: 1000 moons points with --layers 1024,1024 (with and without
-the pictures), and a 10^5-row table of 20 number features and 2 classes.
+Issue 25's runs: 1000 moons points with --layers 1024,1024 (10 steps with
+and without the pictures, and 200 steps), and a 10^5-row table of 20 number
+features and 2 classes (2 epochs, and the default flags).
 Each run is one process, timed from outside (GNU time's wall clock and
 maximum resident size), the binaries alternating run by run so that a busy
 machine slows both alike; the medians are printed, with the parts of the
@@ -78,8 +79,10 @@ def main() -> None:
     cases = {
         "1024x1024 moons, no plots": wide + ["--no-plots"],
         "1024x1024 moons, plots": wide,
+        "1024x1024 moons, 200 steps, plots": wide[:-3] + ["200", "--patience", "0"],
         "10^5 rows, no plots": rows + ["--no-plots"],
         "10^5 rows, plots": rows,
+        "10^5 rows, default flags": [str(t), "--target", "label"],
     }
     results = {(c, b): [] for c in cases for b in a.binaries}
     for _ in range(a.runs):
