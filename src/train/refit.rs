@@ -15,6 +15,8 @@ use crate::train::{History, Recipe, StepReport, fit, fit_with_validation};
 /// use micrograd::train::Refit;
 /// let r = Refit { epochs: 12, rows: 100, steps: 48 };
 /// assert_eq!(r.to_string(), "refit on all 100 training rows for 12 epochs (48 steps)");
+/// let one = Refit { epochs: 1, rows: 6, steps: 1 };
+/// assert_eq!(one.to_string(), "refit on all 6 training rows for 1 epoch (1 step)");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Refit {
@@ -28,10 +30,13 @@ pub struct Refit {
 
 impl std::fmt::Display for Refit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = |n: u64| if n == 1 { "" } else { "s" };
+        let (rows, epochs, steps) = (self.rows, self.epochs, self.steps as u64);
         write!(
             f,
-            "refit on all {} training rows for {} epochs ({} steps)",
-            self.rows, self.epochs, self.steps
+            "refit on all {rows} training rows for {epochs} epoch{} ({steps} step{})",
+            s(epochs),
+            s(steps)
         )
     }
 }
