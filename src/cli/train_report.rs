@@ -40,6 +40,7 @@ impl Summary<'_> {
             recipe: self.r,
             network: (&sizes, self.parameters),
             history: self.history,
+            refit: self.refit,
             train: &self.on_train,
             test: self.on_test.as_ref(),
             cv: self.cv.as_ref(),

@@ -84,6 +84,9 @@ pub struct Page<'a> {
     pub network: (&'a [usize], usize),
     /// How the saved model's training went.
     pub history: &'a History,
+    /// Whether, after early stopping, the saved model was trained again on
+    /// every training row ([`Refit`](crate::train::Refit)).
+    pub refit: Option<crate::train::Refit>,
     /// The saved model's scores on its training rows.
     pub train: &'a Scores,
     /// Its scores on the test rows, if any were held out.
@@ -137,6 +140,7 @@ pub fn escape(s: &str) -> String {
 ///     recipe: &recipe,
 ///     network: (&[2, 4, 1], 17),
 ///     history: &History::default(),
+///     refit: None,
 ///     train: &train,
 ///     test: None,
 ///     cv: None,

@@ -128,12 +128,16 @@ pub(super) fn recipe(p: &Page) -> String {
     let layers: Vec<String> = sizes.iter().map(usize::to_string).collect();
     let h = p.history;
     let ran = h.loss.len();
-    let stopped = match h.best_step {
-        Some(b) => format!(
+    let stopped = match (h.best_step, p.refit) {
+        (Some(b), None) => format!(
             "; the weights of step {} kept (best validation loss)",
             b + 1
         ),
-        None => String::new(),
+        (Some(b), Some(refit)) => format!(
+            "; best validation loss at step {}; then {refit}: the model saved",
+            b + 1
+        ),
+        (None, _) => String::new(),
     };
     let length = match (r.epochs, c.patience) {
         (Some(e), Some(pat)) => format!(

@@ -5,6 +5,12 @@ use crate::train::{Choices, DataKind, Importance, Measured, Recipe, Scores, fit}
 /// A table whose column and class names are HTML, trained for a few
 /// epochs; the page about it, with an importance picture.
 fn page_about_html_names() -> String {
+    page_about(None)
+}
+
+/// [`page_about_html_names`], the model said to have been refit as `refit`
+/// says after a best validation loss at step 3.
+fn page_about(refit: Option<crate::train::Refit>) -> String {
     let mut text = String::from("\"<script>alert(1)</script>\",other,label\n");
     for i in 0..60 {
         let x = (i * 37 % 60) as f64 / 6.0;
@@ -21,7 +27,8 @@ fn page_about_html_names() -> String {
     };
     let recipe = Recipe::choose(DataKind::Table, &ds, false, &choices).unwrap();
     let model = recipe.model(ds.nfeatures(), ds.nclasses(), 1);
-    let history = fit(&model, &ds, &recipe.cfg, |_| {});
+    let mut history = fit(&model, &ds, &recipe.cfg, |_| {});
+    history.best_step = refit.map(|_| 2);
     let train = Scores::of(&model, &ds, recipe.cfg.loss, &prep);
     let importance = Importance::of(&model, &prep, recipe.cfg.loss, &ds, Measured::Train, 1);
     let tmp = tempfile::tempdir().unwrap();
@@ -39,6 +46,7 @@ fn page_about_html_names() -> String {
         recipe: &recipe,
         network: (&[2, 32, 2], 162),
         history: &history,
+        refit,
         train: &train,
         test: None,
         cv: None,
@@ -83,4 +91,20 @@ fn the_page_has_its_sections() {
     assert!(html.contains("No rows were held out for a test"));
     assert!(html.contains("Warnings"));
     assert!(html.matches("<section>").count() == html.matches("</section>").count());
+}
+
+#[test]
+fn a_refit_model_is_said_to_be_the_one_saved() {
+    let refit = crate::train::Refit {
+        epochs: 4,
+        rows: 60,
+        steps: 8,
+    };
+    let html = page_about(Some(refit));
+    assert!(
+        html.contains("best validation loss at step 3; then refit on all 60 training rows for 4 epochs (8 steps): the model saved"),
+        "{html}"
+    );
+    assert!(!html.contains("kept (best validation loss)"));
+    assert!(page_about_html_names().contains("steps</td>"));
 }
