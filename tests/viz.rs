@@ -222,6 +222,7 @@ fn plots_are_nontrivial_svg() {
         train_accuracy: acc.clone(),
         test_accuracy: every_fifth(&acc),
         best_step: None,
+        refit: false,
     };
     plot_history(&tmp("loss.svg"), &curves).unwrap();
     let svg = std::fs::read_to_string(tmp("loss.svg")).unwrap();
@@ -526,6 +527,13 @@ fn the_best_step_is_marked_when_the_weights_were_kept() {
         .filter(|n| n.attribute("stroke") == Some("#5A5A5A"))
         .count();
     assert!(grey > 10, "dashes of the marker: {grey}");
+    // refit afterwards: the marker says so instead
+    c.refit = true;
+    plot_history(&tmp("refit.svg"), &c).unwrap();
+    let svg = std::fs::read_to_string(tmp("refit.svg")).unwrap();
+    let said = |s: &str| labels(&svg).iter().filter(|l| l.text == s).count();
+    let refit = "best validation loss: step 120 (then refit on every training row)";
+    assert_eq!((said(refit), svg.contains("weights kept")), (2, false));
 }
 
 #[test]

@@ -376,6 +376,7 @@ fn train_loop(
     curves.train_accuracy = history.accuracy.clone();
     curves.valid_loss = history.valid_loss.clone();
     curves.best_step = history.best_step;
+    curves.refit = refit.is_some();
     (history, refit, curves, (seconds, aside))
 }
 

@@ -38,6 +38,10 @@ pub struct Curves {
     /// The step whose weights the run kept, as the best on the validation
     /// set ([`crate::train::History::best_step`]): marked on every panel.
     pub best_step: Option<usize>,
+    /// Whether the model was then trained again on every training row for
+    /// the epochs up to that step ([`crate::train::Refit`]): the marker says
+    /// so, rather than that its weights were kept.
+    pub refit: bool,
 }
 
 impl Curves {
@@ -208,7 +212,13 @@ impl Picture for Curves {
         let n = self.train_loss.len().max(self.train_accuracy.len()).max(2) as f64;
         let x = Axis::linear(0.0..n, 8, "");
         for (panel, area) in panels.iter().zip(&areas) {
-            draw_panel(area, (&x, panel), self.best_step, raster)?;
+            let then = if self.refit {
+                "then refit on every training row"
+            } else {
+                "weights kept"
+            };
+            let best = self.best_step.map(|b| (b, then));
+            draw_panel(area, (&x, panel), best, raster)?;
         }
         Ok(())
     }
@@ -219,7 +229,7 @@ impl Picture for Curves {
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     (x, panel): (&Axis, &Panel),
-    best: Option<usize>,
+    best: Option<(usize, &str)>,
     raster: bool,
 ) -> Result<(), VizError> {
     let y = &panel.y;
@@ -249,16 +259,13 @@ fn draw_panel<DB: DrawingBackend>(
             .label(s.name)
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(3)));
     }
-    if let Some(b) = best {
+    if let Some((b, then)) = best {
         let step = (b + 1) as f64;
         let line = [(step, y.range.start), (step, y.range.end)];
         chart
             .draw_series(DashedLineSeries::new(line, 6, 4, BEST.stroke_width(2)))
             .map_err(err)?
-            .label(format!(
-                "best validation loss: step {} (weights kept)",
-                b + 1
-            ))
+            .label(format!("best validation loss: step {} ({then})", b + 1))
             .legend(|(x, y)| {
                 DashedPathElement::new([(x, y), (x + 20, y)], 5, 3, BEST.stroke_width(2))
             });
