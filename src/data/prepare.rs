@@ -108,6 +108,14 @@ pub(super) fn encode_split(
     // every row encoded at once, so that one error names all the missing cells
     let every: Vec<usize> = (0..table.len()).collect();
     let (all, mut warnings) = prep.dataset_parsed(table, &every, &parsed)?;
+    // the classes come from every row of `table` (fit_target), so encoding
+    // leaves none of its rows out, and `all`'s rows are the table's, index
+    // for index, as the subsets below take them
+    assert_eq!(
+        all.len(),
+        every.len(),
+        "micrograd: a row left out of its own table's encoding"
+    );
     drop(parsed); // its numbers are in `all` now: let them go before the split copies rows
     let mut filled = prep.filled(table, &every);
     warnings.extend(prep.inputs.iter().filter_map(|input| match input {
