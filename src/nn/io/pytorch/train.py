@@ -284,6 +284,11 @@ def train(spec, net, args, meta):
         save(net, spec, meta, args.save)
         print(f"wrote {args.save}")
     if world > 1:
+        # every process waits here for the others, and lets go of DDP (which
+        # holds the group) before the group goes: a process that tore it down
+        # while another was still saving aborted now and then at exit
+        dist.barrier()
+        del model
         dist.destroy_process_group()
 
 
