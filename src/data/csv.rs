@@ -314,7 +314,9 @@ impl Table {
         let mut rdr = ::csv::ReaderBuilder::new()
             .has_headers(true)
             .delimiter(separator)
-            .trim(::csv::Trim::All)
+            // the headers here, each cell below: trimming whole records
+            // allocates a new one for each
+            .trim(::csv::Trim::Headers)
             .from_reader(text.as_bytes());
         let header: Vec<String> = rdr
             .headers()
@@ -352,17 +354,18 @@ impl Table {
                 break;
             }
             let line = rec.position().map_or(0, |p| lines.line_at(p.byte()));
-            if rec.iter().all(str::is_empty) {
+            if rec.iter().all(|c| c.trim().is_empty()) {
                 continue; // a blank line
             }
             if separator == b';' {
                 let cells: Vec<String> = rec
                     .iter()
+                    .map(str::trim)
                     .map(|c| decimal_point(c).unwrap_or_else(|| c.to_owned()))
                     .collect();
                 table.push_row(line, cells.iter().map(String::as_str));
             } else {
-                table.push_row(line, rec.iter());
+                table.push_row(line, rec.iter().map(str::trim));
             }
         }
         if table.is_empty() {
@@ -445,6 +448,20 @@ mod tests {
         assert_eq!(separator("a;b\tc\td\n"), b'\t');
         assert_eq!(separator("single\n1\n"), b',');
         assert_eq!(separator(""), b',');
+    }
+
+    #[test]
+    fn names_and_cells_are_read_without_the_spaces_around_them() {
+        let t = Table::parse(" x ,\u{a0}y\n 1 , a b \t\n  ,  \n\t2,\u{3000}c\n", "t.csv").unwrap();
+        assert_eq!(t.header, ["x", "y"]);
+        let cells: Vec<Vec<&str>> = t.rows().map(|r| r.cells().collect()).collect();
+        assert_eq!(
+            cells,
+            [["1", "a b"], ["2", "c"]],
+            "the line of spaces is blank"
+        );
+        let t = Table::parse("x ; y\n 1,5 ; z \n", "t.csv").unwrap();
+        assert_eq!((t.cell(0, 0), t.cell(0, 1)), ("1.5", "z"));
     }
 
     #[test]
