@@ -4,6 +4,7 @@
 //! are all worked out from this one reading: a column of numbers is never
 //! compared as text, nor parsed again.
 
+use super::target::Encoded;
 use super::{Table, is_missing};
 
 /// One column of a table, read once.
@@ -32,6 +33,7 @@ impl Column {
     }
 
     /// A column of no rows yet, room made for `n`.
+    #[cfg(test)]
     fn with_capacity(n: usize) -> Column {
         Column {
             numbers: Some(Vec::with_capacity(n)),
@@ -41,7 +43,9 @@ impl Column {
 
     /// Reads the next row's cell: whether it is missing, and its number
     /// while every filled cell so far is one (at the first that is not, the
-    /// column is text and its numbers are let go).
+    /// column is text and its numbers are let go). The definition that
+    /// [`Parsed::new`] is tested against.
+    #[cfg(test)]
     fn push(&mut self, cell: &str) {
         let empty = is_missing(cell);
         self.missing.push(empty);
@@ -110,24 +114,83 @@ impl Column {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(super) struct Parsed {
     columns: Vec<(usize, Column)>,
+    /// The target's column and every row's target, as encoded when the
+    /// preprocessing was learned (see `encode_target`).
+    target: Option<(usize, Encoded)>,
 }
 
 impl Parsed {
     /// Columns `cols` of `table` (indices into its header), each read once,
     /// row by row: the cells of a row lie together in memory, and reading a
     /// column at a time would fetch a row's worth of memory for each cell.
+    /// Blocks of rows are read on rayon's threads, each into its own part of
+    /// every column, so the result is the same whatever the number of
+    /// threads. (A text column's numbers are let go once every block is
+    /// read: for a moment they take as much memory as the table's own index
+    /// of its cells.)
     pub(super) fn new(table: &Table, cols: &[usize]) -> Parsed {
+        use rayon::prelude::*;
+        const BLOCK: usize = 8192;
         let n = table.len();
-        let mut columns: Vec<(usize, Column)> = cols
-            .iter()
-            .map(|&c| (c, Column::with_capacity(n)))
-            .collect();
-        for r in table.rows() {
-            for (c, column) in &mut columns {
-                column.push(r.cell(*c));
+        let mut numbers: Vec<Vec<f64>> = cols.iter().map(|_| vec![f64::NAN; n]).collect();
+        let mut missing: Vec<Vec<bool>> = cols.iter().map(|_| vec![false; n]).collect();
+        // each block of rows gets its part of every column
+        let mut blocks: Vec<Vec<(&mut [f64], &mut [bool])>> =
+            (0..n.div_ceil(BLOCK)).map(|_| Vec::new()).collect();
+        for (x, m) in numbers.iter_mut().zip(&mut missing) {
+            let parts = x.chunks_mut(BLOCK).zip(m.chunks_mut(BLOCK));
+            for (block, part) in blocks.iter_mut().zip(parts) {
+                block.push(part);
             }
         }
-        Parsed { columns }
+        // which columns each block found a cell in that is no number
+        let text: Vec<Vec<bool>> = blocks
+            .into_par_iter()
+            .enumerate()
+            .map(|(b, mut parts)| {
+                let mut text = vec![false; cols.len()];
+                for (k, i) in (b * BLOCK..n.min((b + 1) * BLOCK)).enumerate() {
+                    let r = table.row(i);
+                    for ((&c, (x, m)), text) in cols.iter().zip(&mut parts).zip(&mut text) {
+                        let cell = r.cell(c);
+                        m[k] = is_missing(cell);
+                        if !m[k] && !*text {
+                            match cell.parse::<f64>() {
+                                Ok(v) => x[k] = v,
+                                Err(_) => *text = true,
+                            }
+                        }
+                    }
+                }
+                text
+            })
+            .collect();
+        let columns = cols
+            .iter()
+            .zip(numbers.into_iter().zip(missing))
+            .enumerate()
+            .map(|(j, (&c, (x, missing)))| {
+                let numbers = (!text.iter().any(|t| t[j])).then_some(x);
+                (c, Column { numbers, missing })
+            })
+            .collect();
+        Parsed {
+            columns,
+            target: None,
+        }
+    }
+
+    /// Keeps every row's target of column `t`, as encoded.
+    pub(super) fn keep_target(&mut self, t: usize, encoded: Encoded) {
+        self.target = Some((t, encoded));
+    }
+
+    /// Every row's target of column `t`, if it was kept.
+    pub(super) fn target(&self, t: usize) -> Option<&Encoded> {
+        self.target
+            .as_ref()
+            .filter(|(c, _)| *c == t)
+            .map(|(_, e)| e)
     }
 
     /// The columns read, with their indices, in the order asked for.
@@ -198,6 +261,42 @@ mod tests {
         assert_eq!(order, [2, 0]);
         assert_eq!(parsed.get(0).map(|c| &c.missing), Some(&x.missing));
         assert_eq!(parsed.get(1), None);
+    }
+
+    #[test]
+    fn blocks_read_on_threads_join_into_the_column_read_row_by_row() {
+        // past two blocks of rows, a text cell only in the last block, and
+        // empty cells on either side of each block's edge
+        let mut text = String::from("x,z,y\n");
+        for i in 0..20_000 {
+            let x = if i == 19_000 {
+                "word".into()
+            } else {
+                i.to_string()
+            };
+            let z = if i % 8192 < 2 || i % 8192 > 8190 {
+                String::new()
+            } else {
+                format!("{}.5", i % 7)
+            };
+            text += &format!("{x},{z},{}\n", i % 2);
+        }
+        let t = Table::parse(&text, "t.csv").unwrap();
+        let parsed = Parsed::new(&t, &[1, 0]);
+        let bits = |c: &Column| {
+            c.numbers()
+                .map(|n| n.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
+        };
+        for c in [0, 1] {
+            let (ours, one) = (parsed.get(c).unwrap(), Column::parse(&t, c));
+            assert_eq!(ours.missing, one.missing, "column {c}");
+            assert_eq!(bits(ours), bits(&one), "column {c}"); // NaN for each empty cell
+        }
+        assert!(
+            parsed.get(0).unwrap().numbers().is_none(),
+            "one word makes a text column"
+        );
+        assert_eq!(parsed.get(1).unwrap().numbers().unwrap().len(), 20_000);
     }
 
     proptest! {

@@ -232,7 +232,7 @@ impl Preprocess {
         let explicit = opts.features.is_some();
         let mut inputs = Vec::new();
         let mut notes = Vec::new();
-        let parsed = Parsed::new(table, &feature_columns(table, t, opts)?);
+        let mut parsed = Parsed::new(table, &feature_columns(table, t, opts)?);
         for (c, column) in parsed.iter() {
             match column_input(table, c, column, rows, explicit, opts) {
                 Ok(input) => inputs.push(input),
@@ -246,7 +246,8 @@ impl Preprocess {
             )));
         }
 
-        let target = fit_target(table, t, rows, opts)?;
+        let (target, encoded) = fit_target(table, t, rows, opts)?;
+        parsed.keep_target(t, encoded);
         Ok((
             Preprocess {
                 inputs,
@@ -398,7 +399,14 @@ impl Preprocess {
             Target::Classes { .. } => Task::Classification,
             Target::Number { .. } => Task::Regression,
         };
-        let (y, classes) = encode_target(table, t, task)?;
+        let encoded;
+        let (y, classes) = match parsed.target(t) {
+            Some((y, classes)) => (y, classes),
+            None => {
+                encoded = encode_target(table, t, task)?;
+                (&encoded.0, &encoded.1)
+            }
+        };
         let (rows, y, unknown) = match &self.target {
             Target::Classes { classes: ours, .. } => {
                 // class indices in the model's order; a row of a class the

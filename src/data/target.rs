@@ -83,15 +83,15 @@ impl Target {
     }
 }
 
+/// Every row's target, as [`encode_target`] gives it: the numbers, and the
+/// class names they index (empty for regression).
+pub(crate) type Encoded = (Vec<f64>, Vec<String>);
+
 /// The target column `t` of `table` as numbers: class indices into the
 /// returned class names (classification), or the numbers themselves
 /// (regression, class names empty). Missing or non-finite targets are an
 /// error that names their lines.
-pub(crate) fn encode_target(
-    table: &Table,
-    t: usize,
-    task: Task,
-) -> Result<(Vec<f64>, Vec<String>), DataError> {
+pub(crate) fn encode_target(table: &Table, t: usize, task: Task) -> Result<Encoded, DataError> {
     let name = &table.header[t];
     let raw: Vec<&str> = table.rows().map(|r| r.cell(t).trim()).collect();
     let lines_where = |bad: &dyn Fn(&str) -> bool| -> Vec<u64> {
@@ -179,17 +179,23 @@ fn classes(raw: &[&str], all_numeric: bool) -> (Vec<f64>, Vec<String>) {
 }
 
 /// The target of column `t`: its classes (from every row, so that a class
-/// held out is no error), or its number's mean and std over `rows`.
+/// held out is no error), or its number's mean and std over `rows`; and
+/// every row's target as [`encode_target`] gives it, for the encoding that
+/// follows.
 pub(crate) fn fit_target(
     table: &Table,
     t: usize,
     rows: &[usize],
     opts: &PrepOptions,
-) -> Result<Target, DataError> {
+) -> Result<(Target, Encoded), DataError> {
     let column = table.header[t].clone();
     let (y, classes) = encode_target(table, t, opts.task)?;
     if !classes.is_empty() {
-        return Ok(Target::Classes { column, classes });
+        let target = Target::Classes {
+            column,
+            classes: classes.clone(),
+        };
+        return Ok((target, (y, classes)));
     }
     let (mean, std) = if opts.scale {
         stats(&rows.iter().map(|&i| y[i]).collect::<Vec<_>>())
@@ -204,5 +210,5 @@ pub(crate) fn fit_target(
             message: format!("the target is {mean} on every training row: nothing to learn"),
         });
     }
-    Ok(Target::Number { column, mean, std })
+    Ok((Target::Number { column, mean, std }, (y, classes)))
 }
