@@ -5,6 +5,11 @@
 //! `target/speed/W_N.json`, so that `tools/pytorch_speed.py` times PyTorch
 //! on exactly the same work and checks it reaches the same loss.
 //!
+//! One more row has the shape of scikit-learn's digits as the table of
+//! tables trains on it: 1 437 rows of 64 features, MLP(64, [64, 10]) relu,
+//! softmax cross-entropy (xent), full batches (the data are drawn here, 10
+//! classes from a random linear map with noise; a step's work is the shape's).
+//!
 //! Also: the demo's 100 steps in-process, width 256's step over 100 steps
 //! (the table's row runs 50, setup included), a tiny backward with 10^7
 //! nodes on the tape, and a loop that forgot its scope.
@@ -14,13 +19,13 @@
 //! `tools/pytorch_speed.py --one` right after ours, once per configuration
 //! in `$TORCH_CONFIGS` (default `1:float64,2:float64,2:float32`: threads and
 //! number type), and the table gets a column and a ratio for each, measured
-//! in the same run. `$SPEED_CASES` (`512x1000,16x100`) runs only those cases.
+//! in the same run. `$SPEED_CASES` (`512x1000,16x100,digits`) runs only those cases.
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use micrograd::train::{TrainConfig, fit};
-use micrograd::{Activation, Init, MLP, Module, Schedule, Value, data, scope};
+use micrograd::{Activation, Init, Loss, MLP, Module, Schedule, Value, data, scope};
 
 const RUNS: usize = 5;
 
@@ -29,24 +34,93 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-fn demo_model(w: usize) -> MLP {
-    MLP::builder(2, &[w, w, 1])
-        .hidden(Activation::Relu)
-        .output(Activation::Linear)
-        .init(Init::Micrograd)
-        .seed(1337)
-        .build()
+/// One row of the table: the network, its data and its loss.
+#[derive(Clone, Copy)]
+struct Case {
+    /// The hidden layers' width (every hidden layer has it).
+    w: usize,
+    /// Rows.
+    n: usize,
+    /// The digits-shaped case (else the moons one).
+    digits: bool,
+}
+
+impl Case {
+    fn name(self) -> String {
+        if self.digits {
+            "digits".into()
+        } else {
+            format!("{}x{}", self.w, self.n)
+        }
+    }
+
+    fn model(self) -> MLP {
+        let sizes: &[usize] = if self.digits {
+            &[self.w, 10]
+        } else {
+            &[self.w, self.w, 1]
+        };
+        MLP::builder(if self.digits { 64 } else { 2 }, sizes)
+            .hidden(Activation::Relu)
+            .output(Activation::Linear)
+            .init(Init::Micrograd)
+            .seed(1337)
+            .build()
+    }
+
+    fn data(self) -> data::Dataset {
+        if !self.digits {
+            return data::moons(self.n, 0.1, 1337);
+        }
+        let mut rng = micrograd::Rng::new(1437);
+        let map: Vec<Vec<f64>> = (0..10)
+            .map(|_| (0..64).map(|_| rng.normal()).collect())
+            .collect();
+        let x: Vec<Vec<f64>> = (0..self.n)
+            .map(|_| (0..64).map(|_| rng.normal()).collect())
+            .collect();
+        let y = x
+            .iter()
+            .map(|x| {
+                let score = |m: &Vec<f64>| m.iter().zip(x).map(|(a, b)| a * b).sum::<f64>();
+                let s: Vec<f64> = map.iter().map(|m| score(m) + 3.0 * rng.normal()).collect();
+                (0..10).max_by(|&a, &b| s[a].total_cmp(&s[b])).unwrap() as f64
+            })
+            .collect();
+        data::Dataset {
+            name: "digits-shaped".into(),
+            features: (0..64).map(|k| format!("x{k}")).collect(),
+            target: "class".into(),
+            x,
+            y,
+            classes: (0..10).map(|k| k.to_string()).collect(),
+        }
+    }
+
+    fn loss(self) -> Loss {
+        if self.digits {
+            Loss::CrossEntropy
+        } else {
+            Loss::Svm
+        }
+    }
+
+    /// Steps to time: about 2·10^6 lanes × width² in all, 50 to 200.
+    fn steps(self) -> usize {
+        (2_000_000 / (self.w * self.w * self.n / 16 + 1)).clamp(50, 200)
+    }
 }
 
 /// Seconds per step and the last step's loss, training `steps` steps.
-fn per_step(w: usize, n: usize, steps: usize, replay: bool) -> (f64, f64) {
-    let ds = data::moons(n, 0.1, 1337);
-    let m = demo_model(w);
+fn per_step(case: Case, steps: usize, replay: bool) -> (f64, f64) {
+    let ds = case.data();
+    let m = case.model();
     let cfg = TrainConfig {
         steps,
+        loss: case.loss(),
         schedule: Schedule::Linear {
-            start: lr(w),
-            end: lr(w) / 10.0,
+            start: lr(case.w),
+            end: lr(case.w) / 10.0,
             steps,
         },
         replay,
@@ -58,6 +132,15 @@ fn per_step(w: usize, n: usize, steps: usize, replay: bool) -> (f64, f64) {
         t.elapsed().as_secs_f64() / steps as f64,
         *h.loss.last().unwrap(),
     )
+}
+
+/// The moons case of width `w` on `n` points.
+fn moons(w: usize, n: usize) -> Case {
+    Case {
+        w,
+        n,
+        digits: false,
+    }
 }
 
 /// The first step's learning rate: micrograd's 1.0 for width 16, smaller
@@ -112,9 +195,9 @@ fn torch_configs() -> Vec<(&'static str, &'static str)> {
 }
 
 /// Writes the case's data and initial weights for the PyTorch side; returns the file.
-fn write_case(w: usize, n: usize, steps: usize, loss: f64) -> std::path::PathBuf {
-    let ds = data::moons(n, 0.1, 1337);
-    let m = demo_model(w);
+fn write_case(case: Case, steps: usize, loss: f64) -> std::path::PathBuf {
+    let ds = case.data();
+    let m = case.model();
     let layers: Vec<serde_json::Value> = m
         .layers
         .iter()
@@ -128,14 +211,18 @@ fn write_case(w: usize, n: usize, steps: usize, loss: f64) -> std::path::PathBuf
             serde_json::json!({"weight": weight, "bias": bias})
         })
         .collect();
+    let y: Vec<f64> = match case.loss() {
+        Loss::Svm => ds.y.iter().map(|&c| 2.0 * c - 1.0).collect(),
+        _ => ds.y.clone(),
+    };
     let j = serde_json::json!({
-        "width": w, "points": n, "steps": steps, "alpha": 1e-4, "lr": lr(w),
-        "x": ds.x, "y": ds.y.iter().map(|&c| 2.0 * c - 1.0).collect::<Vec<_>>(),
+        "name": case.name(), "width": case.w, "points": case.n, "steps": steps, "alpha": 1e-4,
+        "lr": lr(case.w), "loss": case.loss().name(), "x": ds.x, "y": y,
         "layers": layers, "our_final_loss": loss,
     });
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/speed");
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(format!("{w}_{n}.json"));
+    let file = dir.join(format!("{}.json", case.name()));
     std::fs::write(&file, j.to_string()).unwrap();
     file
 }
@@ -173,7 +260,7 @@ fn tiny_backward() -> f64 {
 fn scopeless_loop() -> (f64, f64) {
     std::thread::spawn(|| {
         let ds = data::moons(100, 0.1, 1337);
-        let m = demo_model(16);
+        let m = moons(16, 100).model();
         let params = m.parameters();
         let mut times = Vec::with_capacity(1000);
         for k in 0..1000 {
@@ -206,7 +293,7 @@ fn scopeless_loop() -> (f64, f64) {
 
 fn main() {
     println!(
-        "micrograd's recipe on MLP(2, [w, w, 1]), n moons points, full batches; ms per step, median of {RUNS}"
+        "micrograd's recipe on MLP(2, [w, w, 1]), n moons points (digits: MLP(64, [64, 10]), xent), full batches; ms per step, median of {RUNS}"
     );
     println!();
     let torch = torch_python();
@@ -225,7 +312,7 @@ fn main() {
         print!(" {:>12} {:>7}", format!("PT {t}t {d}"), "PT/us");
     }
     println!(" {:>12}", "final loss");
-    let cases = [
+    let mut cases: Vec<Case> = [
         (16, 100),
         (32, 100),
         (64, 100),
@@ -236,25 +323,31 @@ fn main() {
         (512, 1000),
         (1024, 1000),
         (16, 100_000),
-    ];
+    ]
+    .into_iter()
+    .map(|(w, n)| moons(w, n))
+    .collect();
+    cases.push(Case {
+        w: 64,
+        n: 1437,
+        digits: true,
+    });
     let only = std::env::var("SPEED_CASES").unwrap_or_default();
-    let wanted = |w: usize, n: usize| {
-        only.is_empty() || only.split(',').any(|c| c.trim() == format!("{w}x{n}"))
-    };
-    for (w, n) in cases.into_iter().filter(|&(w, n)| wanted(w, n)) {
-        let steps = (2_000_000 / (w * w * n / 16 + 1)).clamp(50, 200);
+    let wanted = |c: Case| only.is_empty() || only.split(',').any(|o| o.trim() == c.name());
+    for case in cases.into_iter().filter(|&c| wanted(c)) {
+        let steps = case.steps();
         let mut ours = Vec::new();
         let mut tape = Vec::new();
         let mut loss = 0.0;
         for _ in 0..RUNS {
-            let (s, l) = per_step(w, n, steps, true);
+            let (s, l) = per_step(case, steps, true);
             ours.push(s);
             loss = l;
-            if w * n <= 64_000 {
-                tape.push(per_step(w, n, steps.min(20), false).0);
+            if case.w * case.n <= 64_000 {
+                tape.push(per_step(case, steps.min(20), false).0);
             }
         }
-        let file = write_case(w, n, steps, loss);
+        let file = write_case(case, steps, loss);
         let (o, t) = (
             median(ours) * 1e3,
             if tape.is_empty() {
@@ -263,7 +356,16 @@ fn main() {
                 median(tape) * 1e3
             },
         );
-        print!("{w:>6} {n:>7} {o:>10.4} {t:>10.4} {:>8.1}", t / o);
+        let width = if case.digits {
+            "digits".to_string()
+        } else {
+            case.w.to_string()
+        };
+        print!(
+            "{width:>6} {:>7} {o:>10.4} {t:>10.4} {:>8.1}",
+            case.n,
+            t / o
+        );
         for &c in &configs {
             let pt = torch
                 .as_deref()
@@ -274,14 +376,14 @@ fn main() {
     }
     println!();
     let demo: Vec<f64> = (0..RUNS)
-        .map(|_| per_step(16, 100, 100, true).0 * 100.0 * 1e3)
+        .map(|_| per_step(moons(16, 100), 100, true).0 * 100.0 * 1e3)
         .collect();
     println!(
         "demo, 100 steps in-process (fit, replay): {:.3} ms",
         median(demo)
     );
     let wide: Vec<f64> = (0..RUNS)
-        .map(|_| per_step(256, 100, 100, true).0 * 1e3)
+        .map(|_| per_step(moons(256, 100), 100, true).0 * 1e3)
         .collect();
     println!(
         "width 256 x 100 points, 100 steps in-process (fit, replay): {:.3} ms per step",

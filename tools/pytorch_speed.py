@@ -12,8 +12,8 @@ $TORCH_PYTHON, or else python3, has torch: `--one FILE` prints that case's
 median milliseconds per step and final loss.
 
 micrograd's recipe per step: scores = model(X); loss = mean(relu(1 - y·scores))
-+ alpha·Σ p²; backward; p -= lr·grad, with lr falling from lr to lr/10 over
-the steps. The final loss is printed beside ours: the same work gives the
+(or, for the case whose "loss" is "xent", softmax cross-entropy) + alpha·Σ p²;
+backward; p -= lr·grad, with lr falling from lr to lr/10 over the steps. The final loss is printed beside ours: the same work gives the
 same number (to rounding).
 """
 
@@ -33,24 +33,24 @@ torch.set_default_dtype(torch.float32 if os.environ.get("TORCH_DTYPE") == "float
 
 
 def run(case):
-    w = case["width"]
-    model = torch.nn.Sequential(
-        torch.nn.Linear(2, w), torch.nn.ReLU(),
-        torch.nn.Linear(w, w), torch.nn.ReLU(),
-        torch.nn.Linear(w, 1),
-    )
+    # Linear layers of the weights' shapes, ReLU between them
+    lins = [torch.nn.Linear(len(l["weight"][0]), len(l["weight"])) for l in case["layers"]]
+    model = torch.nn.Sequential(*[m for lin in lins for m in (lin, torch.nn.ReLU())][:-1])
     with torch.no_grad():
-        for lin, layer in zip([model[0], model[2], model[4]], case["layers"]):
+        for lin, layer in zip(lins, case["layers"]):
             lin.weight.copy_(torch.tensor(layer["weight"]))
             lin.bias.copy_(torch.tensor(layer["bias"]))
     x = torch.tensor(case["x"])
-    y = torch.tensor(case["y"])
+    xent = case.get("loss", "svm") == "xent"
+    y = torch.tensor(case["y"]).long() if xent else torch.tensor(case["y"])
     steps, alpha, lr0 = case["steps"], case["alpha"], case["lr"]
     params = list(model.parameters())
     t = time.perf_counter()
     for k in range(steps):
-        scores = model(x).squeeze(1)
-        data = torch.relu(1 - y * scores).mean()
+        if xent:
+            data = torch.nn.functional.cross_entropy(model(x), y)
+        else:
+            data = torch.relu(1 - y * model(x).squeeze(1)).mean()
         reg = alpha * sum((p * p).sum() for p in params)
         loss = data + reg
         model.zero_grad()
