@@ -2,8 +2,9 @@
 //! loss + 1e-4·L2, SGD from lr 1.0 down to 0.1, full batches) on MLP(2, [w,
 //! w, 1]) relu, on n moons points, per step; with replay (the default) and on
 //! the tape. Each case's data and initial weights are written to
-//! `target/speed/W_N.json`, so that `tools/pytorch_speed.py` times PyTorch
-//! on exactly the same work and checks it reaches the same loss.
+//! `target/speed/CASE.json` (`16x100.json`, `digits.json`), so that
+//! `tools/pytorch_speed.py` times PyTorch on exactly the same work and checks
+//! it reaches the same loss.
 //!
 //! One more row has the shape of scikit-learn's digits as the table of
 //! tables trains on it: 1 437 rows of 64 features, MLP(64, [64, 10]) relu,

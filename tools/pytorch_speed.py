@@ -1,6 +1,6 @@
 """The PyTorch column of BENCHMARKS.md's speed table: the same work as
 `cargo bench --bench speed`, on the same data and initial weights, which that
-bench writes to target/speed/W_N.json.
+bench writes to target/speed/CASE.json (16x100.json, digits.json, ...).
 
     python3 -m pip install torch
     cargo bench --bench speed              # writes target/speed/*.json, prints our column
@@ -13,8 +13,9 @@ median milliseconds per step and final loss.
 
 micrograd's recipe per step: scores = model(X); loss = mean(relu(1 - y·scores))
 (or, for the case whose "loss" is "xent", softmax cross-entropy) + alpha·Σ p²;
-backward; p -= lr·grad, with lr falling from lr to lr/10 over the steps. The final loss is printed beside ours: the same work gives the
-same number (to rounding).
+backward; p -= lr·grad, with lr falling from lr to lr/10 over the steps. The
+final loss is printed beside ours: the same work gives the same number (to
+rounding).
 """
 
 import glob
